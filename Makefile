@@ -1,0 +1,118 @@
+# backprop -- build, test and install (GNU make).
+#
+# Variable names follow LuaRocks' conventions so a packager can pass the same
+# values LuaRocks would (LUA, LUA_INCDIR, CFLAGS, LIBFLAG, LIBDIR, LUADIR).
+#
+#   make                 build build/backprop/core.so in place
+#   make test            check deps, build, run tools/test.sh (specs + install check)
+#   make demo | xor      check deps, build, run examples/breast_cancer.lua | examples/xor.lua
+#   make bench           build, run every bench/*.lua
+#   make install         core.so -> $(DESTDIR)$(LIBDIR)/backprop/, *.lua -> $(DESTDIR)$(LUADIR)/backprop/
+#   make uninstall | clean | deps
+
+LUA        ?= lua5.4
+LUA_INCDIR ?= /usr/include/lua5.4
+CC         ?= cc
+CFLAGS     ?= -O2 -fPIC
+LIBFLAG    ?= -shared
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib/lua/5.4
+LUADIR     ?= $(PREFIX)/share/lua/5.4
+DESTDIR    ?=
+INSTALL    ?= install
+
+# Always added. -std comes first so a user CFLAGS may pick another standard;
+# -fPIC and the warnings come after so overriding CFLAGS cannot drop them.
+BP_CFLAGS  := -std=c99 $(filter-out -fPIC,$(CFLAGS)) -fPIC -Wall -Wextra
+BP_LIBS    := -lm
+
+BUILD      := build
+OBJDIR     := $(BUILD)/obj
+MODULE     := $(BUILD)/backprop/core.so
+
+CORE_SRCS  := $(sort $(wildcard src/core/*.c))
+BIND_SRCS  := $(sort $(wildcard src/lua/*.c))
+SRCS       := $(CORE_SRCS) $(BIND_SRCS)
+OBJS       := $(patsubst src/%.c,$(OBJDIR)/%.o,$(SRCS))
+DEPFILES   := $(OBJS:.o=.d)
+LUA_MODS   := $(sort $(wildcard src/backprop/*.lua))
+BENCHES    := $(sort $(wildcard bench/*.lua))
+
+# In-place module paths (the ";;" keeps Lua's default paths after ours).
+# LUA_PATH_5_4/LUA_CPATH_5_4 would take precedence over these, so drop them.
+INPLACE    := env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 \
+              LUA_PATH='src/?.lua;src/?/init.lua;;' LUA_CPATH='build/?.so;;'
+DEPS_ENV   := LUA='$(LUA)' LUA_INCDIR='$(LUA_INCDIR)' CC='$(CC)'
+
+.PHONY: all test demo xor bench install uninstall clean deps FORCE
+.DEFAULT_GOAL := all
+
+all: $(MODULE)
+
+# Stamps: relink when the source list or link flags change, recompile when
+# the compile flags change (a plain wildcard would miss a deleted .c file).
+$(OBJDIR)/link.flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(SRCS) | $(CC) $(LIBFLAG) $(LDFLAGS) $(BP_LIBS)' | cmp -s - $@ 2>/dev/null \
+	  || echo '$(SRCS) | $(CC) $(LIBFLAG) $(LDFLAGS) $(BP_LIBS)' > $@
+$(OBJDIR)/compile.flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(BP_CFLAGS) $(CPPFLAGS) $(LUA_INCDIR)' | cmp -s - $@ 2>/dev/null \
+	  || echo '$(CC) $(BP_CFLAGS) $(CPPFLAGS) $(LUA_INCDIR)' > $@
+
+$(MODULE): $(OBJS) $(OBJDIR)/link.flags
+	$(if $(SRCS),,$(error no C sources found in src/core/ or src/lua/))
+	@mkdir -p $(@D)
+	$(CC) $(LIBFLAG) -o $@ $(OBJS) $(LDFLAGS) $(BP_LIBS)
+
+# The core is pure C: it gets no Lua include directory, so a stray
+# #include <lua.h> in src/core fails to compile.
+$(OBJDIR)/core/%.o: src/core/%.c $(OBJDIR)/compile.flags
+	@mkdir -p $(@D)
+	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -MMD -MP -c -o $@ $<
+
+$(OBJDIR)/lua/%.o: src/lua/%.c $(OBJDIR)/compile.flags
+	@mkdir -p $(@D)
+	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -I$(LUA_INCDIR) -MMD -MP -c -o $@ $<
+
+-include $(DEPFILES)
+
+deps:
+	@$(DEPS_ENV) bash tools/deps.sh
+
+test:
+	@$(DEPS_ENV) bash tools/deps.sh test
+	@$(MAKE) --no-print-directory -s all
+	@LUA='$(LUA)' bash tools/test.sh
+
+demo:
+	@$(DEPS_ENV) bash tools/deps.sh
+	@$(MAKE) --no-print-directory -s all
+	$(INPLACE) $(LUA) examples/breast_cancer.lua
+
+xor:
+	@$(DEPS_ENV) bash tools/deps.sh
+	@$(MAKE) --no-print-directory -s all
+	$(INPLACE) $(LUA) examples/xor.lua
+
+bench: all
+ifeq ($(BENCHES),)
+	@echo "make bench: no benchmarks yet (bench/*.lua is empty)"
+else
+	@set -e; for b in $(BENCHES); do \
+	  echo "== $$b"; $(INPLACE) $(LUA) $$b; \
+	done
+endif
+
+install: all
+	$(INSTALL) -d '$(DESTDIR)$(LIBDIR)/backprop' '$(DESTDIR)$(LUADIR)/backprop'
+	$(INSTALL) -m 0755 $(MODULE) '$(DESTDIR)$(LIBDIR)/backprop/core.so'
+	$(if $(LUA_MODS),$(INSTALL) -m 0644 $(LUA_MODS) '$(DESTDIR)$(LUADIR)/backprop/')
+
+uninstall:
+	rm -f '$(DESTDIR)$(LIBDIR)/backprop/core.so' \
+	  $(patsubst src/backprop/%,'$(DESTDIR)$(LUADIR)/backprop/%',$(LUA_MODS))
+	@rmdir '$(DESTDIR)$(LIBDIR)/backprop' '$(DESTDIR)$(LUADIR)/backprop' 2>/dev/null || true
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,106 @@
+--- net:fit, the training loop. Each epoch runs in C (shuffle, batch,
+-- forward, loss, backward, update: one call into the core); Lua only sees
+-- epoch ends, where it evaluates the validation set, reports progress and
+-- calls the user's on_epoch hook.
+
+local M = {}
+
+local OPTIONS = {
+  loss = true, optimizer = true, epochs = true, batch_size = true,
+  shuffle = true, validation = true, progress = true, on_epoch = true,
+}
+
+local function fail(msg, ...)
+  error("backprop.Module:fit: " .. string.format(msg, ...), 3)
+end
+
+local function check_options(opts)
+  if type(opts) ~= "table" then
+    fail("options must be a table, got %s", type(opts))
+  end
+  for key in pairs(opts) do
+    if not OPTIONS[key] then
+      local known = {}
+      for k in pairs(OPTIONS) do known[#known + 1] = k end
+      table.sort(known)
+      fail("unknown option '%s' (expected one of: %s)", tostring(key),
+           table.concat(known, ", "))
+    end
+  end
+end
+
+local function positive_integer(value, name, default)
+  if value == nil then return default end
+  if math.type(value) ~= "integer" and
+     not (type(value) == "number" and value == math.floor(value)) or value < 1 then
+    fail("%s must be a positive integer, got %s", name, tostring(value))
+  end
+  return math.tointeger(value)
+end
+
+local function is_tensor(v)
+  local mt = getmetatable(v)
+  return type(mt) == "table" and mt.__name == "backprop.Tensor"
+end
+
+-- One line, rewritten in place: only for a person at a terminal.
+local function progress_line(epoch, epochs, loss, val_loss, started)
+  local line = string.format("\repoch %d/%d  loss %.6g", epoch, epochs, loss)
+  if val_loss then line = line .. string.format("  val_loss %.6g", val_loss) end
+  line = line .. string.format("  %.1fs ", os.clock() - started)
+  io.stderr:write(line)
+  if epoch == epochs then io.stderr:write("\n") end
+  io.stderr:flush()
+end
+
+--- Train the network on (x, y). Returns a history table:
+-- history.loss[e] is epoch e's mean training loss and history.val_loss[e]
+-- the validation loss when opts.validation = {x, y} is given.
+function M.fit(net, x, y, opts)
+  check_options(opts)
+  local loss, opt = opts.loss, opts.optimizer
+  if loss == nil then fail("options.loss is required (for example bp.MSELoss())") end
+  if opt == nil then fail("options.optimizer is required (for example bp.SGD(net, {lr = 0.1}))") end
+  local epochs = positive_integer(opts.epochs, "epochs", 1)
+  local batch_size = positive_integer(opts.batch_size, "batch_size", 32)
+  local shuffle = opts.shuffle
+  if shuffle == nil then shuffle = true end
+  if type(shuffle) ~= "boolean" then fail("shuffle must be a boolean, got %s", type(shuffle)) end
+  local on_epoch = opts.on_epoch
+  if on_epoch ~= nil and type(on_epoch) ~= "function" then
+    fail("on_epoch must be a function, got %s", type(on_epoch))
+  end
+  local vx, vy, vout
+  if opts.validation ~= nil then
+    local v = opts.validation
+    if type(v) ~= "table" or not is_tensor(v[1]) or not is_tensor(v[2]) then
+      fail("validation must be a table {x, y} of two tensors")
+    end
+    vx, vy = v[1], v[2]
+    vout = net:forward(vx)          -- checks the shapes now, reused below
+    loss:forward(vout, vy)
+  end
+  local show = opts.progress and M.stderr_isatty()
+  local history = { loss = {}, val_loss = vx and {} or nil }
+  local started = os.clock()
+  for epoch = 1, epochs do
+    local l = net:_train_epoch(x, y, loss, opt, batch_size, shuffle)
+    history.loss[epoch] = l
+    local vl
+    if vx then
+      net:forward(vx, vout)
+      vl = loss:forward(vout, vy)
+      history.val_loss[epoch] = vl
+    end
+    if show then progress_line(epoch, epochs, l, vl, started) end
+    if on_epoch and on_epoch(epoch, l, vl) == false then break end
+  end
+  return history
+end
+
+function M.install(methods, core)
+  methods.fit = M.fit
+  M.stderr_isatty = core._stderr_isatty
+end
+
+return M

@@ -1,0 +1,18 @@
+--- backprop: neural networks with a C core and a Lua face.
+-- This file gathers the public names: the C module (tensors, layers,
+-- losses, optimizers, save/load), the training loop (fit), data loading
+-- and metrics. See README.md and docs/API.md for the reference.
+
+local core = require("backprop.core")
+
+local bp = { _VERSION = "backprop 0.1.0" }
+
+for name, value in pairs(core) do
+  if name:sub(1, 1) ~= "_" then bp[name] = value end
+end
+
+require("backprop.fit").install(core.Module, core)
+bp.data = require("backprop.data")
+bp.metrics = require("backprop.metrics")
+
+return bp

@@ -1,0 +1,82 @@
+--- bp.metrics: scores computed from predictions and targets.
+
+local metrics = {}
+
+local function fail(fn, msg, ...)
+  error("backprop.metrics." .. fn .. ": " .. string.format(msg, ...), 3)
+end
+
+local function check_tensor(fn, name, v)
+  local mt = getmetatable(v)
+  if type(mt) ~= "table" or mt.__name ~= "backprop.Tensor" then
+    fail(fn, "%s must be a backprop.Tensor, got %s", name, type(v))
+  end
+end
+
+-- Predicted and true class of every sample, 1-based, as two Lua lists.
+-- One output column: a probability, class 2 when >= threshold (so for
+-- 0/1 targets, class = target + 1). Several columns: the argmax, and the
+-- target holds labels 1..C or one-hot rows.
+local function classes(fn, pred, y, threshold)
+  check_tensor(fn, "pred", pred)
+  check_tensor(fn, "target", y)
+  local ps, ys = pred:shape(), y:shape()
+  if #ps > 2 then fail(fn, "pred must be N x C, got %d dimensions", #ps) end
+  local n, c = ps[1], ps[2] or 1
+  if #ps == 1 then n, c = ps[1], 1 end
+  if ys[1] ~= n then
+    fail(fn, "pred has %d rows but target has %d", n, ys[1])
+  end
+  local yc = ys[2] or 1
+  local p, t = {}, {}
+  if c == 1 then
+    if yc ~= 1 then fail(fn, "target must be N or N x 1 for one output column") end
+    local pf, yf = pred:reshape(n), y:reshape(n)
+    for i = 1, n do
+      p[i] = pf:get(i) >= threshold and 2 or 1
+      local v = yf:get(i)
+      if v ~= 0 and v ~= 1 then fail(fn, "target %d is %g, expected 0 or 1", i, v) end
+      t[i] = v + 1
+    end
+  else
+    local am = pred:argmax(2)
+    local labels
+    if yc == c and c > 1 then labels = y:argmax(2)
+    elseif yc == 1 then labels = y:reshape(n)
+    else fail(fn, "target must be N labels or N x %d one-hot rows", c) end
+    for i = 1, n do
+      p[i] = math.tointeger(am:get(i))
+      local v = labels:get(i)
+      if v < 1 or v > c or v ~= math.floor(v) then
+        fail(fn, "label %d is %g, expected an integer in 1..%d", i, v, c)
+      end
+      t[i] = math.tointeger(v)
+    end
+  end
+  return p, t, math.max(c, 2)
+end
+
+--- Fraction of samples whose predicted class is the true one.
+function metrics.accuracy(pred, y, threshold)
+  local p, t = classes("accuracy", pred, y, threshold or 0.5)
+  local right = 0
+  for i = 1, #p do
+    if p[i] == t[i] then right = right + 1 end
+  end
+  return right / #p
+end
+
+--- m[true class][predicted class] = count. For one output column the
+-- classes are 1 = negative (0), 2 = positive (1).
+function metrics.confusion_matrix(pred, y, threshold)
+  local p, t, c = classes("confusion_matrix", pred, y, threshold or 0.5)
+  local m = {}
+  for i = 1, c do
+    m[i] = {}
+    for j = 1, c do m[i][j] = 0 end
+  end
+  for i = 1, #p do m[t[i]][p[i]] = m[t[i]][p[i]] + 1 end
+  return m
+end
+
+return metrics

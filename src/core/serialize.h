@@ -1,0 +1,33 @@
+/*
+** serialize.h: saving and loading networks in backprop's own format.
+** A file holds the topology and the weights, never code. All numbers are
+** little-endian, whatever the machine:
+**
+**   8 bytes   magic "\x89BPNET\r\n" (the \r\n catches text-mode mangling)
+**   u32       format version (1)
+**   u32       number of layers L
+**   L times:  u32 kind, u32 record length R, then R bytes:
+**               u32 in, u32 out, f32 alpha   (R >= 12; extra bytes, from a
+**               later minor revision, are skipped)
+**   u64       number of parameter floats P (no padding)
+**   P x f32   each layer's parameters in order: weight (out x in, row-major)
+**             then bias
+**   u32       CRC-32 (IEEE) of every byte before it
+**
+** Every length is checked against the file size before it is used. Saving
+** writes "<path>.tmp" and renames it over path, so an interrupted save
+** leaves the previous file intact.
+*/
+#ifndef BP_SERIALIZE_H
+#define BP_SERIALIZE_H
+
+#include "net.h"
+#include "status.h"
+
+#define BP_FORMAT_VERSION 1
+
+bp_status bp_net_save(const bp_net *net, const char *path, bp_error *err);
+/* On success *net is built and owns its memory (free with bp_net_free). */
+bp_status bp_net_load(bp_net *net, const char *path, bp_error *err);
+
+#endif

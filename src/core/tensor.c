@@ -1,0 +1,208 @@
+/* tensor.c: storage and array kernels (see tensor.h). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor.h"
+
+#define ALIGN 64
+
+/* C99 has no aligned_alloc: over-allocate, align by hand and keep the
+** original pointer just below the aligned block for bp_free. */
+float *bp_alloc(size_t n) {
+  size_t extra = ALIGN + sizeof(void *);
+  unsigned char *raw, *p;
+  if (n == 0) n = 1;
+  if (n > (SIZE_MAX - extra) / sizeof(float)) return NULL;
+  raw = calloc(1, n * sizeof(float) + extra);
+  if (raw == NULL) return NULL;
+  p = raw + sizeof(void *);
+  p += (ALIGN - (uintptr_t)p % ALIGN) % ALIGN;
+  memcpy(p - sizeof(void *), &raw, sizeof raw);
+  return (float *)(void *)p;
+}
+
+void bp_free(float *p) {
+  void *raw;
+  if (p == NULL) return;
+  memcpy(&raw, (unsigned char *)p - sizeof(void *), sizeof raw);
+  free(raw);
+}
+
+bp_status bp_numel(int ndim, const size_t *shape, size_t *numel,
+                   bp_error *err) {
+  size_t n = 1;
+  int i;
+  if (ndim < 1 || ndim > BP_MAXDIM)
+    return bp_fail(err, BP_EINVAL, "expected 1 to %d dimensions, got %d",
+                   BP_MAXDIM, ndim);
+  for (i = 0; i < ndim; i++) {
+    if (shape[i] == 0)
+      return bp_fail(err, BP_EINVAL, "dimension %d is 0 (empty tensors "
+                     "are not supported)", i + 1);
+    if (n > (SIZE_MAX / sizeof(float)) / shape[i])
+      return bp_fail(err, BP_EINVAL, "tensor too large");
+    n *= shape[i];
+  }
+  *numel = n;
+  return BP_OK;
+}
+
+bp_status bp_tensor_alloc(bp_tensor *t, int ndim, const size_t *shape,
+                          bp_error *err) {
+  size_t n;
+  bp_status st = bp_numel(ndim, shape, &n, err);
+  if (st != BP_OK) return st;
+  t->data = bp_alloc(n);
+  if (t->data == NULL)
+    return bp_fail(err, BP_ENOMEM, "out of memory allocating %lu floats",
+                   (unsigned long)n);
+  t->ndim = ndim;
+  memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+  t->numel = n;
+  t->owns = 1;
+  return BP_OK;
+}
+
+void bp_tensor_view(bp_tensor *t, float *data, int ndim, const size_t *shape) {
+  int i;
+  t->data = data;
+  t->ndim = ndim;
+  t->numel = 1;
+  for (i = 0; i < ndim; i++) {
+    t->shape[i] = shape[i];
+    t->numel *= shape[i];
+  }
+  t->owns = 0;
+}
+
+void bp_tensor_release(bp_tensor *t) {
+  if (t->owns) bp_free(t->data);
+  t->data = NULL;
+  t->owns = 0;
+  t->numel = 0;
+}
+
+void bp_shape_str(int ndim, const size_t *shape, char *buf, size_t len) {
+  size_t used = 0;
+  int i;
+  if (len == 0) return;
+  buf[0] = '\0';
+  for (i = 0; i < ndim && used < len; i++) {
+    int k = snprintf(buf + used, len - used, i ? "x%lu" : "%lu",
+                     (unsigned long)shape[i]);
+    if (k < 0) break;
+    used += (size_t)k;
+  }
+}
+
+void bp_vadd(size_t n, const float *a, const float *b, float *y) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+void bp_vsub(size_t n, const float *a, const float *b, float *y) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = a[i] - b[i];
+}
+
+void bp_vmul(size_t n, const float *a, const float *b, float *y) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = a[i] * b[i];
+}
+
+void bp_vdiv(size_t n, const float *a, const float *b, float *y) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = a[i] / b[i];
+}
+
+void bp_vaffine(size_t n, const float *a, float scale, float shift, float *y) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = a[i] * scale + shift;
+}
+
+void bp_vfill(size_t n, float v, float *y) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = v;
+}
+
+double bp_vsum(size_t n, const float *x) {
+  double s = 0.0;
+  size_t i;
+  for (i = 0; i < n; i++) s += x[i];
+  return s;
+}
+
+size_t bp_vfind_nonfinite(size_t n, const float *x) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (!isfinite(x[i])) return i;
+  return n;
+}
+
+void bp_argmax(const float *x, size_t outer, size_t len, size_t inner,
+               float *idx) {
+  size_t o, j, k;
+  for (o = 0; o < outer; o++) {
+    const float *base = x + o * len * inner;
+    for (k = 0; k < inner; k++) {
+      size_t best = 0;
+      float bv = base[k];
+      for (j = 1; j < len; j++) {
+        float v = base[j * inner + k];
+        /* NaN compares false, so a NaN wins only if it comes first;
+        ** that matches "first maximum" for ordinary data. */
+        if (v > bv) {
+          bv = v;
+          best = j;
+        }
+      }
+      idx[o * inner + k] = (float)best;
+    }
+  }
+}
+
+void bp_gather(const float *x, size_t outer, size_t len, size_t inner,
+               const size_t *ids, size_t nids, float *y) {
+  size_t o, j;
+  for (o = 0; o < outer; o++)
+    for (j = 0; j < nids; j++)
+      memcpy(y + (o * nids + j) * inner, x + (o * len + ids[j]) * inner,
+             inner * sizeof *x);
+}
+
+void bp_colstats(const float *x, size_t n, size_t d, float *mean,
+                 float *std) {
+  size_t i, j;
+  for (j = 0; j < d; j++) {
+    double s = 0.0, ss = 0.0, m;
+    for (i = 0; i < n; i++) s += x[i * d + j];
+    m = s / (double)n;
+    for (i = 0; i < n; i++) {   /* two passes: no cancellation */
+      double e = x[i * d + j] - m;
+      ss += e * e;
+    }
+    mean[j] = (float)m;
+    std[j] = (float)sqrt(ss / (double)n);
+  }
+}
+
+void bp_normalize_cols(float *x, size_t n, size_t d, const float *mean,
+                       const float *scale) {
+  size_t i, j;
+  for (i = 0; i < n; i++)
+    for (j = 0; j < d; j++) x[i * d + j] = (x[i * d + j] - mean[j]) / scale[j];
+}
+
+void bp_transpose(const float *x, size_t rows, size_t cols, float *y) {
+  /* Blocked so both sides touch whole cache lines. */
+  enum { B = 32 };
+  size_t i0, j0, i, j;
+  for (i0 = 0; i0 < rows; i0 += B)
+    for (j0 = 0; j0 < cols; j0 += B)
+      for (i = i0; i < rows && i < i0 + B; i++)
+        for (j = j0; j < cols && j < j0 + B; j++)
+          y[j * rows + i] = x[i * cols + j];
+}

@@ -1,0 +1,105 @@
+/* train.c: training step and epoch (see train.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor.h"
+#include "train.h"
+
+void bp_epoch_buf_free(bp_epoch_buf *b) {
+  free(b->order);
+  bp_free(b->x);
+  bp_free(b->y);
+  memset(b, 0, sizeof *b);
+}
+
+bp_status bp_train_step(bp_net *net, const float *x, size_t n, size_t width,
+                        const float *y, bp_loss_kind kind, bp_optim *opt,
+                        double *loss, bp_error *err) {
+  float *dy;
+  bp_status st;
+  if (opt->n != net->nparams)
+    return bp_fail(err, BP_EINVAL, "the optimizer belongs to another network");
+  st = bp_net_forward(net, x, n, width, err);
+  if (st != BP_OK) return st;
+  dy = bp_net_dy_buffer(net);
+  st = bp_loss(kind, bp_net_output(net), n, bp_net_out(net), y, loss, dy, err);
+  if (st != BP_OK) return st;
+  if (!isfinite(*loss))
+    return bp_fail(err, BP_EINVAL, "the loss is %g: training diverged "
+                   "(try a lower learning rate)", *loss);
+  bp_net_zero_grad(net);
+  st = bp_net_backward(net, dy, n, bp_net_out(net), NULL, err);
+  if (st != BP_OK) return st;
+  bp_optim_step(opt, net->params, net->grads);
+  return BP_OK;
+}
+
+/* Grow *p to hold n floats; contents are not kept. */
+static int grow(float **p, size_t *cap, size_t n) {
+  if (n <= *cap) return 1;
+  bp_free(*p);
+  *cap = 0;
+  *p = bp_alloc(n);
+  if (*p == NULL) return 0;
+  *cap = n;
+  return 1;
+}
+
+bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
+                         size_t N, size_t width, const float *Y,
+                         size_t ywidth, bp_loss_kind kind, bp_optim *opt,
+                         size_t batch, int shuffle, bp_rng *rng, double *loss,
+                         bp_error *err) {
+  double total = 0.0;
+  size_t i, start, c;
+  bp_status st;
+  if (N == 0 || batch == 0)
+    return bp_fail(err, BP_EINVAL, "empty data set or batch");
+  st = bp_net_out_width(net, width, &c, err);
+  if (st != BP_OK) return st;
+  if (ywidth != bp_loss_target_count(kind, 1, c))
+    return bp_fail(err, BP_EINVAL, "expected %lu target value(s) per sample "
+                   "for %lu outputs, got %lu",
+                   (unsigned long)bp_loss_target_count(kind, 1, c),
+                   (unsigned long)c, (unsigned long)ywidth);
+  if (N > UINT32_MAX)
+    return bp_fail(err, BP_EINVAL, "more than 2^32 samples");
+  if (batch > N) batch = N;
+  if (N > buf->order_cap) {
+    free(buf->order);
+    buf->order_cap = 0;
+    buf->order = malloc(N * sizeof *buf->order);
+    if (buf->order == NULL) goto nomem;
+    buf->order_cap = N;
+  }
+  for (i = 0; i < N; i++) buf->order[i] = (uint32_t)i;
+  if (shuffle) {
+    bp_rng_shuffle(rng, buf->order, (uint32_t)N);
+    if (!grow(&buf->x, &buf->x_cap, batch * width) ||
+        !grow(&buf->y, &buf->y_cap, batch * ywidth))
+      goto nomem;
+  }
+  for (start = 0; start < N; start += batch) {
+    size_t n = N - start < batch ? N - start : batch;
+    const float *xb = X + start * width, *yb = Y + start * ywidth;
+    double l;
+    if (shuffle) {
+      for (i = 0; i < n; i++) {
+        size_t r = buf->order[start + i];
+        memcpy(buf->x + i * width, X + r * width, width * sizeof *X);
+        memcpy(buf->y + i * ywidth, Y + r * ywidth, ywidth * sizeof *Y);
+      }
+      xb = buf->x;
+      yb = buf->y;
+    }
+    st = bp_train_step(net, xb, n, width, yb, kind, opt, &l, err);
+    if (st != BP_OK) return st;
+    total += l * (double)n;
+  }
+  *loss = total / (double)N;
+  return BP_OK;
+nomem:
+  return bp_fail(err, BP_ENOMEM, "out of memory for a batch of %lu",
+                 (unsigned long)batch);
+}

@@ -1,0 +1,42 @@
+/*
+** train.h: the training loop in C. One step is zero_grad, forward, loss,
+** backward and update; one epoch runs steps over every sample in batches,
+** in an order shuffled with the caller's generator. Buffers grow to the
+** largest batch seen and are reused, so steady-state epochs allocate
+** nothing. A non-finite loss stops before the update, leaving the weights
+** as they were.
+*/
+#ifndef BP_TRAIN_H
+#define BP_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loss.h"
+#include "net.h"
+#include "optim.h"
+#include "rng.h"
+
+/* Scratch for epochs, owned by the caller; zero it before first use. */
+typedef struct bp_epoch_buf {
+  uint32_t *order;
+  float *x, *y;
+  size_t order_cap, x_cap, y_cap;
+} bp_epoch_buf;
+
+void bp_epoch_buf_free(bp_epoch_buf *b);    /* idempotent */
+
+/* y holds bp_loss_target_count(kind, n, output width) values. */
+bp_status bp_train_step(bp_net *net, const float *x, size_t n, size_t width,
+                        const float *y, bp_loss_kind kind, bp_optim *opt,
+                        double *loss, bp_error *err);
+
+/* X is N x width, Y is N x ywidth (ywidth targets per sample). Returns the
+** mean loss over the samples seen in *loss. */
+bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
+                         size_t N, size_t width, const float *Y,
+                         size_t ywidth, bp_loss_kind kind, bp_optim *opt,
+                         size_t batch, int shuffle, bp_rng *rng, double *loss,
+                         bp_error *err);
+
+#endif
