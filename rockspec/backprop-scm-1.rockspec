@@ -15,6 +15,7 @@ portable C99 and exposed to Lua 5.4 through the backprop.core module, with
 Lua helpers for data loading, metrics and fitting.
 ]],
    homepage = "https://github.com/backprop-lua/backprop",
+   license = "MIT",
    labels = { "machine-learning", "neural-network" },
 }
 
