@@ -18,6 +18,10 @@ end
 -- 0/1 targets, class = target + 1). Several columns: the argmax, and the
 -- target holds labels 1..C or one-hot rows.
 local function classes(fn, pred, y, threshold)
+  if threshold == nil then threshold = 0.5 end
+  if type(threshold) ~= "number" or threshold ~= threshold then
+    fail(fn, "threshold must be a number, got %s", tostring(threshold))
+  end
   check_tensor(fn, "pred", pred)
   check_tensor(fn, "target", y)
   local ps, ys = pred:shape(), y:shape()
@@ -58,7 +62,7 @@ end
 
 --- Fraction of samples whose predicted class is the true one.
 function metrics.accuracy(pred, y, threshold)
-  local p, t = classes("accuracy", pred, y, threshold or 0.5)
+  local p, t = classes("accuracy", pred, y, threshold)
   local right = 0
   for i = 1, #p do
     if p[i] == t[i] then right = right + 1 end
@@ -69,7 +73,7 @@ end
 --- m[true class][predicted class] = count. For one output column the
 -- classes are 1 = negative (0), 2 = positive (1).
 function metrics.confusion_matrix(pred, y, threshold)
-  local p, t, c = classes("confusion_matrix", pred, y, threshold or 0.5)
+  local p, t, c = classes("confusion_matrix", pred, y, threshold)
   local m = {}
   for i = 1, c do
     m[i] = {}

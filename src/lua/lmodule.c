@@ -156,9 +156,14 @@ static int l_sequential(lua_State *L) {
 }
 
 static int l_load(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
+  const char *path;
   bp_error err;
-  lmodule *m = newmodule(L, "Sequential");
+  lmodule *m;
+  if (lua_type(L, 1) != LUA_TSTRING)
+    lbp_error(L, "backprop.load", "path must be a string, got %s",
+              luaL_typename(L, 1));
+  path = lua_tostring(L, 1);
+  m = newmodule(L, "Sequential");
   if (bp_net_load(&m->net, path, &err) != BP_OK)
     lbp_error(L, "backprop.load", "%s", err.msg);
   m->initialized = 1;
