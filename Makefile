@@ -7,6 +7,7 @@
 #   make test            check deps, build, run tools/test.sh (specs + install check)
 #   make demo | xor      check deps, build, run examples/breast_cancer.lua | examples/xor.lua
 #   make bench           build, run every bench/*.lua
+#   make asan            ASan+UBSan build; all specs and both examples against it
 #   make install         core.so -> $(DESTDIR)$(LIBDIR)/backprop/, *.lua -> $(DESTDIR)$(LUADIR)/backprop/
 #   make uninstall | clean | deps
 
@@ -44,7 +45,7 @@ INPLACE    := env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 \
               LUA_PATH='src/?.lua;src/?/init.lua;;' LUA_CPATH='build/?.so;;'
 DEPS_ENV   := LUA='$(LUA)' LUA_INCDIR='$(LUA_INCDIR)' CC='$(CC)'
 
-.PHONY: all test demo xor bench install uninstall clean deps FORCE
+.PHONY: all test demo xor bench asan install uninstall clean deps FORCE
 .DEFAULT_GOAL := all
 
 all: $(MODULE)
@@ -103,6 +104,26 @@ else
 	  echo "== $$b"; $(INPLACE) $(LUA) $$b; \
 	done
 endif
+
+# Memory check: the module built with AddressSanitizer and UBSan, then the
+# whole spec suite (with a longer random-misuse sweep) and both examples run
+# against it. Any sanitizer report fails the run.
+ASAN_MODULE := $(BUILD)/asan/backprop/core.so
+ASAN_RUN    := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+               UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+               LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)"
+asan:
+	@$(DEPS_ENV) bash tools/deps.sh test
+	@mkdir -p $(dir $(ASAN_MODULE))
+	$(CC) -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	  -fno-omit-frame-pointer -fPIC -Wall -Wextra $(LIBFLAG) -Isrc/core -I$(LUA_INCDIR) \
+	  -o $(ASAN_MODULE) $(SRCS) -lm
+	$(ASAN_RUN) BACKPROP_FUZZ_ROUNDS=100000 busted --cpath='$(BUILD)/asan/?.so'
+	$(ASAN_RUN) env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='src/?.lua;src/?/init.lua;;' \
+	  LUA_CPATH='$(BUILD)/asan/?.so' $(LUA) examples/xor.lua > /dev/null
+	$(ASAN_RUN) env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='src/?.lua;src/?/init.lua;;' \
+	  LUA_CPATH='$(BUILD)/asan/?.so' $(LUA) examples/breast_cancer.lua --modern > /dev/null
+	@echo "make asan: no sanitizer reports"
 
 install: all
 	$(INSTALL) -d '$(DESTDIR)$(LIBDIR)/backprop' '$(DESTDIR)$(LUADIR)/backprop'

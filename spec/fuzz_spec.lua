@@ -1,7 +1,7 @@
 -- Random misuse: every public function and method, called with random
 -- mixes of good and bad arguments, must either work or raise a Lua error
 -- whose message names a backprop function. Run under AddressSanitizer
--- (see README, "Checking memory") this is also the memory-safety sweep.
+-- (`make asan`) this is also the memory-safety sweep.
 
 local bp = require("backprop")
 
