@@ -120,15 +120,20 @@ void lbp_checkoptions(lua_State *L, int idx, const char *fn,
       for (i = 0; keys[i] != NULL; i++)
         if (strcmp(lua_tostring(L, -1), keys[i]) == 0) known = 1;
     if (!known) {
+      /* The key's text first: the order in which C evaluates the
+      ** arguments of lbp_error below is unspecified. */
+      const char *key = luaL_tolstring(L, -1, NULL);
       luaL_Buffer b;
+      if (keys[0] == NULL)
+        lbp_error(L, fn, "unknown option '%s' (it takes no options)", key);
       luaL_buffinit(L, &b);
       for (i = 0; keys[i] != NULL; i++) {
         if (i > 0) luaL_addstring(&b, ", ");
         luaL_addstring(&b, keys[i]);
       }
       luaL_pushresult(&b);
-      lbp_error(L, fn, "unknown option '%s' (expected one of: %s)",
-                luaL_tolstring(L, -2, NULL), lua_tostring(L, -2));
+      lbp_error(L, fn, "unknown option '%s' (expected one of: %s)", key,
+                lua_tostring(L, -1));
     }
   }
 }
@@ -146,9 +151,9 @@ void lbp_checktarget(lua_State *L, const char *fn, bp_loss_kind kind,
     ok = y->shape[0] == n &&
          (y->ndim == 1 || (y->ndim == 2 && y->shape[1] == 1));
   else
-    ok = y->shape[0] == n &&
-         ((y->ndim == 2 && y->shape[1] == c) || (y->ndim == 1 && c == 1) ||
-          (n == 1 && y->ndim == 1 && y->shape[0] == c));
+    ok = (y->ndim == 2 && y->shape[0] == n && y->shape[1] == c) ||
+         (y->ndim == 1 && y->shape[0] == n && c == 1) ||
+         (y->ndim == 1 && y->shape[0] == c && n == 1);  /* one sample */
   if (!ok) {
     if (kind == BP_CE)
       lbp_error(L, fn, "expected %lu class labels (shape %lu or %lux1), got "

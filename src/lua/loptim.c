@@ -78,7 +78,8 @@ static int make(lua_State *L, const char *name, bp_optim_kind kind) {
   o->o = cfg;
   if (bp_optim_init(&o->o, m->net.nparams, &err) != BP_OK)
     lbp_error(L, fn, "%s", err.msg);
-  lbp_gc_report(L, (o->o.m ? 1 : 0) + (o->o.v ? 1 : 0) * m->net.nparams * 4);
+  lbp_gc_report(L, ((o->o.m ? 1 : 0) + (o->o.v ? 1 : 0)) * m->net.nparams *
+                       sizeof(float));
   lua_pushvalue(L, 1);
   lbp_setuservalue(L, -2);
   return 1;

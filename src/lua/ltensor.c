@@ -428,6 +428,9 @@ static int t_reshape(lua_State *L) {
   lbp_shapebuf sb;
   if (top >= 2 && lua_istable(L, 2)) {          /* reshape({3, 2}) */
     int len = (int)luaL_len(L, 2);
+    if (len < 1 || len > BP_MAXDIM)   /* before pushing: bounded stack use */
+      lbp_error(L, fn, "expected 1 to %d sizes, got %d", BP_MAXDIM, len);
+    luaL_checkstack(L, len, "too many sizes");
     for (i = 1; i <= len; i++) lua_geti(L, 2, i);
     first = top + 1;
     top = lua_gettop(L);
@@ -622,6 +625,8 @@ static void print_rec(luaL_Buffer *b, const bp_tensor *t, int d, size_t off,
   for (i = 0; i < n; i++) {
     if (summarize && n > 2 * EDGE && i == EDGE) {
       luaL_addstring(b, d + 1 == t->ndim ? "..., " : "...,\n");
+      if (d + 1 < t->ndim)
+        for (k = 0; k <= d; k++) luaL_addchar(b, ' ');
       i = n - EDGE;
     }
     if (d + 1 == t->ndim) {
