@@ -31,11 +31,14 @@ end
 
 local function positive_integer(value, name, default)
   if value == nil then return default end
-  if math.type(value) ~= "integer" and
-     not (type(value) == "number" and value == math.floor(value)) or value < 1 then
-    fail("%s must be a positive integer, got %s", name, tostring(value))
+  -- math.tointeger is nil for fractions, NaN and floats beyond the integer
+  -- range (math.huge passed a value == floor(value) test and broke the loop).
+  local n = math.type(value) and math.tointeger(value)
+  if not n or n < 1 then
+    fail("%s must be a positive integer, got %s", name,
+         type(value) == "number" and tostring(value) or type(value))
   end
-  return math.tointeger(value)
+  return n
 end
 
 local function is_tensor(v)

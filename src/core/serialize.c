@@ -65,9 +65,16 @@ static bp_status write_all(const char *path, const unsigned char *buf,
   ok = (fflush(f) == 0) && ok;
   ok = (fclose(f) == 0) && ok;
   if (ok && rename(tmp, path) != 0) {
-    /* Some systems will not rename over an existing file. */
+#if defined(_WIN32)
+    /* Windows will not rename over an existing file. Elsewhere rename
+    ** replaces a file atomically, and a failure is a real error: removing
+    ** path there would delete the previous model (or an empty directory
+    ** named path) for nothing. */
     remove(path);
     ok = rename(tmp, path) == 0;
+#else
+    ok = 0;
+#endif
   }
   if (!ok) {
     bp_status st = bp_fail(err, BP_EIO, "cannot write '%s': %s", path,

@@ -205,15 +205,15 @@ bp_rng *lbp_rng(lua_State *L) {
 }
 
 static int l_manual_seed(lua_State *L) {
-  lua_Integer seed;
-  if (!lua_isinteger(L, 1)) {
-    lua_Number v = lua_type(L, 1) == LUA_TNUMBER ? lua_tonumber(L, 1) : 0.5;
-    if (v != floor(v) || !isfinite(v))
-      lbp_error(L, "backprop.manual_seed", "seed must be an integer, got %s", lua_type(L, 1) == LUA_TNUMBER ?
-                lua_tostring(L, 1) : luaL_typename(L, 1));
-  }
-  seed = lua_isinteger(L, 1) ? lua_tointeger(L, 1)
-                             : (lua_Integer)lua_tonumber(L, 1);
+  /* lua_tointegerx takes a float with an integral value only when it is in
+  ** the integer range (a C cast of 2^63 would be undefined behaviour). */
+  int ok = 0;
+  lua_Integer seed =
+      lua_type(L, 1) == LUA_TNUMBER ? lua_tointegerx(L, 1, &ok) : 0;
+  if (!ok)
+    lbp_error(L, "backprop.manual_seed", "seed must be an integer, got %s",
+              lua_type(L, 1) == LUA_TNUMBER ? lua_tostring(L, 1)
+                                            : luaL_typename(L, 1));
   bp_rng_seed(lbp_rng(L), (uint64_t)seed);
   return 0;
 }
