@@ -431,3 +431,39 @@ describe("metrics", function()
     end)
   end)
 end)
+
+describe("read_csv corner cases", function()
+  local dir = tmpdir()
+
+  it("reads RFC 4180 escaped quotes inside quoted fields", function()
+    local p = dir .. "/quotes.csv"
+    write(p, 'a,"b ""quoted""",y\n1,"2",0\n"3",4,1\n')
+    local X, Y, names = bp.data.read_csv(p, {target = "y"})
+    assert.are.same({{1, 2}, {3, 4}}, X:totable())
+    assert.are.same({{0}, {1}}, Y:totable())
+    assert.are.equal('b "quoted"', names[2])
+  end)
+
+  it("rejects values that overflow to infinity, and a non-boolean header", function()
+    local p = dir .. "/inf.csv"
+    write(p, "a,y\n1e400,0\n")
+    local ok, err = pcall(bp.data.read_csv, p, {target = "y"})
+    assert.is_false(ok)
+    assert.truthy(err:find("line 2, column 'a': '1e400' is not a finite number", 1, true), err)
+    ok, err = pcall(bp.data.read_csv, p, {header = 1})
+    assert.is_false(ok)
+    assert.truthy(err:find("header must be a boolean, got number", 1, true), err)
+  end)
+
+  it("takes an integral float as a target column index", function()
+    local p = dir .. "/idx.csv"
+    write(p, "a,y\n5,1\n6,0\n")
+    local X, Y = bp.data.read_csv(p, {target = 2.0})
+    assert.are.same({{5}, {6}}, X:totable())
+    assert.are.same({{1}, {0}}, Y:totable())
+  end)
+
+  it("randperm takes an integral float seed like manual_seed", function()
+    assert.are.same(bp.randperm(10, 3):totable(), bp.randperm(10, 3.0):totable())
+  end)
+end)

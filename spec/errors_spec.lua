@@ -142,7 +142,7 @@ describe("tensor construction errors", function()
   it("bp.randperm and bp.manual_seed reject bad arguments", function()
     raises({ "backprop.randperm:", "n must be a positive integer, got 0" }, bp.randperm, 0)
     raises({ "backprop.randperm:", "n must be a positive integer, got string" }, bp.randperm, "5")
-    raises({ "backprop.randperm:", "seed must be an integer, got number" }, bp.randperm, 5, 1.5)
+    raises({ "backprop.randperm:", "seed must be an integer, got 1.5" }, bp.randperm, 5, 1.5)
     raises({ "backprop.randperm:", "seed must be an integer, got string" }, bp.randperm, 5, "x")
     raises({ "backprop.manual_seed:", "seed must be an integer, got string" }, bp.manual_seed, "x")
     raises({ "backprop.manual_seed:", "seed must be an integer, got 1.5" }, bp.manual_seed, 1.5)
@@ -1104,5 +1104,38 @@ describe("bp.metrics errors", function()
            bp.metrics.accuracy, bp.zeros(2, 2, 2), bp.zeros(2))
     raises({ "backprop.metrics.accuracy:", "threshold must be a number, got x" },
            bp.metrics.accuracy, bp.zeros(2, 1), bp.zeros(2, 1), "x")
+  end)
+end)
+
+describe("errors found after review", function()
+  it("a failed loss:forward leaves no stale gradient for backward", function()
+    local loss = bp.MSELoss()
+    loss:forward(bp.ones(2, 1), bp.zeros(2, 1))
+    raises("expected target of shape 2x1", loss.forward, loss, bp.ones(2, 1), bp.zeros(3))
+    raises({ "backprop.MSELoss:backward:", "call forward first" }, loss.backward, loss)
+  end)
+
+  it("an optimizer's non-string keys read as nil and cannot be set", function()
+    local opt = bp.SGD(bp.Linear(1, 1))
+    assert.is_nil(opt[true])
+    assert.is_nil(opt[1])
+    raises({ "backprop.SGD:", "cannot set a boolean key" }, function() opt[true] = 1 end)
+    raises({ "backprop.SGD:", "cannot set 'momentum'" }, function() opt.momentum = 0.5 end)
+  end)
+
+  it("metrics refuse NaN predictions", function()
+    raises({ "backprop.metrics.accuracy:", "prediction 2 is nan" },
+           bp.metrics.accuracy, bp.tensor({{0.2}, {0 / 0}}), bp.tensor({{0}, {1}}))
+    raises({ "backprop.metrics.accuracy:", "pred contains nan" },
+           bp.metrics.accuracy, bp.tensor({{0.2, 0 / 0}}), bp.tensor({1}))
+  end)
+
+  it("errors from the Lua modules carry no position inside the library", function()
+    local net = bp.Sequential{bp.Linear(1, 1)}
+    local err = raises("backprop.Module:fit:", net.fit, net, bp.zeros(2, 1), bp.zeros(2, 1),
+                       {loss = bp.MSELoss(), optimizer = bp.SGD(net), epochs = 1.5})
+    assert.is_nil(err:find("fit.lua", 1, true), err)
+    err = raises("backprop.data.split:", bp.data.split, bp.zeros(4, 1), nil, {test = 2})
+    assert.is_nil(err:find("data.lua", 1, true), err)
   end)
 end)

@@ -6,7 +6,7 @@ local core = require("backprop.core")
 local data = {}
 
 local function fail(fn, msg, ...)
-  error("backprop.data." .. fn .. ": " .. string.format(msg, ...), 3)
+  error("backprop.data." .. fn .. ": " .. string.format(msg, ...), 0)
 end
 
 local function check_options(fn, opts, known)
@@ -29,16 +29,25 @@ local function is_tensor(v)
   return type(mt) == "table" and mt.__name == "backprop.Tensor"
 end
 
--- Split one CSV line on sep (a single character); double quotes around a
--- field are removed, and a quoted field may contain sep.
+-- Split one CSV line on sep (a single character), as RFC 4180 has it: a
+-- field in double quotes may contain sep, and "" inside it is one quote.
 local function fields(line, sep)
   local out, i, n = {}, 1, #line
   while i <= n + 1 do
     if line:sub(i, i) == '"' then
-      local j = line:find('"', i + 1, true)
-      if not j then return nil end
-      out[#out + 1] = line:sub(i + 1, j - 1)
-      i = j + 2
+      local parts, j = {}, i + 1
+      while true do
+        local q = line:find('"', j, true)
+        if not q then return nil end
+        parts[#parts + 1] = line:sub(j, q - 1)
+        if line:sub(q + 1, q + 1) ~= '"' then
+          i = q + 2
+          break
+        end
+        parts[#parts + 1] = '"'
+        j = q + 2
+      end
+      out[#out + 1] = table.concat(parts)
     else
       local j = line:find(sep, i, true) or n + 1
       out[#out + 1] = line:sub(i, j - 1)
@@ -61,6 +70,7 @@ function data.read_csv(path, opts)
   if type(sep) ~= "string" or #sep ~= 1 then fail(fn, "sep must be one character") end
   local header = opts.header
   if header == nil then header = true end
+  if type(header) ~= "boolean" then fail(fn, "header must be a boolean, got %s", type(header)) end
   local file, why = io.open(path, "r")
   if not file then fail(fn, "cannot open '%s': %s", path, why) end
   local names, rows, width, lineno = nil, {}, nil, 0
@@ -81,10 +91,10 @@ function data.read_csv(path, opts)
           local row = {}
           for j = 1, width do
             local v = tonumber(f[j])
-            if v == nil then
+            if v == nil or v ~= v or v == math.huge or v == -math.huge then
               local col = names and ("'" .. names[j] .. "'") or tostring(j)
-              error(string.format("line %d, column %s: '%s' is not a number",
-                                  lineno, col, f[j]), 0)
+              error(string.format("line %d, column %s: '%s' is not a %snumber",
+                                  lineno, col, f[j], v and "finite " or ""), 0)
             end
             row[j] = v
           end
@@ -108,8 +118,8 @@ function data.read_csv(path, opts)
       if names[j] == target then tcol = j end
     end
     if not tcol then fail(fn, "'%s' has no column named '%s'", path, target) end
-  elseif math.type(target) == "integer" and target >= 1 and target <= width then
-    tcol = target
+  elseif math.type(target) and math.tointeger(target) and target >= 1 and target <= width then
+    tcol = math.tointeger(target)
   else
     fail(fn, "target must be a column name or an index in 1..%d, got %s", width,
          tostring(target))

@@ -11,7 +11,7 @@ local OPTIONS = {
 }
 
 local function fail(msg, ...)
-  error("backprop.Module:fit: " .. string.format(msg, ...), 3)
+  error("backprop.Module:fit: " .. string.format(msg, ...), 0)
 end
 
 local function check_options(opts)

@@ -3,7 +3,7 @@
 local metrics = {}
 
 local function fail(fn, msg, ...)
-  error("backprop.metrics." .. fn .. ": " .. string.format(msg, ...), 3)
+  error("backprop.metrics." .. fn .. ": " .. string.format(msg, ...), 0)
 end
 
 local function check_tensor(fn, name, v)
@@ -37,12 +37,15 @@ local function classes(fn, pred, y, threshold)
     if yc ~= 1 then fail(fn, "target must be N or N x 1 for one output column") end
     local pf, yf = pred:reshape(n), y:reshape(n)
     for i = 1, n do
-      p[i] = pf:get(i) >= threshold and 2 or 1
+      local v = pf:get(i)
+      if v ~= v then fail(fn, "prediction %d is nan", i) end
+      p[i] = v >= threshold and 2 or 1
       local v = yf:get(i)
       if v ~= 0 and v ~= 1 then fail(fn, "target %d is %g, expected 0 or 1", i, v) end
       t[i] = v + 1
     end
   else
+    if pred:sum() ~= pred:sum() then fail(fn, "pred contains nan") end
     local am = pred:argmax(2)
     local labels
     if yc == c and c > 1 then labels = y:argmax(2)

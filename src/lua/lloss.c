@@ -47,6 +47,7 @@ static int loss_forward(lua_State *L) {
   double value;
   bp_error err;
   lbp_shapebuf sb;
+  l->ready = 0;   /* whatever fails below, backward has nothing stale */
   if (p->t.ndim > 2)
     lbp_error(L, fn, "prediction must be N x C (or one sample as a vector), "
               "got shape %s", lbp_shape(&p->t, &sb));
@@ -63,7 +64,6 @@ static int loss_forward(lua_State *L) {
     lua_pushvalue(L, -1);
     lbp_setuservalue(L, 1);
   }
-  l->ready = 0;
   if (bp_loss(l->kind, p->t.data, n, c, y->t.data, &value, g->t.data, &err) !=
       BP_OK)
     lbp_error(L, fn, "%s", err.msg);

@@ -116,7 +116,9 @@ static int o_zero_grad(lua_State *L) {
 
 static int o_index(lua_State *L) {
   loptim *o = luaL_checkudata(L, 1, LBP_OPTIM);
-  const char *k = luaL_checkstring(L, 2);
+  const char *k;
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;   /* no such field: nil */
+  k = lua_tostring(L, 2);
   lua_getfield(L, lua_upvalueindex(1), k);      /* a method? */
   if (!lua_isnil(L, -1)) return 1;
   if (strcmp(k, "lr") == 0) lua_pushnumber(L, o->o.lr);
@@ -142,10 +144,13 @@ static int o_index(lua_State *L) {
 
 static int o_newindex(lua_State *L) {
   loptim *o = luaL_checkudata(L, 1, LBP_OPTIM);
-  const char *k = luaL_checkstring(L, 2);
+  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?";
   char fn[64];
   double v;
   snprintf(fn, sizeof fn, "backprop.%s", o->name);
+  if (lua_type(L, 2) != LUA_TSTRING)
+    lbp_error(L, fn, "cannot set a %s key (only lr can change after "
+              "creation)", luaL_typename(L, 2));
   if (strcmp(k, "lr") != 0)
     lbp_error(L, fn, "cannot set '%s' (only lr can change after creation)", k);
   v = lbp_checkfinite(L, 3, fn, "lr");

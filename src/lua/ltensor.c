@@ -568,9 +568,14 @@ static int l_randperm(lua_State *L) {
   if (n > ((size_t)1 << 24))
     lbp_error(L, fn, "n must be at most 2^24 (indices are stored as float32)");
   if (!lua_isnoneornil(L, 2)) {
-    if (!lua_isinteger(L, 2))
-      lbp_error(L, fn, "seed must be an integer, got %s", luaL_typename(L, 2));
-    bp_rng_seed(&local, (uint64_t)lua_tointeger(L, 2));
+    int ok = 0;
+    lua_Integer seed = lua_type(L, 2) == LUA_TNUMBER ? lua_tointegerx(L, 2, &ok)
+                                                     : 0;
+    if (!ok)
+      lbp_error(L, fn, "seed must be an integer, got %s",
+                lua_type(L, 2) == LUA_TNUMBER ? lua_tostring(L, 2)
+                                              : luaL_typename(L, 2));
+    bp_rng_seed(&local, (uint64_t)seed);
     r = &local;
   }
   idx = lua_newuserdata(L, n * sizeof *idx);
