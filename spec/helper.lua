@@ -1,0 +1,150 @@
+-- spec/helper.lua: small helpers shared by the specs (require("helper")).
+local bp = require("backprop")
+-- luassert's assert, so busted reports a failed check as a failure (the
+-- plain Lua assert would be counted as an error)
+local assert = require("luassert")
+
+local H = {}
+
+local function is_tensor(v)
+  local mt = getmetatable(v)
+  return type(mt) == "table" and mt.__name == "backprop.Tensor"
+end
+H.is_tensor = is_tensor
+
+--- The values of a tensor, a nested table or a number, as one flat list.
+function H.flat(v, out)
+  out = out or {}
+  if is_tensor(v) then v = v:totable() end
+  if type(v) == "number" then
+    out[#out + 1] = v
+  else
+    for i = 1, #v do H.flat(v[i], out) end
+  end
+  return out
+end
+
+local function shape_of(v)
+  if is_tensor(v) then return table.concat(v:shape(), "x") end
+  if type(v) == "number" then return "scalar" end
+  local dims, t = {}, v
+  while type(t) == "table" do dims[#dims + 1] = #t; t = t[1] end
+  return table.concat(dims, "x")
+end
+
+--- Compare two tensors / nested tables / numbers elementwise:
+-- |actual - expected| <= atol + rtol * |expected|. Returns ok, message
+-- (the message names the worst element, its values and the max deviation).
+function H.compare(actual, expected, atol, rtol)
+  atol, rtol = atol or 1e-6, rtol or 0
+  local a, e = H.flat(actual), H.flat(expected)
+  if #a ~= #e then
+    return false, string.format("size mismatch: actual %s (%d values), expected %s (%d values)",
+      shape_of(actual), #a, shape_of(expected), #e), math.huge
+  end
+  local worst, worst_i, maxdev = -1, nil, 0
+  for i = 1, #a do
+    local d = math.abs(a[i] - e[i])
+    if d ~= d then d = math.huge end                       -- NaN
+    if d > maxdev then maxdev = d end
+    local excess = d - (atol + rtol * math.abs(e[i]))
+    if excess > worst then worst, worst_i = excess, i end
+  end
+  if worst > 0 then
+    return false, string.format(
+      "element %d of %s: actual %.9g, expected %.9g (|diff| %.3g > atol %.3g + rtol %.3g * |expected|); max |diff| %.3g",
+      worst_i, shape_of(expected), a[worst_i], e[worst_i], math.abs(a[worst_i] - e[worst_i]),
+      atol, rtol, maxdev), maxdev
+  end
+  return true, nil, maxdev
+end
+
+--- assert version of compare; `what` prefixes the failure message.
+-- Returns the max absolute deviation.
+function H.assert_close(actual, expected, atol, rtol, what)
+  local ok, msg, maxdev = H.compare(actual, expected, atol, rtol)
+  assert(ok, (what and what .. ": " or "") .. tostring(msg))
+  return maxdev
+end
+
+--- Bitwise equality of float32 values (float32 -> double is exact, so
+-- comparing the Lua numbers compares the bits; NaN never appears here).
+function H.assert_same(actual, expected, what)
+  local a, e = H.flat(actual), H.flat(expected)
+  assert(#a == #e, (what or "") .. ": sizes differ")
+  for i = 1, #a do
+    if a[i] ~= e[i] then
+      assert(false, string.format("%s: element %d differs: %.9g vs %.9g", what or "values", i, a[i], e[i]))
+    end
+  end
+end
+
+--- Copy values (nested tables or tensors, in net:parameters() order:
+-- weight then bias per Linear) into a network. Returns the network.
+function H.set_params(net, values)
+  local params = net:parameters()
+  assert(#params == #values, string.format("network has %d parameter tensors, got %d", #params, #values))
+  for i, v in ipairs(values) do
+    params[i]:copy(is_tensor(v) and v or bp.tensor(v))
+  end
+  return net
+end
+
+--- Clones of a network's parameters (or gradients, with which = 2).
+function H.snapshot(net, which)
+  local lists = { net:parameters() }
+  local out = {}
+  for i, t in ipairs(lists[which or 1]) do out[i] = t:clone() end
+  return out
+end
+
+--- Finite-difference gradient check.
+-- objective(): a number (double) computed from the current value of x;
+-- x: the tensor to perturb (restored afterwards); analytic: dObjective/dx,
+-- same shape as x. Central differences with step h (the actual float32
+-- step is used as denominator). Passes when, elementwise,
+--   |num - ana| <= atol + rtol * max(|num|, |ana|)
+-- and, over all elements, ||num - ana|| <= ntol * max(||num||, ||ana||)
+-- + atol * sqrt(#x). Returns ok, message (worst element, norm ratio), and
+-- the max |num - ana|.
+function H.gradcheck(objective, x, analytic, opts)
+  opts = opts or {}
+  local h, atol, rtol = opts.h or 1e-2, opts.atol or 1e-3, opts.rtol or 1e-2
+  local ntol = opts.ntol or 5e-3
+  local n = x:numel()
+  local xf = x:reshape(n)
+  local ana = H.flat(analytic)
+  if #ana ~= n then
+    return false, string.format("analytic gradient has %d values, x has %d", #ana, n)
+  end
+  local worst, worst_i, worst_num, maxdiff = -math.huge, nil, nil, 0
+  local dd, nn, aa = 0, 0, 0
+  for i = 1, n do
+    local orig = xf:get(i)
+    xf:set(i, orig + h)
+    local xp = xf:get(i)
+    local fp = objective()
+    xf:set(i, orig - h)
+    local xm = xf:get(i)
+    local fm = objective()
+    xf:set(i, orig)
+    local num = (fp - fm) / (xp - xm)
+    local d = math.abs(num - ana[i])
+    if d ~= d then d = math.huge end
+    if d > maxdiff then maxdiff = d end
+    local excess = d - (atol + rtol * math.max(math.abs(num), math.abs(ana[i])))
+    if excess > worst then worst, worst_i, worst_num = excess, i, num end
+    dd, nn, aa = dd + d * d, nn + num * num, aa + ana[i] * ana[i]
+  end
+  local scale = math.max(math.sqrt(nn), math.sqrt(aa))
+  local ratio = math.sqrt(dd) / math.max(scale, 1e-30)
+  local ok = worst <= 0 and math.sqrt(dd) <= ntol * scale + atol * math.sqrt(n)
+  local a = ana[worst_i]
+  local msg = string.format(
+    "%s: worst element %d of %d: numeric %.7g vs analytic %.7g (|diff| %.3g, allowed %.3g); ||num - ana|| / ||ana|| = %.3g (allowed %.3g + atol term)",
+    ok and "gradients match" or "gradient MISMATCH", worst_i, n, worst_num, a, math.abs(worst_num - a),
+    atol + rtol * math.max(math.abs(worst_num), math.abs(a)), ratio, ntol)
+  return ok, msg, maxdiff
+end
+
+return H
