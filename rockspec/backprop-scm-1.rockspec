@@ -56,5 +56,6 @@ build = {
       ["backprop.data"] = "src/backprop/data.lua",
       ["backprop.metrics"] = "src/backprop/metrics.lua",
       ["backprop.fit"] = "src/backprop/fit.lua",
+      ["backprop.check"] = "src/backprop/check.lua",
    },
 }

@@ -3,6 +3,8 @@
 -- bundled data set, copied from the CSV file itself.
 
 local bp = require("backprop")
+local H = require("helper")
+local tmpdir, write = H.tmpdir, H.write
 
 local CSV = "examples/data/breast_cancer.csv"
 
@@ -11,20 +13,6 @@ local function near(actual, expected, tol, what)
   assert(type(actual) == "number", (what or "value") .. " is a " .. type(actual))
   assert(math.abs(actual - expected) <= tol * math.max(1, math.abs(expected)),
          string.format("%s: expected %.9g, got %.9g", what or "value", expected, actual))
-end
-
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(os.execute("mkdir -p '" .. d .. "'"))
-  return d
-end
-
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-  return path
 end
 
 -- Column j of an N x d tensor as a Lua list.

@@ -4,6 +4,8 @@
 -- the objects involved stay usable.
 
 local bp = require("backprop")
+local H = require("helper")
+local tmpdir, rmtree, exists, read, write = H.tmpdir, H.rmtree, H.exists, H.read, H.write
 
 -- The message of the error f(...) raises; fails the test if f succeeds.
 local function err_of(f, ...)
@@ -30,37 +32,6 @@ local function raises_match(pattern, f, ...)
   local err = err_of(f, ...)
   assert(err:find(pattern), string.format("error message does not match %q:\n  %s", pattern, err))
   return err
-end
-
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(os.execute("mkdir -p '" .. d .. "'"))
-  return d
-end
-
-local function rmtree(d)
-  os.execute("rm -rf '" .. d .. "'")
-end
-
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() return true end
-  return false
-end
-
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-  return path
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
 end
 
 -- Deep copy of a network's weights, as nested Lua tables.

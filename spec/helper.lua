@@ -147,4 +147,36 @@ function H.gradcheck(objective, x, analytic, opts)
   return ok, msg, maxdiff
 end
 
+-- Files: a fresh temporary directory, and whole-file reads and writes.
+function H.tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(os.execute("mkdir -p '" .. d .. "'"))
+  return d
+end
+
+function H.rmtree(d)
+  os.execute("rm -rf '" .. d .. "'")
+end
+
+function H.exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() return true end
+  return false
+end
+
+function H.read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+function H.write(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+  return path
+end
+
 return H

@@ -2,6 +2,7 @@
 -- weight initialization rule (linear.c).
 local bp = require("backprop")
 local H = require("helper")
+local read, write = H.read, H.write
 local lfs = require("lfs")
 
 local dir                       -- a fresh temporary directory for the files
@@ -9,19 +10,6 @@ local dir                       -- a fresh temporary directory for the files
 local function path(name) return dir .. "/" .. name end
 
 local function exists(p) return lfs.attributes(p) ~= nil end
-
-local function read(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
 
 -- Every layer kind, with non-zero biases.
 local function every_kind(head)

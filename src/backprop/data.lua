@@ -2,31 +2,17 @@
 -- feature scaling.
 
 local core = require("backprop.core")
+local check = require("backprop.check")
 
 local data = {}
+local is_tensor = check.is_tensor
 
 local function fail(fn, msg, ...)
-  error("backprop.data." .. fn .. ": " .. string.format(msg, ...), 0)
+  check.fail("backprop.data." .. fn, msg, ...)
 end
 
 local function check_options(fn, opts, known)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then fail(fn, "options must be a table, got %s", type(opts)) end
-  for key in pairs(opts) do
-    if not known[key] then
-      local names = {}
-      for k in pairs(known) do names[#names + 1] = k end
-      table.sort(names)
-      fail(fn, "unknown option '%s' (expected one of: %s)", tostring(key),
-           table.concat(names, ", "))
-    end
-  end
-  return opts
-end
-
-local function is_tensor(v)
-  local mt = getmetatable(v)
-  return type(mt) == "table" and mt.__name == "backprop.Tensor"
+  return check.options("backprop.data." .. fn, opts, known)
 end
 
 -- Split one CSV line on sep (a single character), as RFC 4180 has it: a
@@ -144,7 +130,7 @@ end
 function data.split(X, Y, opts)
   local fn = "split"
   opts = check_options(fn, opts, { test = true, seed = true })
-  if not is_tensor(X) then fail(fn, "x must be a backprop.Tensor, got %s", type(X)) end
+  check.tensor("backprop.data.split", "x", X)
   if Y ~= nil and not is_tensor(Y) then fail(fn, "y must be a backprop.Tensor or nil, got %s", type(Y)) end
   local n = #X
   if Y ~= nil and #Y ~= n then
@@ -178,7 +164,7 @@ Scaler.__index = Scaler
 --- Standardize x (N x features) in place with this scaler's mean and
 -- standard deviation, as fitted on the training data. Returns x.
 function Scaler:apply(x)
-  if not is_tensor(x) then fail("standardize", "x must be a backprop.Tensor, got %s", type(x)) end
+  check.tensor("backprop.data.standardize", "x", x)
   return core._standardize(x, self.mean, self.std, false)
 end
 
@@ -187,7 +173,7 @@ end
 -- standardize x in place. Returns the scaler, with fields mean and std
 -- (tensors of one value per feature) and scaler:apply(other_x).
 function data.standardize(x)
-  if not is_tensor(x) then fail("standardize", "x must be a backprop.Tensor, got %s", type(x)) end
+  check.tensor("backprop.data.standardize", "x", x)
   local shape = x:shape()
   if #shape ~= 2 then fail("standardize", "x must be N x features, got %d dimensions", #shape) end
   local scaler = setmetatable({ mean = core.zeros(shape[2]), std = core.ones(shape[2]) }, Scaler)

@@ -3,7 +3,10 @@
 -- epoch ends, where it evaluates the validation set, reports progress and
 -- calls the user's on_epoch hook.
 
+local check = require("backprop.check")
+
 local M = {}
+local FN = "backprop.Module:fit"
 
 local OPTIONS = {
   loss = true, optimizer = true, epochs = true, batch_size = true,
@@ -11,22 +14,7 @@ local OPTIONS = {
 }
 
 local function fail(msg, ...)
-  error("backprop.Module:fit: " .. string.format(msg, ...), 0)
-end
-
-local function check_options(opts)
-  if type(opts) ~= "table" then
-    fail("options must be a table, got %s", type(opts))
-  end
-  for key in pairs(opts) do
-    if not OPTIONS[key] then
-      local known = {}
-      for k in pairs(OPTIONS) do known[#known + 1] = k end
-      table.sort(known)
-      fail("unknown option '%s' (expected one of: %s)", tostring(key),
-           table.concat(known, ", "))
-    end
-  end
+  check.fail(FN, msg, ...)
 end
 
 local function positive_integer(value, name, default)
@@ -41,10 +29,7 @@ local function positive_integer(value, name, default)
   return n
 end
 
-local function is_tensor(v)
-  local mt = getmetatable(v)
-  return type(mt) == "table" and mt.__name == "backprop.Tensor"
-end
+local is_tensor = check.is_tensor
 
 -- One line, rewritten in place: only for a person at a terminal.
 local function progress_line(epoch, epochs, loss, val_loss, started)
@@ -60,7 +45,8 @@ end
 -- history.loss[e] is epoch e's mean training loss and history.val_loss[e]
 -- the validation loss when opts.validation = {x, y} is given.
 function M.fit(net, x, y, opts)
-  check_options(opts)
+  if type(opts) ~= "table" then fail("options must be a table, got %s", type(opts)) end
+  check.options(FN, opts, OPTIONS)
   local loss, opt = opts.loss, opts.optimizer
   if loss == nil then fail("options.loss is required (for example bp.MSELoss())") end
   if opt == nil then fail("options.optimizer is required (for example bp.SGD(net, {lr = 0.1}))") end

@@ -1,16 +1,15 @@
 --- bp.metrics: scores computed from predictions and targets.
 
+local check = require("backprop.check")
+
 local metrics = {}
 
 local function fail(fn, msg, ...)
-  error("backprop.metrics." .. fn .. ": " .. string.format(msg, ...), 0)
+  check.fail("backprop.metrics." .. fn, msg, ...)
 end
 
 local function check_tensor(fn, name, v)
-  local mt = getmetatable(v)
-  if type(mt) ~= "table" or mt.__name ~= "backprop.Tensor" then
-    fail(fn, "%s must be a backprop.Tensor, got %s", name, type(v))
-  end
+  check.tensor("backprop.metrics." .. fn, name, v)
 end
 
 -- Predicted and true class of every sample, 1-based, as two Lua lists.

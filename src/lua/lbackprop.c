@@ -192,6 +192,22 @@ ltensor *lbp_newview(lua_State *L, int owner, float *data, int ndim,
   return t;
 }
 
+void lbp_newclass(lua_State *L, const char *tname, const luaL_Reg *meta,
+                  const luaL_Reg *methods, const char *field,
+                  const luaL_Reg *functions) {
+  luaL_newmetatable(L, tname);
+  luaL_setfuncs(L, meta, 0);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  if (field != NULL) {
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -4, field);
+  }
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_setfuncs(L, functions, 0);
+}
+
 /* ------------------------------------------------------------------ */
 
 static const char RNG_KEY = 'r';   /* its address keys the registry */

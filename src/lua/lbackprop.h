@@ -92,6 +92,14 @@ void lbp_ensure_init(lua_State *L, lmodule *m);
 /* The generator behind bp.manual_seed, one per Lua state. */
 bp_rng *lbp_rng(lua_State *L);
 
+/* Register a userdata type: metatable `tname` with the metamethods `meta`
+** and __index = a table of `methods` (also stored as module[field] when
+** field is not NULL), then the `functions` (constructors) into the module
+** table on the top of the stack. */
+void lbp_newclass(lua_State *L, const char *tname, const luaL_Reg *meta,
+                  const luaL_Reg *methods, const char *field,
+                  const luaL_Reg *functions);
+
 /* Each file registers its functions into the module table on the top. */
 void lbp_open_tensor(lua_State *L);
 void lbp_open_module(lua_State *L);

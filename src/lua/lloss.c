@@ -90,17 +90,15 @@ static const luaL_Reg methods[] = {
   {"forward", loss_forward}, {"backward", loss_backward}, {NULL, NULL}
 };
 
+static const luaL_Reg meta[] = {
+  {"__tostring", loss_tostring}, {NULL, NULL}
+};
+
 static const luaL_Reg functions[] = {
   {"MSELoss", l_mse}, {"BCELoss", l_bce}, {"CrossEntropyLoss", l_ce},
   {NULL, NULL}
 };
 
 void lbp_open_loss(lua_State *L) {
-  luaL_newmetatable(L, LBP_LOSS);
-  lua_pushcfunction(L, loss_tostring);
-  lua_setfield(L, -2, "__tostring");
-  luaL_newlib(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_setfuncs(L, functions, 0);
+  lbp_newclass(L, LBP_LOSS, meta, methods, NULL, functions);
 }

@@ -305,21 +305,37 @@ static loptim *checkopt(lua_State *L, int idx, const char *fn) {
   return o;
 }
 
+/* The arguments train_step and fit share: input at 2, target at 3, loss
+** at 4 and this network's optimizer at 5, checked against each other. */
+typedef struct training {
+  ltensor *x, *y;
+  lloss *loss;
+  loptim *opt;
+  size_t n, width;
+} training;
+
+static void checktraining(lua_State *L, const char *fn, lmodule *m,
+                          training *t) {
+  size_t c;
+  t->x = lbp_checktensor(L, 2, fn, "input");
+  t->y = lbp_checktensor(L, 3, fn, "target");
+  t->loss = lbp_checkloss(L, 4, fn, "loss");
+  t->opt = checkopt(L, 5, fn);
+  c = checkinput(L, fn, m, &t->x->t, &t->n, &t->width);
+  lbp_checktarget(L, fn, t->loss->kind, t->n, c, &t->y->t);
+  lbp_ensure_init(L, m);
+}
+
 /* net:train_step(x, y, loss, opt): one update, one C call. */
 static int m_train_step(lua_State *L) {
   fnbuf b;
   lmodule *m = checkself(L, "train_step", &b);
-  ltensor *x = lbp_checktensor(L, 2, b.s, "input");
-  ltensor *y = lbp_checktensor(L, 3, b.s, "target");
-  lloss *loss = lbp_checkloss(L, 4, b.s, "loss");
-  loptim *o = checkopt(L, 5, b.s);
-  size_t n, w, c = checkinput(L, b.s, m, &x->t, &n, &w);
+  training t;
   double value;
   bp_error err;
-  lbp_checktarget(L, b.s, loss->kind, n, c, &y->t);
-  lbp_ensure_init(L, m);
-  if (bp_train_step(&m->net, x->t.data, n, w, y->t.data, loss->kind, &o->o,
-                    &value, &err) != BP_OK)
+  checktraining(L, b.s, m, &t);
+  if (bp_train_step(&m->net, t.x->t.data, t.n, t.width, t.y->t.data,
+                    t.loss->kind, &t.opt->o, &value, &err) != BP_OK)
     lbp_error(L, b.s, "%s", err.msg);
   lua_pushnumber(L, value);
   return 1;
@@ -330,24 +346,20 @@ static int m_train_step(lua_State *L) {
 static int m_train_epoch(lua_State *L) {
   fnbuf b;
   lmodule *m = checkself(L, "fit", &b);
-  ltensor *x = lbp_checktensor(L, 2, b.s, "input");
-  ltensor *y = lbp_checktensor(L, 3, b.s, "target");
-  lloss *loss = lbp_checkloss(L, 4, b.s, "loss");
-  loptim *o = checkopt(L, 5, b.s);
-  size_t bs = lbp_checksize(L, 6, b.s, "batch_size"), n, w, c;
+  size_t bs = lbp_checksize(L, 6, b.s, "batch_size");
   int shuffle = lua_toboolean(L, 7);
+  training t;
   double value;
   bp_error err;
   lbp_shapebuf sb;
+  ltensor *x = lbp_checktensor(L, 2, b.s, "input");
   if (x->t.ndim != 2)
     lbp_error(L, b.s, "expected input of shape N x features, got %s",
               lbp_shape(&x->t, &sb));
-  c = checkinput(L, b.s, m, &x->t, &n, &w);
-  lbp_checktarget(L, b.s, loss->kind, n, c, &y->t);
-  lbp_ensure_init(L, m);
-  if (bp_train_epoch(&m->net, &m->epoch, x->t.data, n, w, y->t.data,
-                     y->t.numel / n, loss->kind, &o->o, bs, shuffle,
-                     lbp_rng(L), &value, &err) != BP_OK)
+  checktraining(L, b.s, m, &t);
+  if (bp_train_epoch(&m->net, &m->epoch, t.x->t.data, t.n, t.width,
+                     t.y->t.data, t.y->t.numel / t.n, t.loss->kind, &t.opt->o,
+                     bs, shuffle, lbp_rng(L), &value, &err) != BP_OK)
     lbp_error(L, b.s, "%s", err.msg);
   lua_pushnumber(L, value);
   return 1;
@@ -444,12 +456,6 @@ static const luaL_Reg functions[] = {
 };
 
 void lbp_open_module(lua_State *L) {
-  luaL_newmetatable(L, LBP_MODULE);
-  luaL_setfuncs(L, meta, 0);
-  luaL_newlib(L, methods);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -4, "Module");       /* module.Module = methods */
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_setfuncs(L, functions, 0);
+  /* module.Module is the method table: the Lua side adds fit to it. */
+  lbp_newclass(L, LBP_MODULE, meta, methods, "Module", functions);
 }

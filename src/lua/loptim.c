@@ -188,15 +188,17 @@ static const luaL_Reg meta[] = {
   {NULL, NULL}
 };
 
+static const luaL_Reg functions[] = {
+  {"SGD", l_sgd}, {"Adam", l_adam}, {NULL, NULL}
+};
+
 void lbp_open_optim(lua_State *L) {
-  luaL_newmetatable(L, LBP_OPTIM);
-  luaL_setfuncs(L, meta, 0);
-  luaL_newlib(L, methods);
+  lbp_newclass(L, LBP_OPTIM, meta, methods, NULL, functions);
+  /* Fields (opt.lr, ...) as well as methods: __index becomes a function
+  ** that looks in the method table first. */
+  luaL_getmetatable(L, LBP_OPTIM);
+  lua_getfield(L, -1, "__index");
   lua_pushcclosure(L, o_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
-  lua_pushcfunction(L, l_sgd);
-  lua_setfield(L, -2, "SGD");
-  lua_pushcfunction(L, l_adam);
-  lua_setfield(L, -2, "Adam");
 }

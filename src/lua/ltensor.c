@@ -694,12 +694,5 @@ static const luaL_Reg functions[] = {
 };
 
 void lbp_open_tensor(lua_State *L) {
-  luaL_newmetatable(L, LBP_TENSOR);
-  luaL_setfuncs(L, meta, 0);
-  luaL_newlib(L, methods);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -4, "Tensor");       /* module.Tensor = methods */
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  luaL_setfuncs(L, functions, 0);
+  lbp_newclass(L, LBP_TENSOR, meta, methods, "Tensor", functions);
 }
