@@ -1110,3 +1110,11 @@ describe("errors found after review", function()
     assert.is_nil(err:find("data.lua", 1, true), err)
   end)
 end)
+
+describe("fit's progress option", function()
+  it("must be a boolean", function()
+    local net = bp.Sequential{bp.Linear(1, 1)}
+    raises({ "backprop.Module:fit:", "progress must be a boolean, got string" }, net.fit, net,
+           bp.zeros(2, 1), bp.zeros(2, 1), {loss = bp.MSELoss(), optimizer = bp.SGD(net), progress = "yes"})
+  end)
+end)

@@ -31,13 +31,13 @@ end
 
 local is_tensor = check.is_tensor
 
--- One line, rewritten in place: only for a person at a terminal.
+-- One line, rewritten in place (\r): only for a person at a terminal.
+-- The caller ends it with a newline when training stops.
 local function progress_line(epoch, epochs, loss, val_loss, started)
   local line = string.format("\repoch %d/%d  loss %.6g", epoch, epochs, loss)
   if val_loss then line = line .. string.format("  val_loss %.6g", val_loss) end
-  line = line .. string.format("  %.1fs ", os.clock() - started)
+  line = line .. string.format("  %.1fs cpu ", os.clock() - started)
   io.stderr:write(line)
-  if epoch == epochs then io.stderr:write("\n") end
   io.stderr:flush()
 end
 
@@ -69,6 +69,9 @@ function M.fit(net, x, y, opts)
     vout = net:forward(vx)          -- checks the shapes now, reused below
     loss:forward(vout, vy)
   end
+  if opts.progress ~= nil and type(opts.progress) ~= "boolean" then
+    fail("progress must be a boolean, got %s", type(opts.progress))
+  end
   local show = opts.progress and M.stderr_isatty()
   local history = { loss = {}, val_loss = vx and {} or nil }
   local started = os.clock()
@@ -84,6 +87,7 @@ function M.fit(net, x, y, opts)
     if show then progress_line(epoch, epochs, l, vl, started) end
     if on_epoch and on_epoch(epoch, l, vl) == false then break end
   end
+  if show then io.stderr:write("\n") end
   return history
 end
 
