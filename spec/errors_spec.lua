@@ -1097,8 +1097,15 @@ describe("errors found after review", function()
   it("metrics refuse NaN predictions", function()
     raises({ "backprop.metrics.accuracy:", "prediction 2 is nan" },
            bp.metrics.accuracy, bp.tensor({{0.2}, {0 / 0}}), bp.tensor({{0}, {1}}))
-    raises({ "backprop.metrics.accuracy:", "pred contains nan" },
+    raises({ "backprop.metrics.accuracy:", "pred contains nan or inf" },
            bp.metrics.accuracy, bp.tensor({{0.2, 0 / 0}}), bp.tensor({1}))
+  end)
+
+  it("metrics refuse infinite scores and 3-D targets", function()
+    raises({ "backprop.metrics.accuracy:", "pred contains nan or inf" },
+           bp.metrics.accuracy, bp.tensor({{1 / 0, -1 / 0}}), bp.tensor({1}))
+    raises({ "backprop.metrics.accuracy:", "target must be N or N x C, got 3 dimensions" },
+           bp.metrics.accuracy, bp.zeros(2, 2), bp.zeros(2, 2, 2))
   end)
 
   it("errors from the Lua modules carry no position inside the library", function()

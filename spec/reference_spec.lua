@@ -76,6 +76,15 @@ describe("reference results from PyTorch", function()
     for _, c in ipairs(ref.nets) do if c.name == ref.optim.net then layers = c.layers end end
     local target = bp.tensor(ref.targets[ref.optim.loss])
 
+    -- The loss before the update and the parameters after it, vs PyTorch.
+    local function expect_step(case, net, step, value)
+      close(value, case.losses[step], "optimizer loss", ("%s step %d loss"):format(case.name, step))
+      for i, p in ipairs(net:parameters()) do
+        close(p, case.params[step][i], "optimizer parameter",
+          ("%s: parameter %d after step %d"):format(case.name, i, step))
+      end
+    end
+
     for _, case in ipairs(ref.optim.cases) do
       it(case.name .. " by forward/backward/step", function()
         local net, loss = build(layers), LOSSES[ref.optim.loss]()
@@ -85,11 +94,7 @@ describe("reference results from PyTorch", function()
           local value = loss:forward(net:forward(x), target)
           net:backward(loss:backward())
           opt:step()
-          close(value, case.losses[step], "optimizer loss", ("%s step %d loss"):format(case.name, step))
-          for i, p in ipairs(net:parameters()) do
-            close(p, case.params[step][i], "optimizer parameter",
-              ("%s: parameter %d after step %d"):format(case.name, i, step))
-          end
+          expect_step(case, net, step, value)
         end
       end)
 
@@ -98,11 +103,7 @@ describe("reference results from PyTorch", function()
         local opt = bp[case.optimizer](net, case.options)
         for step = 1, ref.optim.steps do
           local value = net:train_step(x, target, loss, opt)
-          close(value, case.losses[step], "optimizer loss", ("%s step %d loss"):format(case.name, step))
-          for i, p in ipairs(net:parameters()) do
-            close(p, case.params[step][i], "optimizer parameter",
-              ("%s: parameter %d after step %d"):format(case.name, i, step))
-          end
+          expect_step(case, net, step, value)
         end
       end)
     end

@@ -130,7 +130,7 @@ end
 function data.split(X, Y, opts)
   local fn = "split"
   opts = check_options(fn, opts, { test = true, seed = true })
-  check.tensor("backprop.data.split", "x", X)
+  check.tensor("backprop.data." .. fn, "x", X)
   if Y ~= nil and not is_tensor(Y) then fail(fn, "y must be a backprop.Tensor or nil, got %s", type(Y)) end
   local n = #X
   if Y ~= nil and #Y ~= n then

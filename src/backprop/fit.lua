@@ -45,6 +45,7 @@ end
 -- history.loss[e] is epoch e's mean training loss and history.val_loss[e]
 -- the validation loss when opts.validation = {x, y} is given.
 function M.fit(net, x, y, opts)
+  -- Unlike the other option tables, fit's is required (it names the loss).
   if type(opts) ~= "table" then fail("options must be a table, got %s", type(opts)) end
   check.options(FN, opts, OPTIONS)
   local loss, opt = opts.loss, opts.optimizer
@@ -55,6 +56,9 @@ function M.fit(net, x, y, opts)
   local shuffle = opts.shuffle
   if shuffle == nil then shuffle = true end
   if type(shuffle) ~= "boolean" then fail("shuffle must be a boolean, got %s", type(shuffle)) end
+  if opts.progress ~= nil and type(opts.progress) ~= "boolean" then
+    fail("progress must be a boolean, got %s", type(opts.progress))
+  end
   local on_epoch = opts.on_epoch
   if on_epoch ~= nil and type(on_epoch) ~= "function" then
     fail("on_epoch must be a function, got %s", type(on_epoch))
@@ -68,9 +72,6 @@ function M.fit(net, x, y, opts)
     vx, vy = v[1], v[2]
     vout = net:forward(vx)          -- checks the shapes now, reused below
     loss:forward(vout, vy)
-  end
-  if opts.progress ~= nil and type(opts.progress) ~= "boolean" then
-    fail("progress must be a boolean, got %s", type(opts.progress))
   end
   local show = opts.progress and M.stderr_isatty()
   local history = { loss = {}, val_loss = vx and {} or nil }

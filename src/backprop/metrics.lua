@@ -25,8 +25,8 @@ local function classes(fn, pred, y, threshold)
   check_tensor(fn, "target", y)
   local ps, ys = pred:shape(), y:shape()
   if #ps > 2 then fail(fn, "pred must be N x C, got %d dimensions", #ps) end
+  if #ys > 2 then fail(fn, "target must be N or N x C, got %d dimensions", #ys) end
   local n, c = ps[1], ps[2] or 1
-  if #ps == 1 then n, c = ps[1], 1 end
   if ys[1] ~= n then
     fail(fn, "pred has %d rows but target has %d", n, ys[1])
   end
@@ -36,15 +36,15 @@ local function classes(fn, pred, y, threshold)
     if yc ~= 1 then fail(fn, "target must be N or N x 1 for one output column") end
     local pf, yf = pred:reshape(n), y:reshape(n)
     for i = 1, n do
-      local v = pf:get(i)
-      if v ~= v then fail(fn, "prediction %d is nan", i) end
-      p[i] = v >= threshold and 2 or 1
-      local v = yf:get(i)
-      if v ~= 0 and v ~= 1 then fail(fn, "target %d is %g, expected 0 or 1", i, v) end
-      t[i] = v + 1
+      local pv, yv = pf:get(i), yf:get(i)
+      if pv ~= pv then fail(fn, "prediction %d is nan", i) end
+      if yv ~= 0 and yv ~= 1 then fail(fn, "target %d is %g, expected 0 or 1", i, yv) end
+      p[i] = pv >= threshold and 2 or 1
+      t[i] = yv + 1
     end
   else
-    if pred:sum() ~= pred:sum() then fail(fn, "pred contains nan") end
+    -- x * 0 is 0 for every finite x, NaN for NaN and infinities.
+    if (pred * 0):sum() ~= 0 then fail(fn, "pred contains nan or inf") end
     local am = pred:argmax(2)
     local labels
     if yc == c and c > 1 then labels = y:argmax(2)

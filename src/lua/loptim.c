@@ -144,15 +144,15 @@ static int o_index(lua_State *L) {
 
 static int o_newindex(lua_State *L) {
   loptim *o = luaL_checkudata(L, 1, LBP_OPTIM);
-  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?";
   char fn[64];
   double v;
   snprintf(fn, sizeof fn, "backprop.%s", o->name);
   if (lua_type(L, 2) != LUA_TSTRING)
     lbp_error(L, fn, "cannot set a %s key (only lr can change after "
               "creation)", luaL_typename(L, 2));
-  if (strcmp(k, "lr") != 0)
-    lbp_error(L, fn, "cannot set '%s' (only lr can change after creation)", k);
+  if (strcmp(lua_tostring(L, 2), "lr") != 0)
+    lbp_error(L, fn, "cannot set '%s' (only lr can change after creation)",
+              lua_tostring(L, 2));
   v = lbp_checkfinite(L, 3, fn, "lr");
   if (v < 0) lbp_error(L, fn, "lr must be >= 0, got %g", v);
   o->o.lr = v;
