@@ -43,6 +43,7 @@ build = {
             "src/core/optim.c",
             "src/core/train.c",
             "src/core/serialize.c",
+            "src/core/vmath.c",
             "src/lua/lbackprop.c",
             "src/lua/ltensor.c",
             "src/lua/lmodule.c",

@@ -3,24 +3,13 @@
 ** whichever of x or y makes the derivative cheapest: sigmoid' = y(1-y),
 ** tanh' = 1-y^2, and the ReLUs look at the sign of x.
 */
-#include <math.h>
-
 #include "layer.h"
-
-static float sigmoid(float x) {
-  /* Never exp of a large positive number: no overflow, no inf/inf. */
-  if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-  else {
-    float e = expf(x);
-    return e / (1.0f + e);
-  }
-}
+#include "vmath.h"
 
 static void sigmoid_forward(const bp_layer *l, const float *x, float *y,
                             size_t n, size_t width) {
-  size_t i, m = n * width;
   (void)l;
-  for (i = 0; i < m; i++) y[i] = sigmoid(x[i]);
+  bp_vsigmoid(n * width, x, y);
 }
 
 static void sigmoid_backward(const bp_layer *l, const float *x, const float *y,
@@ -35,9 +24,8 @@ static void sigmoid_backward(const bp_layer *l, const float *x, const float *y,
 
 static void tanh_forward(const bp_layer *l, const float *x, float *y, size_t n,
                          size_t width) {
-  size_t i, m = n * width;
   (void)l;
-  for (i = 0; i < m; i++) y[i] = tanhf(x[i]);
+  bp_vtanh(n * width, x, y);
 }
 
 static void tanh_backward(const bp_layer *l, const float *x, const float *y,

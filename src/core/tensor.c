@@ -62,6 +62,27 @@ bp_status bp_tensor_alloc(bp_tensor *t, int ndim, const size_t *shape,
   t->ndim = ndim;
   memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
   t->numel = n;
+  t->u8 = NULL;
+  t->dtype = BP_FLOAT32;
+  t->owns = 1;
+  return BP_OK;
+}
+
+bp_status bp_tensor_alloc_u8(bp_tensor *t, int ndim, const size_t *shape,
+                             bp_error *err) {
+  size_t n;
+  bp_status st = bp_numel(ndim, shape, &n, err);
+  if (st != BP_OK) return st;
+  /* bp_alloc counts floats: round the byte count up to whole floats. */
+  t->u8 = (unsigned char *)bp_alloc(n / sizeof(float) + 1);
+  if (t->u8 == NULL)
+    return bp_fail(err, BP_ENOMEM, "out of memory allocating %lu bytes",
+                   (unsigned long)n);
+  t->data = NULL;
+  t->dtype = BP_UINT8;
+  t->ndim = ndim;
+  memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+  t->numel = n;
   t->owns = 1;
   return BP_OK;
 }
@@ -69,6 +90,8 @@ bp_status bp_tensor_alloc(bp_tensor *t, int ndim, const size_t *shape,
 void bp_tensor_view(bp_tensor *t, float *data, int ndim, const size_t *shape) {
   int i;
   t->data = data;
+  t->u8 = NULL;
+  t->dtype = BP_FLOAT32;
   t->ndim = ndim;
   t->numel = 1;
   for (i = 0; i < ndim; i++) {
@@ -79,8 +102,9 @@ void bp_tensor_view(bp_tensor *t, float *data, int ndim, const size_t *shape) {
 }
 
 void bp_tensor_release(bp_tensor *t) {
-  if (t->owns) bp_free(t->data);
+  if (t->owns) bp_free(t->data != NULL ? t->data : (float *)(void *)t->u8);
   t->data = NULL;
+  t->u8 = NULL;
   t->owns = 0;
   t->numel = 0;
 }

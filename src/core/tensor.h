@@ -13,8 +13,14 @@
 
 #define BP_MAXDIM 8
 
+/* Element types. float32 is what every layer computes in; uint8 keeps
+** image data compact until a batch is converted. */
+typedef enum { BP_FLOAT32 = 0, BP_UINT8 = 1 } bp_dtype;
+
 typedef struct bp_tensor {
-  float *data;
+  float *data;              /* float32 elements; NULL for other types */
+  unsigned char *u8;        /* uint8 elements; NULL for other types */
+  bp_dtype dtype;
   int ndim;
   size_t shape[BP_MAXDIM];
   size_t numel;
@@ -30,6 +36,9 @@ bp_status bp_numel(int ndim, const size_t *shape, size_t *numel,
                    bp_error *err);
 bp_status bp_tensor_alloc(bp_tensor *t, int ndim, const size_t *shape,
                           bp_error *err);
+/* The same for uint8 storage (t->u8, zero-filled). */
+bp_status bp_tensor_alloc_u8(bp_tensor *t, int ndim, const size_t *shape,
+                             bp_error *err);
 void bp_tensor_view(bp_tensor *t, float *data, int ndim, const size_t *shape);
 void bp_tensor_release(bp_tensor *t);   /* idempotent */
 /* "8x29" into buf (always terminated). */

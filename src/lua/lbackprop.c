@@ -42,10 +42,19 @@ static void *checkudata(lua_State *L, int idx, const char *tname,
   return p;
 }
 
-ltensor *lbp_checktensor(lua_State *L, int idx, const char *fn,
-                         const char *arg) {
+ltensor *lbp_checkanytensor(lua_State *L, int idx, const char *fn,
+                            const char *arg) {
   ltensor *t = checkudata(L, idx, LBP_TENSOR, fn, arg);
   if (t->closed) lbp_error(L, fn, "%s is a closed tensor", arg);
+  return t;
+}
+
+ltensor *lbp_checktensor(lua_State *L, int idx, const char *fn,
+                         const char *arg) {
+  ltensor *t = lbp_checkanytensor(L, idx, fn, arg);
+  if (t->t.dtype != BP_FLOAT32)
+    lbp_error(L, fn, "%s expected a float32 tensor, got uint8 (convert it "
+              "with :float())", arg);
   return t;
 }
 
@@ -176,6 +185,18 @@ ltensor *lbp_newtensor(lua_State *L, int ndim, const size_t *shape,
   if (bp_tensor_alloc(&t->t, ndim, shape, &err) != BP_OK)
     lbp_error(L, fn, "%s", err.msg);
   lbp_gc_report(L, t->t.numel * sizeof(float));
+  return t;
+}
+
+ltensor *lbp_newtensor_u8(lua_State *L, int ndim, const size_t *shape,
+                          const char *fn) {
+  bp_error err;
+  ltensor *t = lbp_newuserdata(L, sizeof *t);
+  memset(t, 0, sizeof *t);
+  luaL_setmetatable(L, LBP_TENSOR);
+  if (bp_tensor_alloc_u8(&t->t, ndim, shape, &err) != BP_OK)
+    lbp_error(L, fn, "%s", err.msg);
+  lbp_gc_report(L, t->t.numel);
   return t;
 }
 

@@ -54,7 +54,11 @@ typedef struct loptim {
 /* Errors: "<fn>: <message>", formatted with the full printf syntax. */
 int lbp_error(lua_State *L, const char *fn, const char *fmt, ...);
 
-/* Argument checks. `arg` names the argument in messages. */
+/* Argument checks. `arg` names the argument in messages.
+** lbp_checktensor accepts float32 tensors only (what every computation
+** needs); lbp_checkanytensor any element type. */
+ltensor *lbp_checkanytensor(lua_State *L, int idx, const char *fn,
+                            const char *arg);
 ltensor *lbp_checktensor(lua_State *L, int idx, const char *fn,
                          const char *arg);
 lmodule *lbp_checkmodule(lua_State *L, int idx, const char *fn,
@@ -83,6 +87,8 @@ void lbp_checktarget(lua_State *L, const char *fn, bp_loss_kind kind,
 /* New tensors, pushed on the stack. A view's owner is the value at owner. */
 ltensor *lbp_newtensor(lua_State *L, int ndim, const size_t *shape,
                        const char *fn);
+ltensor *lbp_newtensor_u8(lua_State *L, int ndim, const size_t *shape,
+                          const char *fn);
 ltensor *lbp_newview(lua_State *L, int owner, float *data, int ndim,
                      const size_t *shape);
 
