@@ -6,6 +6,7 @@
 #   make                 build build/backprop/core.so in place
 #   make test            check deps, build, run tools/test.sh (specs + install check)
 #   make demo | xor      check deps, build, run examples/breast_cancer.lua | examples/xor.lua
+#   make regression      check deps, build, run examples/regression.lua (Huber vs MSE)
 #   make bench           build, run every bench/*.lua
 #   make asan            ASan+UBSan build; all specs and both examples against it
 #   make install         core.so -> $(DESTDIR)$(LIBDIR)/backprop/, *.lua -> $(DESTDIR)$(LUADIR)/backprop/
@@ -45,7 +46,7 @@ INPLACE    := env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 \
               LUA_PATH='src/?.lua;src/?/init.lua;;' LUA_CPATH='build/?.so;;'
 DEPS_ENV   := LUA='$(LUA)' LUA_INCDIR='$(LUA_INCDIR)' CC='$(CC)'
 
-.PHONY: all test demo xor bench asan install uninstall clean deps FORCE
+.PHONY: all test demo xor regression bench asan install uninstall clean deps FORCE
 .DEFAULT_GOAL := all
 
 all: $(MODULE)
@@ -95,6 +96,11 @@ xor:
 	@$(DEPS_ENV) bash tools/deps.sh
 	@$(MAKE) --no-print-directory -s all
 	$(INPLACE) $(LUA) examples/xor.lua
+
+regression:
+	@$(DEPS_ENV) bash tools/deps.sh
+	@$(MAKE) --no-print-directory -s all
+	$(INPLACE) $(LUA) examples/regression.lua
 
 bench: all
 ifeq ($(BENCHES),)

@@ -83,6 +83,7 @@ function M.fit(net, x, y, opts)
     if vx then
       net:forward(vx, vout)
       vl = loss:forward(vout, vy)
+      if type(vl) ~= "number" then vl = vl:sum() end  -- reduction "none"
       history.val_loss[epoch] = vl
     end
     if show then progress_line(epoch, epochs, l, vl, started) end

@@ -14,7 +14,7 @@ void bp_epoch_buf_free(bp_epoch_buf *b) {
 }
 
 bp_status bp_train_step(bp_net *net, const float *x, size_t n, size_t width,
-                        const float *y, bp_loss_kind kind, bp_optim *opt,
+                        const float *y, const bp_loss_spec *lf, bp_optim *opt,
                         double *loss, bp_error *err) {
   float *dy;
   bp_status st;
@@ -23,7 +23,8 @@ bp_status bp_train_step(bp_net *net, const float *x, size_t n, size_t width,
   st = bp_net_forward(net, x, n, width, err);
   if (st != BP_OK) return st;
   dy = bp_net_dy_buffer(net);
-  st = bp_loss(kind, bp_net_output(net), n, bp_net_out(net), y, loss, dy, err);
+  st = bp_loss(lf, bp_net_output(net), n, bp_net_out(net), y, loss, NULL, dy,
+               err);
   if (st != BP_OK) return st;
   if (!isfinite(*loss))
     return bp_fail(err, BP_EINVAL, "the loss is %g: training diverged "
@@ -48,7 +49,7 @@ static int grow(float **p, size_t *cap, size_t n) {
 
 bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
                          size_t N, size_t width, const float *Y,
-                         size_t ywidth, bp_loss_kind kind, bp_optim *opt,
+                         size_t ywidth, const bp_loss_spec *lf, bp_optim *opt,
                          size_t batch, int shuffle, bp_rng *rng, double *loss,
                          bp_error *err) {
   double total = 0.0;
@@ -58,10 +59,10 @@ bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
     return bp_fail(err, BP_EINVAL, "empty data set or batch");
   st = bp_net_out_width(net, width, &c, err);
   if (st != BP_OK) return st;
-  if (ywidth != bp_loss_target_count(kind, 1, c))
+  if (ywidth != bp_loss_target_count(lf->kind, 1, c))
     return bp_fail(err, BP_EINVAL, "expected %lu target value(s) per sample "
                    "for %lu outputs, got %lu",
-                   (unsigned long)bp_loss_target_count(kind, 1, c),
+                   (unsigned long)bp_loss_target_count(lf->kind, 1, c),
                    (unsigned long)c, (unsigned long)ywidth);
   if (N > UINT32_MAX)
     return bp_fail(err, BP_EINVAL, "more than 2^32 samples");
@@ -93,11 +94,11 @@ bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
       xb = buf->x;
       yb = buf->y;
     }
-    st = bp_train_step(net, xb, n, width, yb, kind, opt, &l, err);
+    st = bp_train_step(net, xb, n, width, yb, lf, opt, &l, err);
     if (st != BP_OK) return st;
-    total += l * (double)n;
+    total += lf->reduction == BP_REDUCE_MEAN ? l * (double)n : l;
   }
-  *loss = total / (double)N;
+  *loss = lf->reduction == BP_REDUCE_MEAN ? total / (double)N : total;
   return BP_OK;
 nomem:
   return bp_fail(err, BP_ENOMEM, "out of memory for a batch of %lu",

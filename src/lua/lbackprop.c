@@ -155,24 +155,26 @@ const char *lbp_shape(const bp_tensor *t, lbp_shapebuf *b) {
 void lbp_checktarget(lua_State *L, const char *fn, bp_loss_kind kind,
                      size_t n, size_t c, const bp_tensor *y) {
   lbp_shapebuf b;
-  int ok;
-  if (kind == BP_CE)
-    ok = y->shape[0] == n &&
+  int labels = bp_loss_takes_labels(kind), ok;
+  if (labels)
+    ok = y->ndim >= 1 && y->shape[0] == n &&
          (y->ndim == 1 || (y->ndim == 2 && y->shape[1] == 1));
   else
     ok = (y->ndim == 2 && y->shape[0] == n && y->shape[1] == c) ||
          (y->ndim == 1 && y->shape[0] == n && c == 1) ||
          (y->ndim == 1 && y->shape[0] == c && n == 1);  /* one sample */
   if (!ok) {
-    if (kind == BP_CE)
+    if (labels)
       lbp_error(L, fn, "expected %lu class labels (shape %lu or %lux1), got "
-                "shape %s", (unsigned long)n, (unsigned long)n,
-                (unsigned long)n, lbp_shape(y, &b));
-    lbp_error(L, fn, "expected target of shape %lux%lu%s, got %s",
-              (unsigned long)n, (unsigned long)c, c == 1 ? " (or a vector)" :
-              "", lbp_shape(y, &b));
+                "shape %s (prediction %lux%lu)", (unsigned long)n,
+                (unsigned long)n, (unsigned long)n, lbp_shape(y, &b),
+                (unsigned long)n, (unsigned long)c);
+    lbp_error(L, fn, "expected target of shape %lux%lu%s, got %s "
+              "(prediction %lux%lu)", (unsigned long)n, (unsigned long)c,
+              c == 1 ? " (or a vector)" : "", lbp_shape(y, &b),
+              (unsigned long)n, (unsigned long)c);
   }
-  if (kind == BP_CE) return;
+  if (labels) return;
   lbp_checkvalues(L, y, fn, "target");
 }
 

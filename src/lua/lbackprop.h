@@ -41,9 +41,11 @@ typedef struct lmodule {
 } lmodule;
 
 typedef struct lloss {
-  bp_loss_kind kind;
+  bp_loss_spec spec;      /* its weight arrays point into w below */
   const char *name;
   int ready;              /* a forward has filled the gradient */
+  size_t n, c;            /* that forward's prediction, as n x c */
+  float w[];              /* weight, then pos_weight: copies of the options */
 } lloss;
 
 typedef struct loptim {
@@ -79,8 +81,8 @@ typedef struct lbp_shapebuf {
   char s[96];
 } lbp_shapebuf;
 const char *lbp_shape(const bp_tensor *t, lbp_shapebuf *b);
-/* Check that y is the target for an n x c prediction under `kind`:
-** n x c or (c = 1) n for MSE/BCE, n or n x 1 labels for CE. */
+/* Check that y is the target for an n x c prediction under `kind`: n or
+** n x 1 labels for the class losses (CE, NLL), else n x c or (c = 1) n. */
 void lbp_checktarget(lua_State *L, const char *fn, bp_loss_kind kind,
                      size_t n, size_t c, const bp_tensor *y);
 

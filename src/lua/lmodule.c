@@ -322,7 +322,7 @@ static void checktraining(lua_State *L, const char *fn, lmodule *m,
   t->loss = lbp_checkloss(L, 4, fn, "loss");
   t->opt = checkopt(L, 5, fn);
   c = checkinput(L, fn, m, &t->x->t, &t->n, &t->width);
-  lbp_checktarget(L, fn, t->loss->kind, t->n, c, &t->y->t);
+  lbp_checktarget(L, fn, t->loss->spec.kind, t->n, c, &t->y->t);
   lbp_ensure_init(L, m);
 }
 
@@ -335,7 +335,7 @@ static int m_train_step(lua_State *L) {
   bp_error err;
   checktraining(L, b.s, m, &t);
   if (bp_train_step(&m->net, t.x->t.data, t.n, t.width, t.y->t.data,
-                    t.loss->kind, &t.opt->o, &value, &err) != BP_OK)
+                    &t.loss->spec, &t.opt->o, &value, &err) != BP_OK)
     lbp_error(L, b.s, "%s", err.msg);
   lua_pushnumber(L, value);
   return 1;
@@ -358,7 +358,7 @@ static int m_train_epoch(lua_State *L) {
               lbp_shape(&x->t, &sb));
   checktraining(L, b.s, m, &t);
   if (bp_train_epoch(&m->net, &m->epoch, t.x->t.data, t.n, t.width,
-                     t.y->t.data, t.y->t.numel / t.n, t.loss->kind, &t.opt->o,
+                     t.y->t.data, t.y->t.numel / t.n, &t.loss->spec, &t.opt->o,
                      bs, shuffle, lbp_rng(L), &value, &err) != BP_OK)
     lbp_error(L, b.s, "%s", err.msg);
   lua_pushnumber(L, value);
