@@ -40,6 +40,7 @@ build = {
             "src/core/softmax.c",
             "src/core/net.c",
             "src/core/loss.c",
+            "src/core/clip.c",
             "src/core/optim.c",
             "src/core/train.c",
             "src/core/serialize.c",
