@@ -58,6 +58,7 @@ build = {
       ["backprop.data"] = "src/backprop/data.lua",
       ["backprop.metrics"] = "src/backprop/metrics.lua",
       ["backprop.fit"] = "src/backprop/fit.lua",
+      ["backprop.schedule"] = "src/backprop/schedule.lua",
       ["backprop.check"] = "src/backprop/check.lua",
    },
 }
