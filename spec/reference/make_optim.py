@@ -36,13 +36,17 @@ NET, LOSS = "tanh", "mse"
 
 # name, torch class, options as backprop takes them (tuples become {a, b})
 OPTIMIZERS = [
-    ("adam_amsgrad", "Adam", {"lr": 0.05, "amsgrad": True}),
-    ("adam_amsgrad_weight_decay", "Adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1}),
+    # betas[2] = 0.8 forgets fast, so amsgrad's running maximum matters
+    ("adam_fast", "Adam", {"lr": 0.1, "betas": (0.9, 0.8)}),
+    ("adam_amsgrad", "Adam", {"lr": 0.1, "betas": (0.9, 0.8), "amsgrad": True}),
+    ("adam_amsgrad_weight_decay", "Adam",
+     {"lr": 0.1, "betas": (0.9, 0.8), "amsgrad": True, "weight_decay": 0.1}),
     ("adamw", "AdamW", {}),
     ("adamw_lr", "AdamW", {"lr": 0.05}),
     ("adamw_weight_decay", "AdamW", {"lr": 0.05, "weight_decay": 0.5}),
     ("adamw_betas_eps", "AdamW", {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-3}),
-    ("adamw_amsgrad", "AdamW", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.5}),
+    ("adamw_fast", "AdamW", {"lr": 0.1, "betas": (0.9, 0.8), "weight_decay": 0.5}),
+    ("adamw_amsgrad", "AdamW", {"lr": 0.1, "betas": (0.9, 0.8), "amsgrad": True, "weight_decay": 0.5}),
     ("rmsprop", "RMSprop", {}),
     ("rmsprop_alpha_eps", "RMSprop", {"alpha": 0.9, "eps": 1e-3}),
     ("rmsprop_momentum", "RMSprop", {"momentum": 0.9}),

@@ -70,7 +70,7 @@ local function clip_norm_option(v)
   if type(v) ~= "table" then
     fail("clip_grad_norm must be a number or a table {max_norm = m, norm_type = p}, got %s", type(v))
   end
-  check.options(FN .. " clip_grad_norm", v, { max_norm = true, norm_type = true })
+  check.options(FN .. ": clip_grad_norm", v, { max_norm = true, norm_type = true })
   local p = v.norm_type or 2
   if type(p) ~= "number" or not (p > 0) then
     fail("clip_grad_norm.norm_type must be a number > 0 (math.huge for the max norm), got %s", describe(p))
@@ -84,7 +84,7 @@ local function early_stopping_option(v)
   if type(v) ~= "table" then
     fail("early_stopping must be a table like {patience = 5, min_delta = 0}, got %s", type(v))
   end
-  check.options(FN .. " early_stopping", v, { patience = true, min_delta = true })
+  check.options(FN .. ": early_stopping", v, { patience = true, min_delta = true })
   local delta = v.min_delta or 0
   if type(delta) ~= "number" or not (delta >= 0) or delta == math.huge then
     fail("early_stopping.min_delta must be a finite number >= 0, got %s", describe(delta))

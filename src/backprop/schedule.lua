@@ -21,7 +21,7 @@ local function number(fn, opts, key, default, ok, what)
   if v == nil then return default end
   if type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge then
     check.fail(fn, "%s must be a finite number, got %s", key,
-               type(v) == "number" and tostring(v) or type(v))
+               v ~= v and "nan" or type(v) == "number" and tostring(v) or type(v))
   end
   if not ok(v) then check.fail(fn, "%s must be %s, got %s", key, what, tostring(v)) end
   return v
