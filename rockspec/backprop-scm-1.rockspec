@@ -40,6 +40,7 @@ build = {
             "src/core/softmax.c",
             "src/core/net.c",
             "src/core/loss.c",
+            "src/core/clip.c",
             "src/core/optim.c",
             "src/core/train.c",
             "src/core/serialize.c",
@@ -57,6 +58,7 @@ build = {
       ["backprop.data"] = "src/backprop/data.lua",
       ["backprop.metrics"] = "src/backprop/metrics.lua",
       ["backprop.fit"] = "src/backprop/fit.lua",
+      ["backprop.schedule"] = "src/backprop/schedule.lua",
       ["backprop.check"] = "src/backprop/check.lua",
    },
 }

@@ -623,7 +623,7 @@ describe("optimizer errors", function()
     raises({ "backprop.SGD:", "unknown option 'learning_rate'",
              "(expected one of: lr, momentum, dampening, weight_decay, nesterov)" },
            bp.SGD, net, { learning_rate = 0.1 })
-    raises({ "backprop.Adam:", "unknown option 'beta'", "(expected one of: lr, betas, eps, weight_decay)" },
+    raises({ "backprop.Adam:", "unknown option 'beta'", "(expected one of: lr, betas, eps, weight_decay, amsgrad)" },
            bp.Adam, net, { lr = 0.01, beta = { 0.9, 0.99 } })
     raises({ "backprop.SGD:", "unknown option '1'" }, bp.SGD, net, { 0.1 })
   end)

@@ -1,9 +1,11 @@
 --- net:fit, the training loop. Each epoch runs in C (shuffle, batch,
--- forward, loss, backward, update: one call into the core); Lua only sees
--- epoch ends, where it evaluates the validation set, reports progress and
--- calls the user's on_epoch hook.
+-- forward, loss, backward, clipping, update: one call into the core); Lua
+-- only sees epoch ends, where it evaluates the validation set, keeps the
+-- best weights, steps the learning-rate scheduler, checks early stopping,
+-- reports progress and calls the user's on_epoch hook.
 
 local check = require("backprop.check")
+local schedule = require("backprop.schedule")
 
 local M = {}
 local FN = "backprop.Module:fit"
@@ -11,10 +13,16 @@ local FN = "backprop.Module:fit"
 local OPTIONS = {
   loss = true, optimizer = true, epochs = true, batch_size = true,
   shuffle = true, validation = true, progress = true, on_epoch = true,
+  scheduler = true, early_stopping = true, restore_best = true,
+  clip_grad_norm = true, clip_grad_value = true,
 }
 
 local function fail(msg, ...)
   check.fail(FN, msg, ...)
+end
+
+local function describe(value)
+  return type(value) == "number" and tostring(value) or type(value)
 end
 
 local function positive_integer(value, name, default)
@@ -23,74 +31,203 @@ local function positive_integer(value, name, default)
   -- range (math.huge passed a value == floor(value) test and broke the loop).
   local n = math.type(value) and math.tointeger(value)
   if not n or n < 1 then
-    fail("%s must be a positive integer, got %s", name,
-         type(value) == "number" and tostring(value) or type(value))
+    fail("%s must be a positive integer, got %s", name, describe(value))
   end
   return n
 end
 
+local function positive_number(value, name)
+  if type(value) ~= "number" or not (value > 0) or value == math.huge then
+    fail("%s must be a finite number > 0, got %s", name, describe(value))
+  end
+  return value
+end
+
+local function boolean(value, name, default)
+  if value == nil then return default end
+  if type(value) ~= "boolean" then fail("%s must be a boolean, got %s", name, type(value)) end
+  return value
+end
+
 local is_tensor = check.is_tensor
+
+-- The loss and the optimizer are checked by the C epoch too, but fit uses
+-- them before (opt.lr, validation loss): same check, same message, which
+-- names the class as the C side does ("backprop.Sequential:fit").
+local function check_object(net, v, tname, what)
+  local mt = getmetatable(v)
+  if type(mt) ~= "table" or mt.__name ~= tname then
+    local class = tostring(net):match("^backprop%.%w+") or "backprop.Module"
+    check.fail(class .. ":fit", "%s must be a %s, got %s", what, tname,
+               type(mt) == "table" and mt.__name or type(v))
+  end
+end
+
+-- clip_grad_norm = max_norm or {max_norm = m, norm_type = p}: max_norm, p.
+local function clip_norm_option(v)
+  if v == nil then return 0, 2 end
+  if type(v) == "number" then return positive_number(v, "clip_grad_norm"), 2 end
+  if type(v) ~= "table" then
+    fail("clip_grad_norm must be a number or a table {max_norm = m, norm_type = p}, got %s", type(v))
+  end
+  check.options(FN .. ": clip_grad_norm", v, { max_norm = true, norm_type = true })
+  local p = v.norm_type or 2
+  if type(p) ~= "number" or not (p > 0) then
+    fail("clip_grad_norm.norm_type must be a number > 0 (math.huge for the max norm), got %s", describe(p))
+  end
+  return positive_number(v.max_norm, "clip_grad_norm.max_norm"), p
+end
+
+-- early_stopping = {patience = 5, min_delta = 0}: patience, min_delta.
+local function early_stopping_option(v)
+  if v == nil then return nil, 0 end
+  if type(v) ~= "table" then
+    fail("early_stopping must be a table like {patience = 5, min_delta = 0}, got %s", type(v))
+  end
+  check.options(FN .. ": early_stopping", v, { patience = true, min_delta = true })
+  local delta = v.min_delta or 0
+  if type(delta) ~= "number" or not (delta >= 0) or delta == math.huge then
+    fail("early_stopping.min_delta must be a finite number >= 0, got %s", describe(delta))
+  end
+  return positive_integer(v.patience, "early_stopping.patience", 5), delta
+end
+
+-- net:train() / net:eval() come with the layers that behave differently in
+-- training (Dropout, BatchNorm), built on another branch at the time of
+-- writing: call them when the network has them, so fit works before and
+-- after that lands.
+local function set_mode(net, mode)
+  local f = net[mode]
+  if f then f(net) end
+end
 
 -- One line, rewritten in place (\r): only for a person at a terminal.
 -- The caller ends it with a newline when training stops.
-local function progress_line(epoch, epochs, loss, val_loss, started)
+local function progress_line(epoch, epochs, loss, val_loss, lr, started)
   local line = string.format("\repoch %d/%d  loss %.6g", epoch, epochs, loss)
   if val_loss then line = line .. string.format("  val_loss %.6g", val_loss) end
+  if lr then line = line .. string.format("  lr %.3g", lr) end
   line = line .. string.format("  %.1fs cpu ", os.clock() - started)
   io.stderr:write(line)
   io.stderr:flush()
 end
 
---- Train the network on (x, y). Returns a history table:
--- history.loss[e] is epoch e's mean training loss and history.val_loss[e]
--- the validation loss when opts.validation = {x, y} is given.
-function M.fit(net, x, y, opts)
+-- The checked options, as one table the loop reads.
+local function settings(net, opts)
   -- Unlike the other option tables, fit's is required (it names the loss).
   if type(opts) ~= "table" then fail("options must be a table, got %s", type(opts)) end
   check.options(FN, opts, OPTIONS)
-  local loss, opt = opts.loss, opts.optimizer
-  if loss == nil then fail("options.loss is required (for example bp.MSELoss())") end
-  if opt == nil then fail("options.optimizer is required (for example bp.SGD(net, {lr = 0.1}))") end
-  local epochs = positive_integer(opts.epochs, "epochs", 1)
-  local batch_size = positive_integer(opts.batch_size, "batch_size", 32)
-  local shuffle = opts.shuffle
-  if shuffle == nil then shuffle = true end
-  if type(shuffle) ~= "boolean" then fail("shuffle must be a boolean, got %s", type(shuffle)) end
-  if opts.progress ~= nil and type(opts.progress) ~= "boolean" then
-    fail("progress must be a boolean, got %s", type(opts.progress))
+  local s = { loss = opts.loss, opt = opts.optimizer }
+  if s.loss == nil then fail("options.loss is required (for example bp.MSELoss())") end
+  if s.opt == nil then fail("options.optimizer is required (for example bp.SGD(net, {lr = 0.1}))") end
+  check_object(net, s.loss, "backprop.Loss", "loss")
+  check_object(net, s.opt, "backprop.Optimizer", "optimizer")
+  s.epochs = positive_integer(opts.epochs, "epochs", 1)
+  s.batch_size = positive_integer(opts.batch_size, "batch_size", 32)
+  s.shuffle = boolean(opts.shuffle, "shuffle", true)
+  s.show = boolean(opts.progress, "progress", false) and M.stderr_isatty()
+  s.on_epoch = opts.on_epoch
+  if s.on_epoch ~= nil and type(s.on_epoch) ~= "function" then
+    fail("on_epoch must be a function, got %s", type(s.on_epoch))
   end
-  local on_epoch = opts.on_epoch
-  if on_epoch ~= nil and type(on_epoch) ~= "function" then
-    fail("on_epoch must be a function, got %s", type(on_epoch))
+  s.sched = opts.scheduler
+  if s.sched ~= nil then
+    if not schedule._is_scheduler(s.sched) then
+      fail("scheduler must be a bp.lr_scheduler scheduler (for example " ..
+           "bp.lr_scheduler.StepLR(opt, {step_size = 10})), got %s", type(s.sched))
+    end
+    if s.sched.optimizer ~= s.opt then fail("the scheduler was made for another optimizer") end
   end
-  local vx, vy, vout
+  s.patience, s.min_delta = early_stopping_option(opts.early_stopping)
+  s.restore = boolean(opts.restore_best, "restore_best", false)
+  s.max_norm, s.norm_type = clip_norm_option(opts.clip_grad_norm)
+  s.clip_value = 0
+  if opts.clip_grad_value ~= nil then
+    s.clip_value = positive_number(opts.clip_grad_value, "clip_grad_value")
+  end
   if opts.validation ~= nil then
     local v = opts.validation
     if type(v) ~= "table" or not is_tensor(v[1]) or not is_tensor(v[2]) then
       fail("validation must be a table {x, y} of two tensors")
     end
-    vx, vy = v[1], v[2]
-    vout = net:forward(vx)          -- checks the shapes now, reused below
-    loss:forward(vout, vy)
+    s.vx, s.vy = v[1], v[2]
+    set_mode(net, "eval")
+    s.vout = net:forward(s.vx)          -- checks the shapes now, reused below
+    s.loss:forward(s.vout, s.vy)
   end
-  local show = opts.progress and M.stderr_isatty()
-  local history = { loss = {}, val_loss = vx and {} or nil }
+  return s
+end
+
+local function train(net, x, y, s)
+  local history = { loss = {}, val_loss = s.vx and {} or nil, lr = {} }
+  -- Best weights are copied into buffers made once, here.
+  local params, best_params = net:parameters(), nil
+  if s.restore then
+    best_params = {}
+    for i, p in ipairs(params) do best_params[i] = p:clone() end
+  end
+  local best, bad = math.huge, 0
   local started = os.clock()
-  for epoch = 1, epochs do
-    local l = net:_train_epoch(x, y, loss, opt, batch_size, shuffle)
+  for epoch = 1, s.epochs do
+    history.lr[epoch] = s.opt.lr
+    set_mode(net, "train")
+    local l = net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle)
     history.loss[epoch] = l
     local vl
-    if vx then
-      net:forward(vx, vout)
-      vl = loss:forward(vout, vy)
+    if s.vx then
+      set_mode(net, "eval")
+      net:forward(s.vx, s.vout)
+      vl = s.loss:forward(s.vout, s.vy)
       if type(vl) ~= "number" then vl = vl:sum() end  -- reduction "none"
       history.val_loss[epoch] = vl
     end
-    if show then progress_line(epoch, epochs, l, vl, started) end
-    if on_epoch and on_epoch(epoch, l, vl) == false then break end
+    local monitored = vl or l
+    if monitored < best - s.min_delta then
+      best, bad = monitored, 0
+      history.best_epoch, history.best_loss = epoch, monitored
+      if best_params then
+        for i, p in ipairs(params) do best_params[i]:copy(p) end
+      end
+    else
+      bad = bad + 1
+    end
+    if s.sched then
+      if schedule._wants_metric(s.sched) then s.sched:step(monitored) else s.sched:step() end
+    end
+    if s.show then progress_line(epoch, s.epochs, l, vl, s.sched and s.opt.lr, started) end
+    if s.on_epoch and s.on_epoch(epoch, l, vl) == false then break end
+    if s.patience and bad >= s.patience then
+      history.stopped_epoch = epoch
+      break
+    end
   end
-  if show then io.stderr:write("\n") end
+  if s.show then io.stderr:write("\n") end
+  local last = #history.loss
+  if best_params and history.best_epoch and history.best_epoch ~= last then
+    for i, p in ipairs(params) do p:copy(best_params[i]) end
+    history.restored = true
+  end
+  set_mode(net, "eval")
   return history
+end
+
+--- Train the network on (x, y). Returns a history table: history.loss[e]
+-- is epoch e's mean training loss, history.val_loss[e] the validation loss
+-- when opts.validation = {x, y} is given, history.lr[e] the learning rate
+-- epoch e ran with, history.best_epoch / best_loss the epoch with the
+-- lowest monitored loss (val_loss, else loss), history.stopped_epoch the
+-- epoch early stopping ended on, history.restored whether restore_best
+-- copied the best epoch's weights back. See docs/API.md for the options.
+function M.fit(net, x, y, opts)
+  local s = settings(net, opts)
+  if s.max_norm == 0 and s.clip_value == 0 then return train(net, x, y, s) end
+  -- Clipping runs inside the C training step, configured on the
+  -- optimizer for the length of this call and put back even on error.
+  local old_norm, old_type, old_value = s.opt:_clip(s.max_norm, s.norm_type, s.clip_value)
+  local ok, result = pcall(train, net, x, y, s)
+  s.opt:_clip(old_norm, old_type, old_value)
+  if not ok then error(result, 0) end
+  return result
 end
 
 function M.install(methods, core)

@@ -14,5 +14,6 @@ end
 require("backprop.fit").install(core.Module, core)
 bp.data = require("backprop.data")
 bp.metrics = require("backprop.metrics")
+bp.lr_scheduler = require("backprop.schedule")
 
 return bp

@@ -1,4 +1,4 @@
-/* optim.c: SGD and Adam (see optim.h). */
+/* optim.c: the update rules (see optim.h). */
 #include <math.h>
 #include <string.h>
 
@@ -8,60 +8,118 @@
 void bp_optim_defaults(bp_optim *o, bp_optim_kind kind) {
   memset(o, 0, sizeof *o);
   o->kind = kind;
-  o->lr = kind == BP_ADAM ? 1e-3 : 0.01;
+  o->lr = kind == BP_ADAM || kind == BP_ADAMW ? 1e-3 : 0.01;
+  o->weight_decay = kind == BP_ADAMW ? 0.01 : 0.0;
   o->beta1 = 0.9;
   o->beta2 = 0.999;
-  o->eps = 1e-8;
+  o->eps = kind == BP_ADAGRAD ? 1e-10 : 1e-8;
+  o->alpha = 0.99;
+  o->etaminus = 0.5;
+  o->etaplus = 1.2;
+  o->step_min = 1e-6;
+  o->step_max = 50.0;
+  o->clip.norm_type = 2.0;
 }
 
 #define CHECK(cond, ...) \
   if (!(cond)) return bp_fail(err, BP_EINVAL, __VA_ARGS__)
 
-bp_status bp_optim_check(const bp_optim *o, bp_error *err) {
-  CHECK(isfinite(o->lr) && o->lr >= 0, "lr must be >= 0, got %g", o->lr);
-  CHECK(isfinite(o->weight_decay) && o->weight_decay >= 0,
-        "weight_decay must be >= 0, got %g", o->weight_decay);
-  if (o->kind == BP_SGD) {
-    CHECK(isfinite(o->momentum) && o->momentum >= 0,
-          "momentum must be >= 0, got %g", o->momentum);
-    CHECK(isfinite(o->dampening) && o->dampening >= 0 && o->dampening <= 1,
+/* NaN fails every comparison, so each check below also rejects it. */
+static bp_status check_kind(const bp_optim *o, bp_error *err) {
+  switch (o->kind) {
+  case BP_SGD:
+    CHECK(o->momentum >= 0, "momentum must be >= 0, got %g", o->momentum);
+    CHECK(o->dampening >= 0 && o->dampening <= 1,
           "dampening must be in [0, 1], got %g", o->dampening);
     CHECK(!o->nesterov || (o->momentum > 0 && o->dampening == 0),
           "nesterov needs momentum > 0 and dampening = 0");
-  } else {
+    return BP_OK;
+  case BP_ADAM:
+  case BP_ADAMW:
     CHECK(o->beta1 >= 0 && o->beta1 < 1, "beta1 must be in [0, 1), got %g",
           o->beta1);
     CHECK(o->beta2 >= 0 && o->beta2 < 1, "beta2 must be in [0, 1), got %g",
           o->beta2);
-    CHECK(isfinite(o->eps) && o->eps > 0, "eps must be > 0, got %g", o->eps);
+    break;
+  case BP_RMSPROP:
+    CHECK(o->alpha >= 0 && o->alpha < 1, "alpha must be in [0, 1), got %g",
+          o->alpha);
+    CHECK(o->momentum >= 0, "momentum must be >= 0, got %g", o->momentum);
+    break;
+  case BP_ADAGRAD:
+    CHECK(o->lr_decay >= 0, "lr_decay must be >= 0, got %g", o->lr_decay);
+    CHECK(o->initial_accumulator_value >= 0,
+          "initial_accumulator_value must be >= 0, got %g",
+          o->initial_accumulator_value);
+    break;
+  case BP_RPROP:
+    CHECK(o->etaminus > 0 && o->etaminus < 1,
+          "etas[1] (the decrease factor) must be in (0, 1), got %g",
+          o->etaminus);
+    CHECK(o->etaplus > 1, "etas[2] (the increase factor) must be > 1, got %g",
+          o->etaplus);
+    CHECK(o->step_min >= 0, "step_sizes[1] (the smallest step) must be >= 0, "
+          "got %g", o->step_min);
+    CHECK(o->step_max >= o->step_min, "step_sizes[2] (the largest step, %g) "
+          "must be >= step_sizes[1] (%g)", o->step_max, o->step_min);
+    CHECK(o->weight_decay == 0, "Rprop has no weight decay");
+    return BP_OK;
+  default:
+    return bp_fail(err, BP_EINVAL, "unknown optimizer kind %d", (int)o->kind);
   }
+  /* eps > 0, not >= 0 as PyTorch: with eps 0 a zero gradient and zero
+  ** state would divide 0 by 0. */
+  CHECK(o->eps > 0 && isfinite(o->eps), "eps must be > 0, got %g", o->eps);
   return BP_OK;
 }
 
+bp_status bp_optim_check(const bp_optim *o, bp_error *err) {
+  CHECK(isfinite(o->lr) && o->lr >= 0, "lr must be >= 0, got %g", o->lr);
+  CHECK(isfinite(o->weight_decay) && o->weight_decay >= 0,
+        "weight_decay must be >= 0, got %g", o->weight_decay);
+  return check_kind(o, err);
+}
+
+/* Which state buffers a configuration needs (see optim.h). */
+static void needs(const bp_optim *o, int *m, int *v, int *w) {
+  int adam = o->kind == BP_ADAM || o->kind == BP_ADAMW;
+  *m = adam || o->kind == BP_RPROP ||
+       ((o->kind == BP_SGD || o->kind == BP_RMSPROP) && o->momentum != 0);
+  *v = adam || o->kind == BP_RMSPROP || o->kind == BP_ADAGRAD ||
+       o->kind == BP_RPROP;
+  *w = (adam && o->amsgrad) || (o->kind == BP_RMSPROP && o->centered);
+}
+
 bp_status bp_optim_init(bp_optim *o, size_t n, bp_error *err) {
+  int m, v, w;
+  size_t i;
   bp_status st = bp_optim_check(o, err);
   if (st != BP_OK) return st;
+  needs(o, &m, &v, &w);
   o->n = n;
   o->steps = 0;
-  o->m = o->v = NULL;
-  if (o->kind == BP_ADAM || o->momentum != 0) {
-    o->m = bp_alloc(n);
-    if (o->m == NULL) goto nomem;
+  o->m = o->v = o->w = NULL;
+  if ((m && (o->m = bp_alloc(n)) == NULL) ||
+      (v && (o->v = bp_alloc(n)) == NULL) ||
+      (w && (o->w = bp_alloc(n)) == NULL)) {
+    bp_optim_free(o);
+    return bp_fail(err, BP_ENOMEM, "out of memory for optimizer state");
   }
-  if (o->kind == BP_ADAM) {
-    o->v = bp_alloc(n);
-    if (o->v == NULL) goto nomem;
-  }
+  if (o->kind == BP_ADAGRAD)
+    for (i = 0; i < n; i++) o->v[i] = (float)o->initial_accumulator_value;
   return BP_OK;
-nomem:
-  bp_optim_free(o);
-  return bp_fail(err, BP_ENOMEM, "out of memory for optimizer state");
 }
 
 void bp_optim_free(bp_optim *o) {
   bp_free(o->m);
   bp_free(o->v);
-  o->m = o->v = NULL;
+  bp_free(o->w);
+  o->m = o->v = o->w = NULL;
+}
+
+size_t bp_optim_state_bytes(const bp_optim *o) {
+  return ((o->m != NULL) + (o->v != NULL) + (o->w != NULL)) * o->n *
+         sizeof(float);
 }
 
 static void sgd(bp_optim *o, float *p, const float *g) {
@@ -79,22 +137,96 @@ static void sgd(bp_optim *o, float *p, const float *g) {
   }
 }
 
+/* Adam and AdamW: they differ only in where the weight decay goes. */
 static void adam(bp_optim *o, float *p, const float *g) {
   double t = (double)(o->steps + 1);
-  float b1 = (float)o->beta1, b2 = (float)o->beta2, wd = (float)o->weight_decay;
+  int decoupled = o->kind == BP_ADAMW;
+  float b1 = (float)o->beta1, b2 = (float)o->beta2;
+  float l2 = decoupled ? 0.0f : (float)o->weight_decay;
+  float shrink = (float)(1.0 - (decoupled ? o->lr * o->weight_decay : 0.0));
   float step = (float)(o->lr / (1.0 - pow(o->beta1, t)));
   float root2 = (float)sqrt(1.0 - pow(o->beta2, t)), eps = (float)o->eps;
   size_t i;
   for (i = 0; i < o->n; i++) {
-    float gi = g[i] + wd * p[i];
+    float gi = l2 != 0.0f ? g[i] + l2 * p[i] : g[i], v;
+    if (decoupled) p[i] *= shrink;
     o->m[i] = b1 * o->m[i] + (1.0f - b1) * gi;
-    o->v[i] = b2 * o->v[i] + (1.0f - b2) * gi * gi;
-    p[i] -= step * o->m[i] / (sqrtf(o->v[i]) / root2 + eps);
+    o->v[i] = v = b2 * o->v[i] + (1.0f - b2) * gi * gi;
+    if (o->w != NULL) {
+      if (v > o->w[i]) o->w[i] = v;
+      v = o->w[i];
+    }
+    p[i] -= step * o->m[i] / (sqrtf(v) / root2 + eps);
+  }
+}
+
+static void rmsprop(bp_optim *o, float *p, const float *g) {
+  float lr = (float)o->lr, wd = (float)o->weight_decay;
+  float a = (float)o->alpha, b = 1.0f - a, eps = (float)o->eps;
+  float mu = (float)o->momentum;
+  size_t i;
+  for (i = 0; i < o->n; i++) {
+    float gi = g[i] + wd * p[i], s;
+    o->v[i] = a * o->v[i] + b * gi * gi;
+    if (o->w != NULL) {
+      /* v - mean^2 >= 0 in exact arithmetic; rounding can dip below */
+      o->w[i] = a * o->w[i] + b * gi;
+      s = o->v[i] - o->w[i] * o->w[i];
+      s = s > 0.0f ? sqrtf(s) : 0.0f;
+    } else {
+      s = sqrtf(o->v[i]);
+    }
+    s += eps;
+    if (o->m != NULL) {
+      o->m[i] = mu * o->m[i] + gi / s;
+      p[i] -= lr * o->m[i];
+    } else {
+      p[i] -= lr * (gi / s);
+    }
+  }
+}
+
+static void adagrad(bp_optim *o, float *p, const float *g) {
+  float clr = (float)(o->lr / (1.0 + (double)o->steps * o->lr_decay));
+  float wd = (float)o->weight_decay, eps = (float)o->eps;
+  size_t i;
+  for (i = 0; i < o->n; i++) {
+    float gi = g[i] + wd * p[i];
+    o->v[i] += gi * gi;
+    p[i] -= clr * (gi / (sqrtf(o->v[i]) + eps));
+  }
+}
+
+static void rprop(bp_optim *o, float *p, const float *g) {
+  float up = (float)o->etaplus, down = (float)o->etaminus;
+  float lo = (float)o->step_min, hi = (float)o->step_max;
+  size_t i;
+  if (o->steps == 0)        /* lr now, not at creation: it may have changed */
+    for (i = 0; i < o->n; i++) o->v[i] = (float)o->lr;
+  for (i = 0; i < o->n; i++) {
+    float gi = g[i], same = gi * o->m[i], s = o->v[i];
+    if (same > 0.0f) {
+      s *= up;
+    } else if (same < 0.0f) {
+      s *= down;
+      gi = 0.0f;            /* iRprop-: skip this move, forget the sign */
+    }
+    s = s < lo ? lo : s > hi ? hi : s;
+    o->v[i] = s;
+    if (gi > 0.0f) p[i] -= s;
+    else if (gi < 0.0f) p[i] += s;
+    o->m[i] = gi;
   }
 }
 
 void bp_optim_step(bp_optim *o, float *params, const float *grads) {
-  if (o->kind == BP_ADAM) adam(o, params, grads);
-  else sgd(o, params, grads);
+  switch (o->kind) {
+  case BP_SGD: sgd(o, params, grads); break;
+  case BP_ADAM:
+  case BP_ADAMW: adam(o, params, grads); break;
+  case BP_RMSPROP: rmsprop(o, params, grads); break;
+  case BP_ADAGRAD: adagrad(o, params, grads); break;
+  case BP_RPROP: rprop(o, params, grads); break;
+  }
   o->steps++;
 }

@@ -32,6 +32,7 @@ bp_status bp_train_step(bp_net *net, const float *x, size_t n, size_t width,
   bp_net_zero_grad(net);
   st = bp_net_backward(net, dy, n, bp_net_out(net), NULL, err);
   if (st != BP_OK) return st;
+  bp_clip_apply(&opt->clip, net->grads, net->nparams);   /* fit's clipping */
   bp_optim_step(opt, net->params, net->grads);
   return BP_OK;
 }

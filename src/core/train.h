@@ -3,8 +3,9 @@
 ** backward and update; one epoch runs steps over every sample in batches,
 ** in an order shuffled with the caller's generator. Buffers grow to the
 ** largest batch seen and are reused, so steady-state epochs allocate
-** nothing. A non-finite loss stops before the update, leaving the weights
-** as they were.
+** nothing. A step clips the gradients as opt->clip says (off unless fit
+** sets it) before the update. A non-finite loss stops before the update,
+** leaving the weights as they were.
 */
 #ifndef BP_TRAIN_H
 #define BP_TRAIN_H

@@ -1,33 +1,102 @@
 /*
-** loptim.c: backprop.Optimizer (SGD, Adam) over one network's buffers.
-** The optimizer's user value is its network, which keeps the network alive
-** and lets train_step check that the two belong together. Options come as
-** a table; unknown keys are errors. opt.lr can be read and set between
-** steps (learning-rate schedules); the rest is fixed at creation.
+** loptim.c: backprop.Optimizer (SGD, Adam, AdamW, RMSprop, Adagrad, Rprop)
+** over one network's buffers, and gradient clipping (bp.clip_grad_norm,
+** bp.clip_grad_value). The optimizer's user value is its network, which
+** keeps the network alive and lets train_step check that the two belong
+** together. Options come as a table; unknown keys are errors. opt.lr can
+** be read and set between steps (learning-rate schedules); the rest is
+** fixed at creation.
 */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "lbackprop.h"
 
-static const char *const SGD_KEYS[] = {"lr", "momentum", "dampening",
-                                       "weight_decay", "nesterov", NULL};
-static const char *const ADAM_KEYS[] = {"lr", "betas", "eps", "weight_decay",
-                                        NULL};
+/* The options, one table for parsing, reading (opt.betas) and printing.
+** A pair is two adjacent doubles in bp_optim, given as a Lua table {a, b}. */
+enum { NUM, BOOL, PAIR };
+#define K(kind) (1u << (kind))
+#define ADAMS (K(BP_ADAM) | K(BP_ADAMW))
+#define ALL (K(BP_SGD) | ADAMS | K(BP_RMSPROP) | K(BP_ADAGRAD) | K(BP_RPROP))
 
-/* options.key as a finite number, or def when absent */
-static double number(lua_State *L, int opts, const char *key, double def,
-                     const char *fn) {
-  double v = def;
-  lua_getfield(L, opts, key);
-  if (!lua_isnil(L, -1)) v = lbp_checkfinite(L, -1, fn, key);
+typedef struct field {
+  const char *key;
+  unsigned kinds;
+  int type;
+  size_t off;
+} field;
+
+/* In this order in messages and in tostring. */
+static const field FIELDS[] = {
+  {"lr", ALL, NUM, offsetof(bp_optim, lr)},
+  {"momentum", K(BP_SGD) | K(BP_RMSPROP), NUM, offsetof(bp_optim, momentum)},
+  {"dampening", K(BP_SGD), NUM, offsetof(bp_optim, dampening)},
+  {"betas", ADAMS, PAIR, offsetof(bp_optim, beta1)},
+  {"alpha", K(BP_RMSPROP), NUM, offsetof(bp_optim, alpha)},
+  {"eps", ADAMS | K(BP_RMSPROP) | K(BP_ADAGRAD), NUM, offsetof(bp_optim, eps)},
+  {"weight_decay", ALL & ~K(BP_RPROP), NUM, offsetof(bp_optim, weight_decay)},
+  {"nesterov", K(BP_SGD), BOOL, offsetof(bp_optim, nesterov)},
+  {"amsgrad", ADAMS, BOOL, offsetof(bp_optim, amsgrad)},
+  {"centered", K(BP_RMSPROP), BOOL, offsetof(bp_optim, centered)},
+  {"lr_decay", K(BP_ADAGRAD), NUM, offsetof(bp_optim, lr_decay)},
+  {"initial_accumulator_value", K(BP_ADAGRAD), NUM,
+   offsetof(bp_optim, initial_accumulator_value)},
+  {"etas", K(BP_RPROP), PAIR, offsetof(bp_optim, etaminus)},
+  {"step_sizes", K(BP_RPROP), PAIR, offsetof(bp_optim, step_min)},
+};
+#define NFIELDS (sizeof FIELDS / sizeof FIELDS[0])
+
+static double *num(bp_optim *o, const field *f) {
+  return (double *)(void *)((char *)o + f->off);
+}
+
+static int *flag(bp_optim *o, const field *f) {
+  return (int *)(void *)((char *)o + f->off);
+}
+
+static const field *find(bp_optim_kind kind, const char *key) {
+  size_t i;
+  for (i = 0; i < NFIELDS; i++)
+    if ((FIELDS[i].kinds & K(kind)) && strcmp(FIELDS[i].key, key) == 0)
+      return &FIELDS[i];
+  return NULL;
+}
+
+/* The value at the top of the stack into field f of cfg; pops it. */
+static void parse(lua_State *L, const char *fn, bp_optim *cfg,
+                  const field *f) {
+  char name[48];
+  int i;
+  switch (f->type) {
+  case NUM:
+    *num(cfg, f) = lbp_checkfinite(L, -1, fn, f->key);
+    break;
+  case BOOL:
+    if (!lua_isboolean(L, -1))
+      lbp_error(L, fn, "%s must be a boolean, got %s", f->key,
+                luaL_typename(L, -1));
+    *flag(cfg, f) = lua_toboolean(L, -1);
+    break;
+  default:
+    if (!lua_istable(L, -1) || luaL_len(L, -1) != 2)
+      lbp_error(L, fn, "%s must be a table of two numbers, like {%g, %g}",
+                f->key, num(cfg, f)[0], num(cfg, f)[1]);
+    for (i = 0; i < 2; i++) {
+      lua_geti(L, -1, i + 1);
+      snprintf(name, sizeof name, "%s[%d]", f->key, i + 1);
+      num(cfg, f)[i] = lbp_checkfinite(L, -1, fn, name);
+      lua_pop(L, 1);
+    }
+  }
   lua_pop(L, 1);
-  return v;
 }
 
 static int make(lua_State *L, const char *name, bp_optim_kind kind) {
   char fn[64];
+  const char *keys[NFIELDS + 1];
+  size_t i, nkeys = 0;
   lmodule *m;
   loptim *o;
   bp_optim cfg;
@@ -41,33 +110,16 @@ static int make(lua_State *L, const char *name, bp_optim_kind kind) {
     lua_newtable(L);
     lua_replace(L, 2);
   }
-  lbp_checkoptions(L, 2, fn, kind == BP_SGD ? SGD_KEYS : ADAM_KEYS);
+  for (i = 0; i < NFIELDS; i++)
+    if (FIELDS[i].kinds & K(kind)) keys[nkeys++] = FIELDS[i].key;
+  keys[nkeys] = NULL;
+  lbp_checkoptions(L, 2, fn, keys);
   bp_optim_defaults(&cfg, kind);
-  cfg.lr = number(L, 2, "lr", cfg.lr, fn);
-  cfg.weight_decay = number(L, 2, "weight_decay", 0.0, fn);
-  if (kind == BP_SGD) {
-    cfg.momentum = number(L, 2, "momentum", 0.0, fn);
-    cfg.dampening = number(L, 2, "dampening", 0.0, fn);
-    lua_getfield(L, 2, "nesterov");
-    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
-      lbp_error(L, fn, "nesterov must be a boolean, got %s",
-                luaL_typename(L, -1));
-    cfg.nesterov = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-  } else {
-    cfg.eps = number(L, 2, "eps", cfg.eps, fn);
-    lua_getfield(L, 2, "betas");
-    if (!lua_isnil(L, -1)) {
-      if (!lua_istable(L, -1) || luaL_len(L, -1) != 2)
-        lbp_error(L, fn, "betas must be a table of two numbers, like {0.9, "
-                  "0.999}");
-      lua_geti(L, -1, 1);
-      cfg.beta1 = lbp_checkfinite(L, -1, fn, "betas[1]");
-      lua_geti(L, -2, 2);
-      cfg.beta2 = lbp_checkfinite(L, -1, fn, "betas[2]");
-      lua_pop(L, 2);
-    }
-    lua_pop(L, 1);
+  for (i = 0; i < NFIELDS; i++) {
+    if (!(FIELDS[i].kinds & K(kind))) continue;
+    lua_getfield(L, 2, FIELDS[i].key);
+    if (lua_isnil(L, -1)) lua_pop(L, 1);
+    else parse(L, fn, &cfg, &FIELDS[i]);
   }
   if (bp_optim_check(&cfg, &err) != BP_OK) lbp_error(L, fn, "%s", err.msg);
   lbp_ensure_init(L, m);
@@ -78,8 +130,7 @@ static int make(lua_State *L, const char *name, bp_optim_kind kind) {
   o->o = cfg;
   if (bp_optim_init(&o->o, m->net.nparams, &err) != BP_OK)
     lbp_error(L, fn, "%s", err.msg);
-  lbp_gc_report(L, ((o->o.m ? 1 : 0) + (o->o.v ? 1 : 0)) * m->net.nparams *
-                       sizeof(float));
+  lbp_gc_report(L, bp_optim_state_bytes(&o->o));
   lua_pushvalue(L, 1);
   lbp_setuservalue(L, -2);
   return 1;
@@ -87,6 +138,10 @@ static int make(lua_State *L, const char *name, bp_optim_kind kind) {
 
 static int l_sgd(lua_State *L) { return make(L, "SGD", BP_SGD); }
 static int l_adam(lua_State *L) { return make(L, "Adam", BP_ADAM); }
+static int l_adamw(lua_State *L) { return make(L, "AdamW", BP_ADAMW); }
+static int l_rmsprop(lua_State *L) { return make(L, "RMSprop", BP_RMSPROP); }
+static int l_adagrad(lua_State *L) { return make(L, "Adagrad", BP_ADAGRAD); }
+static int l_rprop(lua_State *L) { return make(L, "Rprop", BP_RPROP); }
 
 /* The optimizer at 1 and its network, checked to be usable. */
 static loptim *checkself(lua_State *L, const char *method, lmodule **net) {
@@ -114,31 +169,49 @@ static int o_zero_grad(lua_State *L) {
   return 0;
 }
 
+/* opt:_clip(max_norm, norm_type, value): fit's clipping for the steps
+** train_step and fit run (0 turns a kind off). Returns the previous three
+** values so fit can put them back. Checked by fit; checked again here. */
+static int o_clip(lua_State *L) {
+  lmodule *m;
+  loptim *o = checkself(L, "_clip", &m);
+  bp_clip c;
+  bp_error err;
+  c.max_norm = luaL_checknumber(L, 2);
+  c.norm_type = luaL_checknumber(L, 3);
+  c.value = luaL_checknumber(L, 4);
+  if (bp_clip_check(&c, &err) != BP_OK)
+    lbp_error(L, "backprop.Module:fit", "%s", err.msg);
+  lua_pushnumber(L, o->o.clip.max_norm);
+  lua_pushnumber(L, o->o.clip.norm_type);
+  lua_pushnumber(L, o->o.clip.value);
+  o->o.clip = c;
+  return 3;
+}
+
 static int o_index(lua_State *L) {
   loptim *o = luaL_checkudata(L, 1, LBP_OPTIM);
+  const field *f;
   const char *k;
   if (lua_type(L, 2) != LUA_TSTRING) return 0;   /* no such field: nil */
   k = lua_tostring(L, 2);
   lua_getfield(L, lua_upvalueindex(1), k);      /* a method? */
   if (!lua_isnil(L, -1)) return 1;
-  if (strcmp(k, "lr") == 0) lua_pushnumber(L, o->o.lr);
-  else if (strcmp(k, "weight_decay") == 0) lua_pushnumber(L, o->o.weight_decay);
-  else if (strcmp(k, "steps") == 0) lua_pushinteger(L, o->o.steps);
-  else if (o->o.kind == BP_SGD && strcmp(k, "momentum") == 0)
-    lua_pushnumber(L, o->o.momentum);
-  else if (o->o.kind == BP_SGD && strcmp(k, "dampening") == 0)
-    lua_pushnumber(L, o->o.dampening);
-  else if (o->o.kind == BP_SGD && strcmp(k, "nesterov") == 0)
-    lua_pushboolean(L, o->o.nesterov);
-  else if (o->o.kind == BP_ADAM && strcmp(k, "eps") == 0)
-    lua_pushnumber(L, o->o.eps);
-  else if (o->o.kind == BP_ADAM && strcmp(k, "betas") == 0) {
+  if (strcmp(k, "steps") == 0) {
+    lua_pushinteger(L, o->o.steps);
+    return 1;
+  }
+  f = find(o->o.kind, k);
+  if (f == NULL) lua_pushnil(L);
+  else if (f->type == NUM) lua_pushnumber(L, *num(&o->o, f));
+  else if (f->type == BOOL) lua_pushboolean(L, *flag(&o->o, f));
+  else {
     lua_createtable(L, 2, 0);
-    lua_pushnumber(L, o->o.beta1);
+    lua_pushnumber(L, num(&o->o, f)[0]);
     lua_rawseti(L, -2, 1);
-    lua_pushnumber(L, o->o.beta2);
+    lua_pushnumber(L, num(&o->o, f)[1]);
     lua_rawseti(L, -2, 2);
-  } else lua_pushnil(L);
+  }
   return 1;
 }
 
@@ -164,23 +237,81 @@ static int o_gc(lua_State *L) {
   return 0;
 }
 
+/* backprop.Adam(lr=0.001, betas={0.9, 0.999}, ...) */
 static int o_tostring(lua_State *L) {
   loptim *o = luaL_checkudata(L, 1, LBP_OPTIM);
-  char s[160];
-  if (o->o.kind == BP_SGD)
-    snprintf(s, sizeof s, "backprop.SGD(lr=%g, momentum=%g, dampening=%g, "
-             "weight_decay=%g, nesterov=%s)", o->o.lr, o->o.momentum,
-             o->o.dampening, o->o.weight_decay, o->o.nesterov ? "true" : "false");
-  else
-    snprintf(s, sizeof s, "backprop.Adam(lr=%g, betas={%g, %g}, eps=%g, "
-             "weight_decay=%g)", o->o.lr, o->o.beta1, o->o.beta2, o->o.eps,
-             o->o.weight_decay);
-  lua_pushstring(L, s);
+  luaL_Buffer b;
+  size_t i;
+  const char *sep = "";
+  luaL_buffinit(L, &b);
+  lua_pushfstring(L, "backprop.%s(", o->name);
+  luaL_addvalue(&b);
+  for (i = 0; i < NFIELDS; i++) {
+    const field *f = &FIELDS[i];
+    char s[96];
+    if (!(f->kinds & K(o->o.kind))) continue;
+    if (f->type == NUM)
+      snprintf(s, sizeof s, "%s%s=%g", sep, f->key, *num(&o->o, f));
+    else if (f->type == BOOL)
+      snprintf(s, sizeof s, "%s%s=%s", sep, f->key,
+               *flag(&o->o, f) ? "true" : "false");
+    else
+      snprintf(s, sizeof s, "%s%s={%g, %g}", sep, f->key, num(&o->o, f)[0],
+               num(&o->o, f)[1]);
+    luaL_addstring(&b, s);
+    sep = ", ";
+  }
+  luaL_addchar(&b, ')');
+  luaL_pushresult(&b);
   return 1;
 }
 
+/* --- clipping -------------------------------------------------------- */
+
+/* The p of a p-norm at idx: a number > 0, math.huge for the max norm. */
+static double norm_type(lua_State *L, int idx, const char *fn) {
+  double p;
+  if (lua_isnoneornil(L, idx)) return 2.0;
+  if (lua_type(L, idx) != LUA_TNUMBER)
+    lbp_error(L, fn, "norm_type must be a number, got %s",
+              luaL_typename(L, idx));
+  p = lua_tonumber(L, idx);
+  if (!(p > 0))
+    lbp_error(L, fn, "norm_type must be > 0 (math.huge for the max norm), "
+              "got %g", p);
+  return p;
+}
+
+static double positive(lua_State *L, int idx, const char *fn,
+                       const char *arg) {
+  double v = lbp_checkfinite(L, idx, fn, arg);
+  if (!(v > 0)) lbp_error(L, fn, "%s must be > 0, got %g", arg, v);
+  return v;
+}
+
+/* bp.clip_grad_norm(net, max_norm [, norm_type]): the norm before. */
+static int l_clip_grad_norm(lua_State *L) {
+  const char *fn = "backprop.clip_grad_norm";
+  lmodule *m = lbp_checkmodule(L, 1, fn, "network");
+  double max_norm = positive(L, 2, fn, "max_norm");
+  double p = norm_type(L, 3, fn);
+  lua_pushnumber(L, bp_clip_grad_norm(m->net.grads, m->net.nparams,
+                                      max_norm, p));
+  return 1;
+}
+
+/* bp.clip_grad_value(net, value) */
+static int l_clip_grad_value(lua_State *L) {
+  const char *fn = "backprop.clip_grad_value";
+  lmodule *m = lbp_checkmodule(L, 1, fn, "network");
+  bp_clip_grad_value(m->net.grads, m->net.nparams,
+                     positive(L, 2, fn, "clip_value"));
+  return 0;
+}
+
 static const luaL_Reg methods[] = {
-  {"step", o_step}, {"zero_grad", o_zero_grad}, {NULL, NULL}
+  {"step", o_step}, {"zero_grad", o_zero_grad}, {"_clip", o_clip},
+  {NULL, NULL}
 };
 
 static const luaL_Reg meta[] = {
@@ -189,7 +320,10 @@ static const luaL_Reg meta[] = {
 };
 
 static const luaL_Reg functions[] = {
-  {"SGD", l_sgd}, {"Adam", l_adam}, {NULL, NULL}
+  {"SGD", l_sgd}, {"Adam", l_adam}, {"AdamW", l_adamw},
+  {"RMSprop", l_rmsprop}, {"Adagrad", l_adagrad}, {"Rprop", l_rprop},
+  {"clip_grad_norm", l_clip_grad_norm}, {"clip_grad_value", l_clip_grad_value},
+  {NULL, NULL}
 };
 
 void lbp_open_optim(lua_State *L) {
