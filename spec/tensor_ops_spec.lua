@@ -362,6 +362,10 @@ describe("arange, linspace, one_hot", function()
     raises({ "backprop.one_hot:", "labels: entry 1 is 0, not a class label" }, bp.one_hot, { 0 })
     raises({ "backprop.one_hot:", "labels: entry 1 is 1.5" }, bp.one_hot, { 1.5 }, 2)
     raises({ "backprop.one_hot:", "labels is empty" }, bp.one_hot, {})
+    raises({ "backprop.one_hot:", "labels: entry 2 is a string, expected a class label" },
+           bp.one_hot, { 1, "2" })
+    raises({ "backprop.one_hot:", "num_classes must be a positive integer, got 0" },
+           bp.one_hot, { 1 }, 0)
     raises({ "backprop.one_hot:", "labels must be a 1-D tensor (or N x 1), got shape 2x2" },
            bp.one_hot, bp.zeros(2, 2))
   end)

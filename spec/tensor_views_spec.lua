@@ -202,6 +202,10 @@ describe("views passed to other functions", function()
     local out = bp.zeros(3, 4)
     raises({ "backprop.Linear:forward:", "out is a non-contiguous view", "shape 3x2" },
            net.forward, net, x, out:narrow(2, 1, 2))
+    local data = bp.tensor({ { 1, 2, 0 }, { 3, 4, 0 } })
+    raises({ "backprop.data.standardize:", "x is a non-contiguous view" },
+           bp.data.standardize, data:narrow(2, 1, 2))
+    assert.same({ { 1, 2, 0 }, { 3, 4, 0 } }, data:totable())
     -- a contiguous view (rows) is fine, and is written in place
     local rows = bp.zeros(5, 2)
     net:forward(x, rows:narrow(1, 2, 3))

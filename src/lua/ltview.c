@@ -302,7 +302,10 @@ static int l_one_hot(lua_State *L) {
     if (lt != NULL) v = lbp_tget(&lt->t, i * lt->t.stride[0]);
     else {
       lua_geti(L, 1, (lua_Integer)i + 1);
-      v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : -1.0;
+      if (lua_type(L, -1) != LUA_TNUMBER)
+        lbp_error(L, fn, "labels: entry %lu is a %s, expected a class label",
+                  (unsigned long)i + 1, luaL_typename(L, -1));
+      v = lua_tonumber(L, -1);
       lua_pop(L, 1);
     }
     if (c != 0 && !(v >= 1 && v <= (double)c && v == floor(v)))
