@@ -213,3 +213,73 @@ describe("views passed to other functions", function()
     assert.same({ 0, 0 }, rows[1]:totable())
   end)
 end)
+
+-- Random chains of narrow / select / t[i] on a 3-D tensor, checked against
+-- the same slicing done on plain Lua tables; then a write through the last
+-- view must show up at the right places of the base and nowhere else.
+describe("random view chains", function()
+  local function lua_narrow(v, d, s, n)
+    if d == 1 then
+      local out = {}
+      for i = s, s + n - 1 do out[#out + 1] = v[i] end
+      return out
+    end
+    local out = {}
+    for i = 1, #v do out[i] = lua_narrow(v[i], d - 1, s, n) end
+    return out
+  end
+  local function lua_select(v, d, i)
+    if d == 1 then return v[i] end
+    local out = {}
+    for k = 1, #v do out[k] = lua_select(v[k], d - 1, i) end
+    return out
+  end
+  local function dims(v)
+    local s = {}
+    while type(v) == "table" do s[#s + 1] = #v; v = v[1] end
+    return s
+  end
+
+  it("match plain table slicing, for reads and writes", function()
+    local perm = bp.randperm(997, 3):totable()
+    local k = 0
+    local function pick(n) k = k % #perm + 1; return perm[k] % n + 1 end
+    for round = 1, 60 do
+      local base = bp.arange(4 * 5 * 6):reshape(4, 5, 6)
+      local ref = base:totable()
+      local v, r = base, ref
+      for _ = 1, pick(3) do
+        local shape = dims(r)
+        if type(r) ~= "table" or #shape == 0 then break end
+        local d = pick(#shape)
+        local choice = pick(3)
+        if choice == 1 then
+          local s = pick(shape[d])
+          local n = pick(shape[d] - s + 1)
+          v, r = v:narrow(d, s, n), lua_narrow(r, d, s, n)
+        elseif choice == 2 and #shape > 1 then
+          local i = pick(shape[d])
+          v, r = v:select(d, i), lua_select(r, d, i)
+        elseif #shape > 1 then
+          local i = pick(shape[1])
+          v, r = v[i], r[i]
+        end
+      end
+      assert.same(r, v:totable(), "round " .. round)
+      -- write -1 through the view: exactly the referenced values change
+      local marked = {}
+      local function mark(x)
+        if type(x) == "table" then for _, y in ipairs(x) do mark(y) end
+        else marked[x] = true end
+      end
+      mark(r)
+      v:fill(-1)
+      local flat = base:reshape(-1):totable()
+      for i, x in ipairs(flat) do
+        assert.equal(marked[i - 1] and -1 or i - 1, x, "round " .. round .. ", element " .. i)
+      end
+      -- a strided view copied into a new tensor equals it
+      assert.same(v:totable(), v:clone():totable())
+    end
+  end)
+end)
