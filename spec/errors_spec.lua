@@ -160,14 +160,14 @@ describe("tensor method errors", function()
     assert.same({ { 1, 2, 3 }, { 4, 5, 6 } }, t:totable())
   end)
 
-  it("arithmetic rejects mismatched shapes, naming both", function()
+  it("arithmetic rejects shapes that cannot be broadcast, naming both", function()
     local u = bp.zeros(3, 2)
-    raises({ "backprop.Tensor:add:", "shapes 2x3 and 3x2 do not match" }, function() return t + u end)
-    raises({ "backprop.Tensor:sub:", "shapes 2x3 and 3x2 do not match" }, function() return t - u end)
-    raises({ "backprop.Tensor:mul:", "shapes 2x3 and 3x2 do not match" }, function() return t * u end)
-    raises({ "backprop.Tensor:div:", "shapes 2x3 and 3x2 do not match" }, function() return t / u end)
-    raises({ "backprop.Tensor:add:", "shapes 2x3 and 6 do not match" }, t.add, t, bp.zeros(6))
-    raises({ "backprop.Tensor:mul:", "shapes 2x3 and 2x3x1 do not match" },
+    raises({ "backprop.Tensor:add:", "shapes 2x3 and 3x2 cannot be broadcast" }, function() return t + u end)
+    raises({ "backprop.Tensor:sub:", "shapes 2x3 and 3x2 cannot be broadcast" }, function() return t - u end)
+    raises({ "backprop.Tensor:mul:", "shapes 2x3 and 3x2 cannot be broadcast" }, function() return t * u end)
+    raises({ "backprop.Tensor:div:", "shapes 2x3 and 3x2 cannot be broadcast" }, function() return t / u end)
+    raises({ "backprop.Tensor:add:", "shapes 2x3 and 6 cannot be broadcast" }, t.add, t, bp.zeros(6))
+    raises({ "backprop.Tensor:mul:", "shapes 2x3 and 2x3x1 cannot be broadcast" },
            t.mul, t, bp.zeros(2, 3, 1))
   end)
 

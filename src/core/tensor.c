@@ -65,6 +65,7 @@ bp_status bp_tensor_alloc(bp_tensor *t, int ndim, const size_t *shape,
   t->u8 = NULL;
   t->dtype = BP_FLOAT32;
   t->owns = 1;
+  bp_tensor_setcontig(t);
   return BP_OK;
 }
 
@@ -84,6 +85,7 @@ bp_status bp_tensor_alloc_u8(bp_tensor *t, int ndim, const size_t *shape,
   memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
   t->numel = n;
   t->owns = 1;
+  bp_tensor_setcontig(t);
   return BP_OK;
 }
 
@@ -99,6 +101,26 @@ void bp_tensor_view(bp_tensor *t, float *data, int ndim, const size_t *shape) {
     t->numel *= shape[i];
   }
   t->owns = 0;
+  bp_tensor_setcontig(t);
+}
+
+void bp_tensor_setcontig(bp_tensor *t) {
+  size_t s = 1;
+  int i;
+  for (i = t->ndim - 1; i >= 0; i--) {
+    t->stride[i] = s;
+    s *= t->shape[i];
+  }
+}
+
+int bp_tensor_iscontig(const bp_tensor *t) {
+  size_t s = 1;
+  int i;
+  for (i = t->ndim - 1; i >= 0; i--) {
+    if (t->shape[i] != 1 && t->stride[i] != s) return 0;
+    s *= t->shape[i];
+  }
+  return 1;
 }
 
 void bp_tensor_release(bp_tensor *t) {

@@ -3,6 +3,13 @@
 ** the rest of the library is built from. A tensor either owns its storage
 ** (64-byte aligned, so SIMD loads never straddle cache lines) or is a view
 ** into storage someone else owns; views never free.
+**
+** Strides (in elements) let a view select, narrow or broadcast without a
+** copy: element (i1, ..., in) is at data[sum(ik * stride[k])], data
+** pointing at the view's first element. Everything allocated here is
+** contiguous (row-major strides); only the strided kernels in tview.h and
+** reduce.h accept other strides, so the array kernels below and the
+** layers keep working on plain arrays.
 */
 #ifndef BP_TENSOR_H
 #define BP_TENSOR_H
@@ -23,6 +30,7 @@ typedef struct bp_tensor {
   bp_dtype dtype;
   int ndim;
   size_t shape[BP_MAXDIM];
+  size_t stride[BP_MAXDIM]; /* elements between neighbours along each dim */
   size_t numel;
   int owns;                 /* 1 if data was allocated by bp_tensor_alloc */
 } bp_tensor;
@@ -39,7 +47,12 @@ bp_status bp_tensor_alloc(bp_tensor *t, int ndim, const size_t *shape,
 /* The same for uint8 storage (t->u8, zero-filled). */
 bp_status bp_tensor_alloc_u8(bp_tensor *t, int ndim, const size_t *shape,
                              bp_error *err);
+/* A contiguous float32 view of data (owns = 0). */
 void bp_tensor_view(bp_tensor *t, float *data, int ndim, const size_t *shape);
+/* Row-major strides for t's shape; whether t's strides are those (sizes
+** of 1 may have any stride, as they are never stepped over). */
+void bp_tensor_setcontig(bp_tensor *t);
+int bp_tensor_iscontig(const bp_tensor *t);
 void bp_tensor_release(bp_tensor *t);   /* idempotent */
 /* "8x29" into buf (always terminated). */
 void bp_shape_str(int ndim, const size_t *shape, char *buf, size_t len);

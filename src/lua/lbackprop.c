@@ -18,6 +18,7 @@
 #endif
 
 #include "lbackprop.h"
+#include "tview.h"
 
 #define DEFAULT_SEED 5489   /* used until bp.manual_seed is called */
 
@@ -49,12 +50,41 @@ ltensor *lbp_checkanytensor(lua_State *L, int idx, const char *fn,
   return t;
 }
 
-ltensor *lbp_checktensor(lua_State *L, int idx, const char *fn,
-                         const char *arg) {
+static ltensor *checkfloat32(lua_State *L, int idx, const char *fn,
+                             const char *arg) {
   ltensor *t = lbp_checkanytensor(L, idx, fn, arg);
   if (t->t.dtype != BP_FLOAT32)
     lbp_error(L, fn, "%s expected a float32 tensor, got uint8 (convert it "
               "with :float())", arg);
+  return t;
+}
+
+ltensor *lbp_checktensor(lua_State *L, int idx, const char *fn,
+                         const char *arg) {
+  ltensor *t = checkfloat32(L, idx, fn, arg);
+  if (!bp_tensor_iscontig(&t->t)) {
+    /* A strided view: the call gets a contiguous copy, which the stack
+    ** slot keeps alive until the call returns. */
+    ltensor *c;
+    idx = lua_absindex(L, idx);
+    c = lbp_newtensor(L, t->t.ndim, t->t.shape, fn);
+    bp_copy(&c->t, &t->t);
+    lua_replace(L, idx);
+    t = c;
+  }
+  return t;
+}
+
+ltensor *lbp_checkouttensor(lua_State *L, int idx, const char *fn,
+                            const char *arg) {
+  ltensor *t = checkfloat32(L, idx, fn, arg);
+  if (!bp_tensor_iscontig(&t->t)) {
+    lbp_shapebuf b;
+    lbp_error(L, fn, "%s is a non-contiguous view (shape %s, from select, "
+              "narrow or t[i]) and cannot be written into here; pass a "
+              "contiguous tensor (for example view:clone()) and copy it "
+              "back with view:copy(result)", arg, lbp_shape(&t->t, &b));
+  }
   return t;
 }
 

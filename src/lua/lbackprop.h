@@ -57,12 +57,20 @@ typedef struct loptim {
 int lbp_error(lua_State *L, const char *fn, const char *fmt, ...);
 
 /* Argument checks. `arg` names the argument in messages.
+** lbp_checkanytensor accepts any element type and any strides.
 ** lbp_checktensor accepts float32 tensors only (what every computation
-** needs); lbp_checkanytensor any element type. */
+** needs) and always returns one whose t.data is t.numel contiguous floats
+** in row-major order: a strided view (from select, narrow, t[i]) is copied
+** and the copy replaces the stack slot at idx for the rest of the call.
+** That copy would silently lose writes, so a tensor the call writes into
+** (an `out` argument) is checked with lbp_checkouttensor instead, which
+** raises an error for a strided view. */
 ltensor *lbp_checkanytensor(lua_State *L, int idx, const char *fn,
                             const char *arg);
 ltensor *lbp_checktensor(lua_State *L, int idx, const char *fn,
                          const char *arg);
+ltensor *lbp_checkouttensor(lua_State *L, int idx, const char *fn,
+                            const char *arg);
 lmodule *lbp_checkmodule(lua_State *L, int idx, const char *fn,
                          const char *arg);
 lloss *lbp_checkloss(lua_State *L, int idx, const char *fn, const char *arg);

@@ -206,7 +206,7 @@ static int m_forward(lua_State *L) {
   if (!lua_isnoneornil(L, 3)) {
     lbp_shapebuf s1, s2;
     bp_tensor want;
-    y = lbp_checktensor(L, 3, b.s, "out");
+    y = lbp_checkouttensor(L, 3, b.s, "out");
     bp_tensor_view(&want, NULL, nd, shape);
     if (y->t.ndim != nd || memcmp(y->t.shape, shape, nd * sizeof *shape) != 0)
       lbp_error(L, b.s, "out has shape %s, expected %s", lbp_shape(&y->t, &s1),

@@ -1,0 +1,107 @@
+-- uint8 tensors: construction, element access, views, copies and
+-- conversion to and from float32. Expected values written out by hand.
+
+local bp = require("backprop")
+
+local function raises(parts, f, ...)
+  local ok, err = pcall(f, ...)
+  assert(not ok, "expected an error")
+  err = tostring(err)
+  for _, p in ipairs(parts) do
+    assert(err:find(p, 1, true), "error message lacks \"" .. p .. "\":\n  " .. err)
+  end
+end
+
+describe("uint8 tensors", function()
+  it("are built from tables, zeros and ones, and say their dtype", function()
+    local t = bp.tensor({ { 0, 7 }, { 255, 128 } }, "uint8")
+    assert.equal("uint8", t:dtype())
+    assert.same({ 2, 2 }, t:shape())
+    assert.same({ { 0, 7 }, { 255, 128 } }, t:totable())
+    assert.equal(255, t:get(2, 1))
+    assert.is_true(math.type(t:get(2, 1)) == "integer")
+    assert.equal("uint8", bp.zeros(2, 3, "uint8"):dtype())
+    assert.equal("uint8", bp.zeros({ 2, 3 }, "uint8"):dtype())
+    assert.same({ 1, 1 }, bp.ones(2, "uint8"):totable())
+    assert.equal("float32", bp.zeros(2):dtype())
+    assert.equal("float32", bp.tensor({ 1 }, "float32"):dtype())
+  end)
+
+  it("set, fill, clone and copy keep the type", function()
+    local t = bp.zeros(2, 2, "uint8")
+    t:set(1, 2, 200)
+    assert.same({ { 0, 200 }, { 0, 0 } }, t:totable())
+    local c = t:clone()
+    assert.equal("uint8", c:dtype())
+    c:fill(3)
+    assert.same({ { 0, 200 }, { 0, 0 } }, t:totable())
+    t:copy(c)
+    assert.same({ { 3, 3 }, { 3, 3 } }, t:totable())
+    t[2] = 9
+    assert.same({ { 3, 3 }, { 9, 9 } }, t:totable())
+    assert.same({ 1, 2 }, bp.tensor(bp.tensor({ 1, 2 }, "uint8")):totable())
+    assert.equal("uint8", bp.tensor(bp.tensor({ 1, 2 }, "uint8")):dtype())
+  end)
+
+  it("narrow, select, t[i], reshape and index give uint8 views and copies", function()
+    local img = bp.tensor({ { 1, 2, 3 }, { 4, 5, 6 } }, "uint8")
+    local col = img:select(2, 3)
+    assert.equal("uint8", col:dtype())
+    assert.same({ 3, 6 }, col:totable())
+    assert.equal(5, img[2][2])
+    img:narrow(2, 1, 2):fill(0)
+    assert.same({ { 0, 0, 3 }, { 0, 0, 6 } }, img:totable())
+    local flat = img:reshape(6)
+    flat:set(3, 30)
+    assert.equal(30, img:get(1, 3))
+    assert.same({ { 0, 0, 6 } }, img:index(1, { 2 }):totable())
+    assert.truthy(tostring(img):find("2x3, uint8", 1, true))
+  end)
+
+  it("float() converts exactly; byte() truncates and saturates", function()
+    local u = bp.tensor({ 0, 1, 255 }, "uint8")
+    local f = u:float()
+    assert.equal("float32", f:dtype())
+    assert.same({ 0, 1, 255 }, f:totable())
+    assert.equal(f, f:float())                          -- already float32: itself
+    assert.equal(u, u:byte())
+    local b = bp.tensor({ -3, 0.9, 1.5, 254.99, 300, math.huge, 0 / 0 }):byte()
+    assert.equal("uint8", b:dtype())
+    assert.same({ 0, 0, 1, 254, 255, 255, 0 }, b:totable())
+    assert.same({ 5, 255 }, bp.tensor(bp.tensor({ 5.7, 999 }), "uint8"):totable())
+  end)
+
+  it("copy between types converts", function()
+    local f = bp.zeros(2)
+    f:copy(bp.tensor({ 7, 8 }, "uint8"))
+    assert.same({ 7, 8 }, f:totable())
+    local u = bp.zeros(2, "uint8")
+    u:copy(bp.tensor({ 2.5, -1 }))
+    assert.same({ 2, 0 }, u:totable())
+  end)
+
+  it("reject values that are not bytes, and bad dtype names", function()
+    raises({ "backprop.tensor:", "element [2] is 256, expected an integer in 0..255 for a uint8 tensor" },
+           bp.tensor, { 1, 256 }, "uint8")
+    raises({ "backprop.tensor:", "element [1][2] is 1.5, expected an integer in 0..255" },
+           bp.tensor, { { 1, 1.5 } }, "uint8")
+    raises({ "backprop.tensor:", "element [1] is -1" }, bp.tensor, { -1 }, "uint8")
+    raises({ "backprop.tensor:", "dtype must be \"float32\" or \"uint8\", got int8" }, bp.tensor, { 1 }, "int8")
+    raises({ "backprop.zeros:", "dtype must be \"float32\" or \"uint8\", got double" }, bp.zeros, 2, "double")
+    local t = bp.zeros(2, "uint8")
+    raises({ "backprop.Tensor:set:", "value is 300, expected an integer in 0..255" }, t.set, t, 1, 300)
+    raises({ "backprop.Tensor:fill:", "value is -1" }, t.fill, t, -1)
+    raises({ "backprop.Tensor:__newindex:", "value is 0.5" }, function() t[1] = 0.5 end)
+    assert.same({ 0, 0 }, t:totable())
+  end)
+
+  it("must be converted before they reach a network or a loss", function()
+    local net = bp.Linear(2, 1)
+    local x = bp.ones(3, 2, "uint8")
+    raises({ "backprop.Linear:forward:", "input expected a float32 tensor, got uint8", ":float()" },
+           net.forward, net, x)
+    assert.same({ 3, 1 }, net:forward(x:float()):shape())
+    raises({ "backprop.Tensor:matmul:", "expected a float32 tensor, got uint8" },
+           x.matmul, x, bp.ones(2, 1))
+  end)
+end)
