@@ -9,6 +9,8 @@
 #   make regression      check deps, build, run examples/regression.lua (Huber vs MSE)
 #   make bench           build, run every bench/*.lua
 #   make asan            ASan+UBSan build; all specs and both examples against it
+#   make fashion-data    Fashion-MNIST in $(FASHION_DIR) (apt-get installs
+#                        dataset-fashion-mnist when run as root)
 #   make install         core.so -> $(DESTDIR)$(LIBDIR)/backprop/, *.lua -> $(DESTDIR)$(LUADIR)/backprop/
 #   make uninstall | clean | deps
 
@@ -45,8 +47,9 @@ BENCHES    := $(sort $(wildcard bench/*.lua))
 INPLACE    := env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 \
               LUA_PATH='src/?.lua;src/?/init.lua;;' LUA_CPATH='build/?.so;;'
 DEPS_ENV   := LUA='$(LUA)' LUA_INCDIR='$(LUA_INCDIR)' CC='$(CC)'
+FASHION_DIR ?= /usr/share/datasets/fashion-mnist
 
-.PHONY: all test demo xor regression bench asan install uninstall clean deps FORCE
+.PHONY: all test demo xor regression game bench asan install uninstall clean deps fashion-data FORCE
 .DEFAULT_GOAL := all
 
 all: $(MODULE)
@@ -87,6 +90,9 @@ test:
 	@$(MAKE) --no-print-directory -s all
 	@LUA='$(LUA)' bash tools/test.sh
 
+fashion-data:
+	@FASHION_DIR='$(FASHION_DIR)' bash tools/fashion-data.sh
+
 demo:
 	@$(DEPS_ENV) bash tools/deps.sh
 	@$(MAKE) --no-print-directory -s all
@@ -101,6 +107,11 @@ regression:
 	@$(DEPS_ENV) bash tools/deps.sh
 	@$(MAKE) --no-print-directory -s all
 	$(INPLACE) $(LUA) examples/regression.lua
+
+game:
+	@$(DEPS_ENV) bash tools/deps.sh
+	@$(MAKE) --no-print-directory -s all
+	$(INPLACE) $(LUA) examples/game_agent.lua
 
 bench: all
 ifeq ($(BENCHES),)

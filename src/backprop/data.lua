@@ -1,5 +1,5 @@
---- bp.data: getting data into tensors: CSV files, train/test splits and
--- feature scaling.
+--- bp.data: getting data into tensors: CSV and IDX files, train/test
+-- splits, feature scaling, and mini-batches for hand-written loops.
 
 local core = require("backprop.core")
 local check = require("backprop.check")
@@ -156,6 +156,101 @@ function data.split(X, Y, opts)
   local train = { x = X:index(1, train_ids), y = Y and Y:index(1, train_ids) }
   local test = { x = X:index(1, test_ids), y = Y and Y:index(1, test_ids) }
   return train, test
+end
+
+--- Read an IDX file (MNIST, Fashion-MNIST), plain or gzip-compressed.
+-- Type 0x08 (unsigned bytes) gives a uint8 tensor; 0x09 int8, 0x0B int16,
+-- 0x0C int32, 0x0D float32 and 0x0E float64 give float32 tensors. The
+-- shape is the file's (60000 x 28 x 28 for MNIST training images).
+-- (The C function itself, so errors carry no position inside data.lua.)
+data.read_idx = core._read_idx
+
+local function optional_number(fn, name, v)
+  if v ~= nil and (type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge) then
+    fail(fn, "%s must be a finite number, got %s", name, tostring(v))
+  end
+  return v
+end
+
+local function optional_boolean(fn, name, v)
+  if v ~= nil and type(v) ~= "boolean" then
+    fail(fn, "%s must be a boolean, got %s", name, type(v))
+  end
+  return v
+end
+
+--- Mini-batches of the rows of X (and of Y, when given), for a loop:
+--   for xb, yb in bp.data.batches(X, Y, 64, {shuffle = true}) do ... end
+-- The last batch is smaller when batch_size does not divide the number of
+-- rows (drop_last = true leaves it out). The yielded tensors are reused:
+-- each full-size batch is written into the same two tensors, so copy one
+-- (:clone()) to keep it past the next step. Options:
+--   shuffle (false): visit the rows in a random order, drawn from
+--     bp.manual_seed's generator (a new order on every call), or, with
+--     seed = <integer>, from a generator of its own (the same order for
+--     the same seed);
+--   drop_last (false): skip a final batch smaller than batch_size;
+--   scale: give X's batches as float32, x * scale (1/255 turns uint8
+--     pixels into 0..1); without it a batch keeps X's element type;
+--   y_offset: give Y's batches as float32, y + y_offset (1 turns IDX's
+--     0-based uint8 labels into the 1-based labels CrossEntropyLoss takes).
+-- Y may be left out: bp.data.batches(X, 64, opts) yields X's batches only.
+function data.batches(X, Y, batch_size, opts)
+  local fn = "batches"
+  if type(Y) == "number" and (batch_size == nil or type(batch_size) == "table") then
+    Y, batch_size, opts = nil, Y, batch_size
+  end
+  opts = check_options(fn, opts, { shuffle = true, seed = true, drop_last = true,
+                                   scale = true, y_offset = true })
+  check.tensor("backprop.data." .. fn, "x", X)
+  local n = core._info(X)[1]
+  if Y ~= nil then
+    if not is_tensor(Y) then fail(fn, "y must be a backprop.Tensor or nil, got %s", type(Y)) end
+    local ny = core._info(Y)[1]
+    if ny ~= n then fail(fn, "x has %d samples but y has %d", n, ny) end
+  end
+  local bs = math.tointeger(batch_size)
+  if type(batch_size) ~= "number" or not bs or bs < 1 then
+    fail(fn, "batch_size must be a positive integer, got %s", tostring(batch_size))
+  end
+  local shuffle = optional_boolean(fn, "shuffle", opts.shuffle)
+  local drop_last = optional_boolean(fn, "drop_last", opts.drop_last)
+  local scale = optional_number(fn, "scale", opts.scale)
+  local y_offset = optional_number(fn, "y_offset", opts.y_offset)
+  local seed = opts.seed
+  if seed ~= nil then
+    if math.type(seed) ~= "integer" then fail(fn, "seed must be an integer, got %s", tostring(seed)) end
+    if not shuffle then fail(fn, "seed is given but shuffle is not true") end
+  end
+  if y_offset ~= nil and Y == nil then fail(fn, "y_offset is given but there is no y") end
+
+  local perm = shuffle and core.randperm(n, seed) or nil
+  local pos, xb, yb = 0, nil, nil
+  return function()
+    local count = n - pos
+    if count <= 0 then return nil end
+    if count >= bs then
+      count = bs
+    elseif drop_last then
+      pos = n
+      return nil
+    end
+    local bx, by
+    if count == bs then
+      if not xb then   -- allocated once, reused for every full batch
+        xb = core._batch_new(X, bs, scale ~= nil)
+        yb = Y and core._batch_new(Y, bs, y_offset ~= nil)
+      end
+      bx, by = xb, yb
+    else
+      bx = core._batch_new(X, count, scale ~= nil)
+      by = Y and core._batch_new(Y, count, y_offset ~= nil)
+    end
+    core._batch_fill(bx, X, perm, pos, count, scale)
+    if Y then core._batch_fill(by, Y, perm, pos, count, nil, y_offset) end
+    pos = pos + count
+    return bx, by
+  end
 end
 
 local Scaler = {}

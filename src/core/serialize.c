@@ -5,21 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crc32.h"
 #include "serialize.h"
 
 static const unsigned char MAGIC[8] = {0x89, 'B', 'P', 'N', 'E', 'T', '\r',
                                        '\n'};
-
-static uint32_t crc32(const unsigned char *p, size_t n) {
-  uint32_t c = 0xFFFFFFFFu;
-  size_t i;
-  int k;
-  for (i = 0; i < n; i++) {
-    c ^= p[i];
-    for (k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-  }
-  return ~c;
-}
 
 /* --- writing: into one memory buffer, then one fwrite ---------------- */
 
@@ -112,7 +102,7 @@ bp_status bp_net_save(const bp_net *net, const char *path, bp_error *err) {
     for (k = 0; k < net->layers[i].nparams; k++)
       for (j = 0; j < net->layers[i].p[k].numel; j++)
         p = putf(p, net->layers[i].p[k].data[j]);
-  p = put32(p, crc32(buf, size - 4));
+  p = put32(p, bp_crc32(0, buf, size - 4));
   st = write_all(path, buf, size, err);
   free(buf);
   return st;
@@ -242,7 +232,7 @@ static bp_status parse(bp_net *net, const char *path, const unsigned char *buf,
       for (j = 0; j < net->layers[i].p[k].numel; j++)
         getf(&r, &net->layers[i].p[k].data[j]);
   get32(&r, &crc);
-  if (r.p != r.end || crc != crc32(buf, size - 4)) {
+  if (r.p != r.end || crc != bp_crc32(0, buf, size - 4)) {
     bp_net_free(net);
     return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (%s)", path,
                    r.p != r.end ? "trailing bytes" : "checksum mismatch");

@@ -121,5 +121,6 @@ void lbp_open_tensor(lua_State *L);
 void lbp_open_module(lua_State *L);
 void lbp_open_loss(lua_State *L);
 void lbp_open_optim(lua_State *L);
+void lbp_open_data(lua_State *L);
 
 #endif
