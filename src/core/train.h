@@ -27,14 +27,15 @@ typedef struct bp_epoch_buf {
 void bp_epoch_buf_free(bp_epoch_buf *b);    /* idempotent */
 
 /* y holds bp_loss_target_count(kind, n, output width) values. */
-bp_status bp_train_step(bp_net *net, const float *x, size_t n, size_t width,
-                        const float *y, bp_loss_kind kind, bp_optim *opt,
+/* x holds n samples of shape `in`. */
+bp_status bp_train_step(bp_net *net, const float *x, size_t n,
+                        const bp_shape *in, const float *y, bp_loss_kind kind, bp_optim *opt,
                         double *loss, bp_error *err);
 
-/* X is N x width, Y is N x ywidth (ywidth targets per sample). Returns the
-** mean loss over the samples seen in *loss. */
+/* X holds N samples of shape `in`, Y is N x ywidth (ywidth targets per
+** sample). Returns the mean loss over the samples seen in *loss. */
 bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
-                         size_t N, size_t width, const float *Y,
+                         size_t N, const bp_shape *in, const float *Y,
                          size_t ywidth, bp_loss_kind kind, bp_optim *opt,
                          size_t batch, int shuffle, bp_rng *rng, double *loss,
                          bp_error *err);
