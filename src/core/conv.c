@@ -29,18 +29,19 @@ static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
     return bp_fail(err, BP_EINVAL, "expected input of shape N x C x H x W, "
                    "got %s", s);
   if (in->d[0] != l->in)
-    return bp_fail(err, BP_EINVAL, "expected %lu input channels, got %lu "
-                   "(input shape %s)", (unsigned long)l->in,
-                   (unsigned long)in->d[0], s);
+    return bp_fail(err, BP_EINVAL, "expected %lu input channels, got %lu",
+                   (unsigned long)l->in, (unsigned long)in->d[0]);
   out->ndim = 3;
   out->d[0] = l->out;
   out->d[1] = outsize(in->d[1], l->kh, l->sh, l->ph);
   out->d[2] = outsize(in->d[2], l->kw, l->sw, l->pw);
-  if (out->d[1] == 0 || out->d[2] == 0)
+  if (out->d[1] == 0 || out->d[2] == 0) {
+    bp_shape_fmt(0, in, s, sizeof s);
     return bp_fail(err, BP_EINVAL, "kernel %lux%lu (padding %lu, %lu) is "
-                   "larger than the input (input shape %s)",
+                   "larger than the sample (%s)",
                    (unsigned long)l->kh, (unsigned long)l->kw,
                    (unsigned long)l->ph, (unsigned long)l->pw, s);
+  }
   return BP_OK;
 }
 

@@ -31,12 +31,11 @@ static bp_status bn_shape(const bp_layer *l, const bp_ctx *c, size_t n,
     return bp_fail(err, BP_EINVAL, "expected input of shape %s, got %s",
                    two ? "N x C x H x W" : "N x C or N x C x L", s);
   if (in->d[0] != l->in)
-    return bp_fail(err, BP_EINVAL, "expected %lu channels, got %lu (input "
-                   "shape %s)", (unsigned long)l->in, (unsigned long)in->d[0],
-                   s);
+    return bp_fail(err, BP_EINVAL, "expected %lu channels, got %lu",
+                   (unsigned long)l->in, (unsigned long)in->d[0]);
   if (c->training && n * bp_shape_numel(in) / in->d[0] < 2)
     return bp_fail(err, BP_EINVAL, "expected more than 1 value per channel "
-                   "when training, got input shape %s", s);
+                   "when training, got %s", s);
   *out = *in;
   return BP_OK;
 }
@@ -162,12 +161,11 @@ static void norm_reset(bp_layer *l, const bp_layer *next, bp_rng *rng) {
 static bp_status ln_shape(const bp_layer *l, const bp_ctx *c, size_t n,
                           const bp_shape *in, bp_shape *out, bp_error *err) {
   (void)c;
+  (void)n;
   if (in->d[in->ndim - 1] != l->in) {
-    char s[96];
-    bp_shape_fmt(n, in, s, sizeof s);
     return bp_fail(err, BP_EINVAL, "expected a last dimension of %lu, got "
-                   "%lu (input shape %s)", (unsigned long)l->in,
-                   (unsigned long)in->d[in->ndim - 1], s);
+                   "%lu", (unsigned long)l->in,
+                   (unsigned long)in->d[in->ndim - 1]);
   }
   *out = *in;
   return BP_OK;

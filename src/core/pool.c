@@ -27,16 +27,18 @@ static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
                    "got %s", s);
   if (in->d[1] * in->d[2] >= ((size_t)1 << 24))
     return bp_fail(err, BP_EINVAL, "planes of more than 2^24 pixels are not "
-                   "supported (input shape %s)", s);
+                   "supported (%s)", s);
   out->ndim = 3;
   out->d[0] = in->d[0];
   out->d[1] = outsize(in->d[1], l->kh, l->sh, l->ph);
   out->d[2] = outsize(in->d[2], l->kw, l->sw, l->pw);
-  if (out->d[1] == 0 || out->d[2] == 0)
+  if (out->d[1] == 0 || out->d[2] == 0) {
+    bp_shape_fmt(0, in, s, sizeof s);
     return bp_fail(err, BP_EINVAL, "window %lux%lu (padding %lu, %lu) is "
-                   "larger than the input (input shape %s)",
+                   "larger than the sample (%s)",
                    (unsigned long)l->kh, (unsigned long)l->kw,
                    (unsigned long)l->ph, (unsigned long)l->pw, s);
+  }
   return BP_OK;
 }
 
