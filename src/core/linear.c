@@ -1,29 +1,48 @@
 /*
 ** linear.c: y = x W^T + b, the neuron of the classic recipe for a whole
 ** batch at once. W is out x in and b has out entries, as in Torch and
-** PyTorch, so row j of W holds the weights of neuron j.
+** PyTorch, so row j of W holds the weights of neuron j. Each sample is a
+** vector of `in` features.
 */
-#include <math.h>
-
 #include "gemm.h"
 #include "layer.h"
 
-static void forward(const bp_layer *l, const float *x, float *y, size_t n,
-                    size_t width) {
+static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
+                       const bp_shape *in, bp_shape *out, bp_error *err) {
+  (void)c;
+  if (in->ndim != 1) {
+    char s[96];
+    bp_shape_fmt(n, in, s, sizeof s);
+    return bp_fail(err, BP_EINVAL, "expected input of shape N x features, "
+                   "got %s", s);
+  }
+  if (in->d[0] != l->in)
+    return bp_fail(err, BP_EINVAL, "expected input with %lu features, got %lu",
+                   (unsigned long)l->in, (unsigned long)in->d[0]);
+  out->ndim = 1;
+  out->d[0] = l->out;
+  return BP_OK;
+}
+
+static void forward(const bp_layer *l, const bp_ctx *c, const float *x,
+                    float *y, size_t n, const bp_shape *in) {
   const float *w = l->p[0].data, *b = l->p[1].data;
   size_t i, j;
-  (void)width;
+  (void)c;
+  (void)in;
   for (i = 0; i < n; i++)
     for (j = 0; j < l->out; j++) y[i * l->out + j] = b[j];
   bp_gemm(0, 1, n, l->out, l->in, 1.0f, x, l->in, w, l->in, 1.0f, y, l->out);
 }
 
-static void backward(const bp_layer *l, const float *x, const float *y,
-                     const float *dy, float *dx, size_t n, size_t width) {
+static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
+                     const float *y, const float *dy, float *dx, size_t n,
+                     const bp_shape *in) {
   float *gw = l->p[0].grad, *gb = l->p[1].grad;
   size_t i, j;
+  (void)c;
   (void)y;
-  (void)width;
+  (void)in;
   /* dW += dy^T x,  db += column sums of dy,  dx = dy W */
   bp_gemm(1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in, 1.0f, gw,
           l->in);
@@ -34,7 +53,14 @@ static void backward(const bp_layer *l, const float *x, const float *y,
             0.0f, dx, l->in);
 }
 
-static void describe(bp_layer *l) {
+static bp_status describe(bp_layer *l, bp_error *err) {
+  if (l->in == 0 || l->out == 0)
+    return bp_fail(err, BP_EINVAL, "Linear needs at least 1 input and 1 "
+                   "output feature, got %lu and %lu", (unsigned long)l->in,
+                   (unsigned long)l->out);
+  if (l->in > ((size_t)1 << 31) / l->out)
+    return bp_fail(err, BP_EINVAL, "Linear %lux%lu is too large",
+                   (unsigned long)l->in, (unsigned long)l->out);
   l->nparams = 2;
   l->p[0].ndim = 2;
   l->p[0].shape[0] = l->out;
@@ -43,25 +69,16 @@ static void describe(bp_layer *l) {
   l->p[1].ndim = 1;
   l->p[1].shape[0] = l->out;
   l->p[1].numel = l->out;
+  return BP_OK;
 }
 
-/* Uniform bounds keep the values bounded: Xavier/Glorot sqrt(6/(in+out))
-** suits sigmoid, tanh and softmax; He sqrt(6/in) keeps the variance of
-** ReLU layers from shrinking with depth. Biases start at zero. */
+/* Xavier or He by the next layer (see bp_init_bound); biases start at 0. */
 static void reset(bp_layer *l, const bp_layer *next, bp_rng *rng) {
-  bp_kind k = next != NULL ? next->kind : (bp_kind)0;
-  double bound;
   size_t i;
-  if (k == BP_RELU || k == BP_LEAKY_RELU) {
-    double a = k == BP_LEAKY_RELU ? next->alpha : 0.0;
-    bound = sqrt(6.0 / ((1.0 + a * a) * (double)l->in));
-  } else {
-    bound = sqrt(6.0 / (double)(l->in + l->out));
-  }
-  for (i = 0; i < l->p[0].numel; i++)
-    l->p[0].data[i] = (float)((2.0 * bp_rng_uniform(rng) - 1.0) * bound);
+  bp_fill_uniform(l->p[0].data, l->p[0].numel,
+                  bp_init_bound(next, l->in, l->out), rng);
   for (i = 0; i < l->p[1].numel; i++) l->p[1].data[i] = 0.0f;
 }
 
-const bp_layer_class bp_linear_class = {"Linear", forward, backward, describe,
-                                        reset};
+const bp_layer_class bp_linear_class = {"Linear", shape, forward, backward,
+                                        describe, reset, NULL, NULL, NULL, 0};

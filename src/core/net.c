@@ -5,39 +5,74 @@
 #include "net.h"
 #include "tensor.h"
 
-/* Each parameter tensor starts on a 64-byte boundary. */
+/* Each parameter tensor and scratch array starts on a 64-byte boundary. */
 #define PAD 16
 
 static size_t pad(size_t n) {
   return (n + PAD - 1) / PAD * PAD;
 }
 
+/* --- Residual: the container layer the network runs itself ----------- */
+
+static bp_status residual_describe(bp_layer *l, bp_error *err) {
+  if (l->span == 0)
+    return bp_fail(err, BP_EINVAL, "Residual needs a body of at least one "
+                   "layer");
+  l->nparams = 0;
+  return BP_OK;
+}
+
+/* forward and backward are NULL: bp_net_forward/backward handle it. */
+const bp_layer_class bp_residual_class = {"Residual", bp_shape_same, NULL,
+                                          NULL, residual_describe, NULL,
+                                          NULL, NULL, NULL, 1};
+
+/* --- building --------------------------------------------------------- */
+
 bp_status bp_net_init(bp_net *net, const bp_layer *layers, size_t nlayers,
                       bp_error *err) {
-  size_t i, total = 0, off = 0;
+  size_t i, total = 0, states = 0, off = 0, soff = 0;
   int k;
   memset(net, 0, sizeof *net);
+  net->training = 1;
   if (nlayers == 0)
     return bp_fail(err, BP_EINVAL, "a network needs at least one layer");
+  for (i = 0; i < nlayers; i++)
+    if (layers[i].kind == BP_RESIDUAL && layers[i].span > i)
+      return bp_fail(err, BP_EINVAL, "layer %lu (Residual) spans %lu layers, "
+                     "but only %lu come before it", (unsigned long)i + 1,
+                     (unsigned long)layers[i].span, (unsigned long)i);
   net->layers = malloc(nlayers * sizeof *net->layers);
-  net->width = malloc((nlayers + 1) * sizeof *net->width);
+  net->shape = malloc((nlayers + 1) * sizeof *net->shape);
+  net->probe = malloc((nlayers + 1) * sizeof *net->probe);
   net->act = malloc((nlayers + 1) * sizeof *net->act);
-  if (!net->layers || !net->width || !net->act) goto nomem;
+  net->saved = malloc(nlayers * sizeof *net->saved);
+  net->skip = malloc(nlayers * sizeof *net->skip);
+  if (!net->layers || !net->shape || !net->probe || !net->act ||
+      !net->saved || !net->skip)
+    goto nomem;
   memcpy(net->layers, layers, nlayers * sizeof *layers);
   net->nlayers = nlayers;
-  for (i = 0; i < nlayers; i++)
+  for (i = 0; i < nlayers; i++) {
     for (k = 0; k < layers[i].nparams; k++) total += pad(layers[i].p[k].numel);
+    states += pad(layers[i].nstate);
+  }
   net->nparams = total;
+  net->nstate = states;
   net->params = bp_alloc(total);
   net->grads = bp_alloc(total);
-  if (!net->params || !net->grads) goto nomem;
-  for (i = 0; i < nlayers; i++)
-    for (k = 0; k < net->layers[i].nparams; k++) {
-      bp_param *p = &net->layers[i].p[k];
-      p->data = net->params + off;
-      p->grad = net->grads + off;
-      off += pad(p->numel);
+  net->state = bp_alloc(states);
+  if (!net->params || !net->grads || !net->state) goto nomem;
+  for (i = 0; i < nlayers; i++) {
+    bp_layer *l = &net->layers[i];
+    for (k = 0; k < l->nparams; k++) {
+      l->p[k].data = net->params + off;
+      l->p[k].grad = net->grads + off;
+      off += pad(l->p[k].numel);
     }
+    l->state = l->nstate ? net->state + soff : NULL;
+    soff += pad(l->nstate);
+  }
   return BP_OK;
 nomem:
   bp_net_free(net);
@@ -46,10 +81,14 @@ nomem:
 
 void bp_net_free(bp_net *net) {
   free(net->layers);
-  free(net->width);
+  free(net->shape);
+  free(net->probe);
   free(net->act);
+  free(net->saved);
+  free(net->skip);
   bp_free(net->params);
   bp_free(net->grads);
+  bp_free(net->state);
   bp_free(net->scratch);
   memset(net, 0, sizeof *net);
 }
@@ -68,38 +107,123 @@ void bp_net_zero_grad(bp_net *net) {
   memset(net->grads, 0, net->nparams * sizeof *net->grads);
 }
 
-bp_status bp_net_out_width(const bp_net *net, size_t width, size_t *out,
-                           bp_error *err) {
+/* --- shapes ----------------------------------------------------------- */
+
+static bp_ctx context(const bp_net *net) {
+  bp_ctx c;
+  c.training = net->training;
+  c.rng = net->rng;
+  c.pool = net->pool;
+  c.work = net->work;
+  c.saved = NULL;
+  return c;
+}
+
+/* Message of layer i's failure: the layer's own for a lone layer. */
+static bp_status layer_fail(const bp_net *net, size_t i, const bp_error *why,
+                            bp_error *err) {
+  const char *name = bp_layer_class_of(net->layers[i].kind)->name;
+  if (net->nlayers == 1) return bp_fail(err, BP_EINVAL, "%s", why->msg);
+  return bp_fail(err, BP_EINVAL, "layer %lu (%s) %s", (unsigned long)i + 1,
+                 name, why->msg);
+}
+
+/* sh[0..nlayers] for a batch of n samples of shape in. */
+static bp_status shapes(const bp_net *net, size_t n, const bp_shape *in,
+                        bp_shape *sh, bp_error *err) {
+  bp_ctx c = context(net);
+  bp_error why;
   size_t i;
+  if (in->ndim < 1 || in->ndim > BP_SAMPLE_DIMS)
+    return bp_fail(err, BP_EINVAL, "samples must have 1 to %d dimensions",
+                   BP_SAMPLE_DIMS);
+  sh[0] = *in;
   for (i = 0; i < net->nlayers; i++) {
     const bp_layer *l = &net->layers[i];
-    if (l->in != 0 && l->in != width) {
-      const char *name = bp_layer_class_of(l->kind)->name;
-      if (net->nlayers == 1)
-        return bp_fail(err, BP_EINVAL, "expected input with %lu features, "
-                       "got %lu", (unsigned long)l->in, (unsigned long)width);
-      return bp_fail(err, BP_EINVAL, "layer %lu (%s) expected input with %lu "
-                     "features, got %lu", (unsigned long)i + 1, name,
-                     (unsigned long)l->in, (unsigned long)width);
+    if (l->kind == BP_RESIDUAL) {
+      if (!bp_shape_equal(&sh[i], &sh[i - l->span])) {
+        char a[96], b[96];
+        bp_shape_fmt(n, &sh[i - l->span], a, sizeof a);
+        bp_shape_fmt(n, &sh[i], b, sizeof b);
+        bp_fail(&why, BP_EINVAL, "needs its body to keep the shape of its "
+                "input: %s in, %s out", a, b);
+        return layer_fail(net, i, &why, err);
+      }
+      sh[i + 1] = sh[i];
+    } else if (bp_layer_class_of(l->kind)->shape(l, &c, n, &sh[i], &sh[i + 1],
+                                                 &why) != BP_OK) {
+      return layer_fail(net, i, &why, err);
     }
-    if (l->out != 0) width = l->out;
   }
-  *out = width;
   return BP_OK;
 }
 
-/* Lay out act[] and delta[] for n rows, growing the scratch block if
-** needed. The widths must already be in net->width. */
-static bp_status layout(bp_net *net, size_t n, bp_error *err) {
-  size_t i, need = 0, widest = 0, off = 0;
+bp_status bp_net_out_shape(bp_net *net, size_t n, const bp_shape *in,
+                           bp_shape *out, bp_error *err) {
+  bp_status st = shapes(net, n, in, net->probe, err);
+  if (st == BP_OK) *out = net->probe[net->nlayers];
+  return st;
+}
+
+/* --- scratch layout --------------------------------------------------- */
+
+#define LIMIT ((size_t)-1 / 8)
+
+/* *need += pad(a * b), failing on overflow. */
+static int grow(size_t *need, size_t a, size_t b) {
+  size_t m;
+  if (b != 0 && a > LIMIT / b) return 0;
+  m = pad(a * b);
+  if (m > LIMIT - *need) return 0;
+  *need += m;
+  return 1;
+}
+
+/* Sizes (in floats) of the pieces for n samples of the shapes in
+** net->shape; with base != NULL, also point the arrays into it. */
+static int plan(bp_net *net, size_t n, float *base, size_t *total) {
+  size_t i, need = 0, widest = 0, wmax = 0, at;
   for (i = 0; i <= net->nlayers; i++) {
-    size_t w = net->width[i];
+    size_t w = bp_shape_numel(&net->shape[i]);
     if (w > widest) widest = w;
-    if (w > ((size_t)-1 / 4 - need) / n) goto toolarge;
-    need += pad(n * w);
+    at = need;
+    if (!grow(&need, n, w)) return 0;
+    if (base) net->act[i] = base + at;
   }
-  if (widest > ((size_t)-1 / 4 - need) / (2 * n)) goto toolarge;
-  need += 2 * pad(n * widest);
+  for (i = 0; i < net->nlayers; i++) {
+    const bp_layer *l = &net->layers[i];
+    const bp_layer_class *c = bp_layer_class_of(l->kind);
+    size_t s = c->saved ? c->saved(l, &net->shape[i], n) : 0;
+    size_t w = c->work ? c->work(l, &net->shape[i], n) : 0;
+    if (w > wmax) wmax = w;
+    at = need;
+    if (!grow(&need, s, 1)) return 0;
+    if (base) net->saved[i] = s ? base + at : NULL;
+    at = need;
+    if (l->kind == BP_RESIDUAL &&
+        !grow(&need, n, bp_shape_numel(&net->shape[i + 1])))
+      return 0;
+    if (base) net->skip[i] = l->kind == BP_RESIDUAL ? base + at : NULL;
+  }
+  at = need;
+  if (!grow(&need, n, widest) || !grow(&need, n, widest)) return 0;
+  if (base) {
+    net->delta[0] = base + at;
+    net->delta[1] = base + at + pad(n * widest);
+  }
+  at = need;
+  if (!grow(&need, wmax, 1)) return 0;
+  if (base) net->work = base + at;
+  *total = need;
+  return 1;
+}
+
+/* Lay the scratch block out for n samples, growing it if needed. */
+static bp_status layout(bp_net *net, size_t n, bp_error *err) {
+  size_t need;
+  if (!plan(net, n, NULL, &need))
+    return bp_fail(err, BP_EINVAL, "batch of %lu is too large",
+                   (unsigned long)n);
   if (need > net->scratch_cap) {
     bp_free(net->scratch);
     net->scratch_cap = 0;
@@ -109,38 +233,42 @@ static bp_status layout(bp_net *net, size_t n, bp_error *err) {
                      (unsigned long)n);
     net->scratch_cap = need;
   }
-  for (i = 0; i <= net->nlayers; i++) {
-    net->act[i] = net->scratch + off;
-    off += pad(n * net->width[i]);
-  }
-  net->delta[0] = net->scratch + off;
-  net->delta[1] = net->scratch + off + pad(n * widest);
+  plan(net, n, net->scratch, &need);
   return BP_OK;
-toolarge:
-  return bp_fail(err, BP_EINVAL, "batch of %lu is too large",
-                 (unsigned long)n);
 }
 
-bp_status bp_net_forward(bp_net *net, const float *x, size_t n, size_t width,
-                         bp_error *err) {
-  size_t i, out;
+/* --- passes ----------------------------------------------------------- */
+
+bp_status bp_net_forward(bp_net *net, const float *x, size_t n,
+                         const bp_shape *in, bp_error *err) {
+  size_t i, k, m;
   bp_status st;
+  bp_ctx c;
   net->batch = 0;
   if (n == 0) return bp_fail(err, BP_EINVAL, "empty batch");
-  st = bp_net_out_width(net, width, &out, err);
+  st = shapes(net, n, in, net->shape, err);
   if (st != BP_OK) return st;
-  net->width[0] = width;
-  for (i = 0; i < net->nlayers; i++) {
-    size_t o = net->layers[i].out;
-    net->width[i + 1] = o != 0 ? o : net->width[i];
-  }
   st = layout(net, n, err);
   if (st != BP_OK) return st;
-  memcpy(net->act[0], x, n * width * sizeof *x);
+  memcpy(net->act[0], x, n * bp_shape_numel(in) * sizeof *x);
+  c = context(net);
   for (i = 0; i < net->nlayers; i++) {
     const bp_layer *l = &net->layers[i];
-    bp_layer_class_of(l->kind)->forward(l, net->act[i], net->act[i + 1], n,
-                                        net->width[i]);
+    const bp_layer_class *cls = bp_layer_class_of(l->kind);
+    if (l->kind == BP_RESIDUAL) {
+      const float *a = net->act[i], *b = net->act[i - l->span];
+      float *y = net->act[i + 1];
+      m = n * bp_shape_numel(&net->shape[i]);
+      for (k = 0; k < m; k++) y[k] = a[k] + b[k];
+      continue;
+    }
+    if (cls->check_input != NULL) {
+      bp_error why;
+      if (cls->check_input(l, net->act[i], n, &net->shape[i], &why) != BP_OK)
+        return layer_fail(net, i, &why, err);
+    }
+    c.saved = net->saved[i];
+    cls->forward(l, &c, net->act[i], net->act[i + 1], n, &net->shape[i]);
   }
   net->batch = n;
   return BP_OK;
@@ -151,7 +279,7 @@ const float *bp_net_output(const bp_net *net) {
 }
 
 size_t bp_net_out(const bp_net *net) {
-  return net->width[net->nlayers];
+  return bp_shape_numel(&net->shape[net->nlayers]);
 }
 
 float *bp_net_dy_buffer(bp_net *net) {
@@ -159,21 +287,40 @@ float *bp_net_dy_buffer(bp_net *net) {
 }
 
 bp_status bp_net_backward(bp_net *net, const float *dy, size_t n,
-                          size_t width, const float **dx, bp_error *err) {
-  size_t i;
+                          const bp_shape *s, const float **dx, bp_error *err) {
+  const bp_shape *out = &net->shape[net->nlayers];
+  size_t i, r, k;
+  bp_ctx c;
   if (net->batch == 0)
     return bp_fail(err, BP_EINVAL, "no forward pass to backpropagate "
                    "(call forward first)");
-  if (n != net->batch || width != bp_net_out(net))
-    return bp_fail(err, BP_EINVAL, "expected a gradient of shape %lux%lu "
-                   "(the last forward's output), got %lux%lu",
-                   (unsigned long)net->batch, (unsigned long)bp_net_out(net),
-                   (unsigned long)n, (unsigned long)width);
+  if (n != net->batch || !bp_shape_equal(s, out)) {
+    char want[96], got[96];
+    bp_shape_fmt(net->batch, out, want, sizeof want);
+    bp_shape_fmt(n, s, got, sizeof got);
+    return bp_fail(err, BP_EINVAL, "expected a gradient of shape %s (the "
+                   "last forward's output), got %s", want, got);
+  }
+  c = context(net);
   for (i = net->nlayers; i-- > 0;) {
     const bp_layer *l = &net->layers[i];
     float *d = (i > 0 || dx != NULL) ? net->delta[i & 1] : NULL;
-    bp_layer_class_of(l->kind)->backward(l, net->act[i], net->act[i + 1], dy,
-                                         d, n, net->width[i]);
+    size_t m = n * bp_shape_numel(&net->shape[i]);
+    if (l->kind == BP_RESIDUAL) {
+      memcpy(net->skip[i], dy, m * sizeof *dy);
+      memcpy(d, dy, m * sizeof *dy);           /* i >= span >= 1 */
+    } else {
+      c.saved = net->saved[i];
+      bp_layer_class_of(l->kind)->backward(l, &c, net->act[i],
+                                           net->act[i + 1], dy, d, n,
+                                           &net->shape[i]);
+    }
+    /* Residuals whose body starts here: their gradient joins. */
+    if (d != NULL)
+      for (r = i + 1; r < net->nlayers; r++)
+        if (net->layers[r].kind == BP_RESIDUAL &&
+            r - net->layers[r].span == i)
+          for (k = 0; k < m; k++) d[k] += net->skip[r][k];
     dy = d;
   }
   if (dx != NULL) *dx = dy;

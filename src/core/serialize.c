@@ -35,6 +35,13 @@ static size_t count_floats(const bp_net *net) {
   return n;
 }
 
+/* Bytes after in, out, alpha in a layer record (see serialize.h). */
+#define EXTRA 36
+
+static size_t record_len(const bp_layer *l) {
+  return l->kind <= BP_LAST_V1_KIND ? 12 : 12 + EXTRA + 4 * l->nstate;
+}
+
 static bp_status write_all(const char *path, const unsigned char *buf,
                            size_t n, bp_error *err) {
   size_t plen = strlen(path);
@@ -82,7 +89,8 @@ bp_status bp_net_save(const bp_net *net, const char *path, bp_error *err) {
   unsigned char *buf, *p;
   bp_status st;
   int k;
-  size = 8 + 4 + 4 + net->nlayers * 20 + 8 + nf * 4 + 4;
+  size = 8 + 4 + 4 + 8 + nf * 4 + 4;
+  for (i = 0; i < net->nlayers; i++) size += 8 + record_len(&net->layers[i]);
   buf = malloc(size);
   if (buf == NULL) return bp_fail(err, BP_ENOMEM, "out of memory saving");
   memcpy(buf, MAGIC, 8);
@@ -91,10 +99,22 @@ bp_status bp_net_save(const bp_net *net, const char *path, bp_error *err) {
   for (i = 0; i < net->nlayers; i++) {
     const bp_layer *l = &net->layers[i];
     p = put32(p, (uint32_t)l->kind);
-    p = put32(p, 12);
+    p = put32(p, (uint32_t)record_len(l));
     p = put32(p, (uint32_t)l->in);
     p = put32(p, (uint32_t)l->out);
     p = putf(p, l->alpha);
+    if (l->kind > BP_LAST_V1_KIND) {
+      p = put32(p, (uint32_t)l->kh);
+      p = put32(p, (uint32_t)l->kw);
+      p = put32(p, (uint32_t)l->sh);
+      p = put32(p, (uint32_t)l->sw);
+      p = put32(p, (uint32_t)l->ph);
+      p = put32(p, (uint32_t)l->pw);
+      p = put32(p, (uint32_t)l->span);
+      p = putf(p, l->beta);
+      p = putf(p, l->eps);
+      for (j = 0; j < l->nstate; j++) p = putf(p, l->state[j]);
+    }
   }
   p = put32(p, (uint32_t)nf);
   p = put32(p, (uint32_t)((uint64_t)nf >> 32));
@@ -164,6 +184,7 @@ static bp_status parse(bp_net *net, const char *path, const unsigned char *buf,
   bp_error why;
   uint32_t version, nl, lo, hi, crc = 0, i;
   bp_layer *layers;
+  const unsigned char **state;    /* where each layer's state starts */
   bp_status st;
   size_t j, nf;
   int k;
@@ -179,13 +200,21 @@ static bp_status parse(bp_net *net, const char *path, const unsigned char *buf,
   if (!get32(&r, &nl)) return TRUNCATED("header");
   if (nl == 0 || nl > (size_t)(r.end - r.p) / 8) return TRUNCATED("layers");
   layers = calloc(nl, sizeof *layers);
-  if (layers == NULL) return bp_fail(err, BP_ENOMEM, "out of memory");
+  state = calloc(nl, sizeof *state);
+  if (layers == NULL || state == NULL) {
+    free(layers);
+    free(state);
+    return bp_fail(err, BP_ENOMEM, "out of memory");
+  }
   for (i = 0; i < nl; i++) {
-    uint32_t kind, len, in, out;
-    float alpha;
+    uint32_t kind, len, in, out, g[7] = {0, 0, 0, 0, 0, 0, 0};
+    float alpha, beta = 0.0f, eps = 0.0f;
+    bp_layer *l = &layers[i];
     reader rec;
+    int q;
     if (!get32(&r, &kind) || !get32(&r, &len) || len > (size_t)(r.end - r.p)) {
       free(layers);
+      free(state);
       return TRUNCATED("layers");
     }
     rec.p = r.p;
@@ -193,25 +222,64 @@ static bp_status parse(bp_net *net, const char *path, const unsigned char *buf,
     r.p += len;
     if (!get32(&rec, &in) || !get32(&rec, &out) || !getf(&rec, &alpha)) {
       free(layers);
+      free(state);
       return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (layer %lu record too "
                      "short)", path, (unsigned long)i + 1);
     }
     if (bp_layer_class_of((bp_kind)kind) == NULL) {
       free(layers);
+      free(state);
       return bp_fail(err, BP_EFORMAT, "'%s' has layer %lu of unknown kind %lu "
                      "(written by a newer backprop?)", path,
                      (unsigned long)i + 1, (unsigned long)kind);
     }
-    st = bp_layer_make(&layers[i], (bp_kind)kind, in, out, alpha, &why);
+    if (kind <= BP_LAST_V1_KIND) {
+      st = bp_layer_make(l, (bp_kind)kind, in, out, alpha, &why);
+    } else {
+      if ((size_t)(rec.end - rec.p) >= EXTRA) {
+        for (q = 0; q < 7; q++) get32(&rec, &g[q]);
+        getf(&rec, &beta);
+        getf(&rec, &eps);
+      }
+      l->kind = (bp_kind)kind;
+      l->in = in;
+      l->out = out;
+      l->alpha = alpha;
+      l->kh = g[0];
+      l->kw = g[1];
+      l->sh = g[2];
+      l->sw = g[3];
+      l->ph = g[4];
+      l->pw = g[5];
+      l->span = g[6];
+      l->beta = beta;
+      l->eps = eps;
+      st = bp_layer_init(l, &why);
+      if (st == BP_OK && (size_t)(rec.end - rec.p) / 4 < l->nstate)
+        st = bp_fail(&why, BP_EFORMAT, "record too short for its state");
+      state[i] = rec.p;
+    }
     if (st != BP_OK) {
       free(layers);
+      free(state);
       return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (layer %lu: %s)", path,
                      (unsigned long)i + 1, why.msg);
     }
   }
   st = bp_net_init(net, layers, nl, err);
   free(layers);
-  if (st != BP_OK) return st;
+  if (st != BP_OK) {
+    free(state);
+    return st;
+  }
+  for (i = 0; i < nl; i++) {
+    reader sr;
+    sr.p = state[i];
+    sr.end = buf + size;
+    for (j = 0; j < net->layers[i].nstate; j++)
+      getf(&sr, &net->layers[i].state[j]);
+  }
+  free(state);
   if (!get32(&r, &lo) || !get32(&r, &hi)) {
     bp_net_free(net);
     return TRUNCATED("parameter count");

@@ -1,5 +1,6 @@
 /*
-** softmax.c: Softmax and LogSoftmax over the features of each sample.
+** softmax.c: Softmax and LogSoftmax over the last dimension of each
+** sample (the features; each row of L x features).
 ** Both subtract the row maximum first, so exp never overflows; LogSoftmax
 ** never takes the log of a rounded-to-zero probability.
 */
@@ -19,10 +20,16 @@ static void row_stats(const float *x, size_t c, float *max, float *lse) {
   *lse = (float)log(s);
 }
 
-static void softmax_forward(const bp_layer *l, const float *x, float *y,
-                            size_t n, size_t c) {
-  size_t i, j;
+/* rows and row length of a batch */
+#define ROWS(n, in) ((n) * bp_shape_numel(in) / (in)->d[(in)->ndim - 1])
+#define LEN(in) ((in)->d[(in)->ndim - 1])
+
+static void softmax_forward(const bp_layer *l, const bp_ctx *ctx,
+                            const float *x, float *y, size_t batch,
+                            const bp_shape *in) {
+  size_t i, j, c = LEN(in), n = ROWS(batch, in);
   (void)l;
+  (void)ctx;
   for (i = 0; i < n; i++) {
     const float *xr = x + i * c;
     float m, lse;
@@ -32,10 +39,12 @@ static void softmax_forward(const bp_layer *l, const float *x, float *y,
 }
 
 /* dx_j = y_j (dy_j - sum_k dy_k y_k) */
-static void softmax_backward(const bp_layer *l, const float *x, const float *y,
-                             const float *dy, float *dx, size_t n, size_t c) {
-  size_t i, j;
+static void softmax_backward(const bp_layer *l, const bp_ctx *ctx,
+                             const float *x, const float *y, const float *dy,
+                             float *dx, size_t batch, const bp_shape *in) {
+  size_t i, j, c = LEN(in), n = ROWS(batch, in);
   (void)l;
+  (void)ctx;
   (void)x;
   if (dx == NULL) return;
   for (i = 0; i < n; i++) {
@@ -46,10 +55,12 @@ static void softmax_backward(const bp_layer *l, const float *x, const float *y,
   }
 }
 
-static void log_softmax_forward(const bp_layer *l, const float *x, float *y,
-                                size_t n, size_t c) {
-  size_t i, j;
+static void log_softmax_forward(const bp_layer *l, const bp_ctx *ctx,
+                                const float *x, float *y, size_t batch,
+                                const bp_shape *in) {
+  size_t i, j, c = LEN(in), n = ROWS(batch, in);
   (void)l;
+  (void)ctx;
   for (i = 0; i < n; i++) {
     const float *xr = x + i * c;
     float m, lse;
@@ -59,11 +70,13 @@ static void log_softmax_forward(const bp_layer *l, const float *x, float *y,
 }
 
 /* dx_j = dy_j - softmax_j * sum_k dy_k */
-static void log_softmax_backward(const bp_layer *l, const float *x,
-                                 const float *y, const float *dy, float *dx,
-                                 size_t n, size_t c) {
-  size_t i, j;
+static void log_softmax_backward(const bp_layer *l, const bp_ctx *ctx,
+                                 const float *x, const float *y,
+                                 const float *dy, float *dx, size_t batch,
+                                 const bp_shape *in) {
+  size_t i, j, c = LEN(in), n = ROWS(batch, in);
   (void)l;
+  (void)ctx;
   (void)x;
   if (dx == NULL) return;
   for (i = 0; i < n; i++) {
@@ -74,9 +87,9 @@ static void log_softmax_backward(const bp_layer *l, const float *x,
   }
 }
 
-const bp_layer_class bp_softmax_class = {"Softmax", softmax_forward,
-                                         softmax_backward, bp_describe_none,
-                                         NULL};
-const bp_layer_class bp_log_softmax_class = {"LogSoftmax", log_softmax_forward,
-                                             log_softmax_backward,
-                                             bp_describe_none, NULL};
+const bp_layer_class bp_softmax_class = {
+    "Softmax", bp_shape_same, softmax_forward, softmax_backward,
+    bp_describe_none, NULL, NULL, NULL, NULL, 1};
+const bp_layer_class bp_log_softmax_class = {
+    "LogSoftmax", bp_shape_same, log_softmax_forward, log_softmax_backward,
+    bp_describe_none, NULL, NULL, NULL, NULL, 1};

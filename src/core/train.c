@@ -13,14 +13,15 @@ void bp_epoch_buf_free(bp_epoch_buf *b) {
   memset(b, 0, sizeof *b);
 }
 
-bp_status bp_train_step(bp_net *net, const float *x, size_t n, size_t width,
-                        const float *y, const bp_loss_spec *lf, bp_optim *opt,
+bp_status bp_train_step(bp_net *net, const float *x, size_t n,
+                        const bp_shape *in, const float *y,
+                        const bp_loss_spec *lf, bp_optim *opt,
                         double *loss, bp_error *err) {
   float *dy;
   bp_status st;
   if (opt->n != net->nparams)
     return bp_fail(err, BP_EINVAL, "the optimizer belongs to another network");
-  st = bp_net_forward(net, x, n, width, err);
+  st = bp_net_forward(net, x, n, in, err);
   if (st != BP_OK) return st;
   dy = bp_net_dy_buffer(net);
   st = bp_loss(lf, bp_net_output(net), n, bp_net_out(net), y, loss, NULL, dy,
@@ -30,7 +31,7 @@ bp_status bp_train_step(bp_net *net, const float *x, size_t n, size_t width,
     return bp_fail(err, BP_EINVAL, "the loss is %g: training diverged "
                    "(try a lower learning rate)", *loss);
   bp_net_zero_grad(net);
-  st = bp_net_backward(net, dy, n, bp_net_out(net), NULL, err);
+  st = bp_net_backward(net, dy, n, &net->shape[net->nlayers], NULL, err);
   if (st != BP_OK) return st;
   bp_clip_apply(&opt->clip, net->grads, net->nparams);   /* fit's clipping */
   bp_optim_step(opt, net->params, net->grads);
@@ -49,17 +50,20 @@ static int grow(float **p, size_t *cap, size_t n) {
 }
 
 bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
-                         size_t N, size_t width, const float *Y,
+                         size_t N, const bp_shape *in, const float *Y,
                          size_t ywidth, const bp_loss_spec *lf, bp_optim *opt,
                          size_t batch, int shuffle, bp_rng *rng, double *loss,
                          bp_error *err) {
   double total = 0.0;
-  size_t i, start, c;
+  size_t i, start, c, width = bp_shape_numel(in);
+  bp_shape out;
   bp_status st;
   if (N == 0 || batch == 0)
     return bp_fail(err, BP_EINVAL, "empty data set or batch");
-  st = bp_net_out_width(net, width, &c, err);
+  if (batch > N) batch = N;
+  st = bp_net_out_shape(net, batch, in, &out, err);
   if (st != BP_OK) return st;
+  c = bp_shape_numel(&out);
   if (ywidth != bp_loss_target_count(lf->kind, 1, c))
     return bp_fail(err, BP_EINVAL, "expected %lu target value(s) per sample "
                    "for %lu outputs, got %lu",
@@ -67,7 +71,6 @@ bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
                    (unsigned long)c, (unsigned long)ywidth);
   if (N > UINT32_MAX)
     return bp_fail(err, BP_EINVAL, "more than 2^32 samples");
-  if (batch > N) batch = N;
   if (N > buf->order_cap) {
     free(buf->order);
     buf->order_cap = 0;
@@ -95,7 +98,7 @@ bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
       xb = buf->x;
       yb = buf->y;
     }
-    st = bp_train_step(net, xb, n, width, yb, lf, opt, &l, err);
+    st = bp_train_step(net, xb, n, in, yb, lf, opt, &l, err);
     if (st != BP_OK) return st;
     total += lf->reduction == BP_REDUCE_MEAN ? l * (double)n : l;
   }

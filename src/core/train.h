@@ -27,18 +27,20 @@ typedef struct bp_epoch_buf {
 
 void bp_epoch_buf_free(bp_epoch_buf *b);    /* idempotent */
 
-/* y holds bp_loss_target_count(kind, n, output width) values. *loss is
+/* x holds n samples of shape `in`; y holds bp_loss_target_count(kind, n,
+** output width) values. *loss is
 ** the batch loss under lf's reduction (the sum for reduction NONE, whose
 ** gradient is that of the sum). */
-bp_status bp_train_step(bp_net *net, const float *x, size_t n, size_t width,
-                        const float *y, const bp_loss_spec *lf, bp_optim *opt,
+bp_status bp_train_step(bp_net *net, const float *x, size_t n,
+                        const bp_shape *in, const float *y,
+                        const bp_loss_spec *lf, bp_optim *opt,
                         double *loss, bp_error *err);
 
-/* X is N x width, Y is N x ywidth (ywidth targets per sample). *loss is
+/* X holds N samples of shape `in`, Y is N x ywidth (ywidth targets per sample). *loss is
 ** the epoch's loss: for reduction MEAN the mean of the batch losses
 ** weighted by batch size, for SUM and NONE the sum over all batches. */
 bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
-                         size_t N, size_t width, const float *Y,
+                         size_t N, const bp_shape *in, const float *Y,
                          size_t ywidth, const bp_loss_spec *lf, bp_optim *opt,
                          size_t batch, int shuffle, bp_rng *rng, double *loss,
                          bp_error *err);

@@ -4,12 +4,15 @@
 ** new network from its children's layers, with one parameter buffer. A lone
 ** layer draws its weights on first use, so a Sequential can pick each
 ** Linear's initialization from the activation after it; a layer that has
-** already been used brings its weights along instead.
+** already been used brings its weights along instead. bp.Residual(m) is
+** m's layers followed by a Residual layer (see net.h: containers are
+** flattened, so there is one parameter buffer however deep the nesting).
+** The layer constructors are in llayers.c.
 */
 #include <stdio.h>
 #include <string.h>
 
-#include "lbackprop.h"
+#include "llayers.h"
 #include "serialize.h"
 
 typedef struct fnbuf {
@@ -30,15 +33,14 @@ static lmodule *checkself(lua_State *L, const char *method, fnbuf *b) {
   }
   fname(m, method, b);
   if (m->closed) lbp_error(L, b->s, "the module is closed");
+  m->net.rng = lbp_rng(L);      /* Dropout draws from bp.manual_seed's */
   return m;
 }
 
-static lmodule *newmodule(lua_State *L, const char *name) {
-  lmodule *m = lbp_newuserdata(L, sizeof *m);
-  memset(m, 0, sizeof *m);
-  m->name = name;
-  luaL_setmetatable(L, LBP_MODULE);
-  return m;
+#define newmodule lbp_newmodule
+
+static void report(lua_State *L, const lmodule *m) {
+  lbp_gc_report(L, (m->net.nparams * 2 + m->net.nstate) * sizeof(float));
 }
 
 void lbp_ensure_init(lua_State *L, lmodule *m) {
@@ -48,61 +50,78 @@ void lbp_ensure_init(lua_State *L, lmodule *m) {
   }
 }
 
-/* --- constructors ---------------------------------------------------- */
+/* --- containers ----------------------------------------------------- */
 
-static int make_layer(lua_State *L, const char *name, bp_kind kind, size_t in,
-                      size_t out, float alpha) {
-  bp_layer l;
+/* The network of the children at stack 1..nchild (checked modules), plus
+** a Residual over all of them when `residual`. Children already used bring
+** their weights and state; the others get fresh ones, each layer's picked
+** by the layer after it in the new network. */
+static int assemble(lua_State *L, const char *fn, const char *name,
+                    int nchild, int residual) {
+  size_t total = residual ? 1 : 0, width = 0, at = 0, from = 0;
+  bp_layer *layers;
   bp_error err;
   lmodule *m;
-  char fn[64];
-  snprintf(fn, sizeof fn, "backprop.%s", name);
-  if (bp_layer_make(&l, kind, in, out, alpha, &err) != BP_OK)
-    lbp_error(L, fn, "%s", err.msg);
-  m = newmodule(L, name);
-  if (bp_net_init(&m->net, &l, 1, &err) != BP_OK) lbp_error(L, fn, "%s", err.msg);
-  lbp_gc_report(L, m->net.nparams * 2 * sizeof(float));
-  return 1;
-}
-
-static void no_args(lua_State *L, const char *fn) {
-  if (lua_gettop(L) > 0)
-    lbp_error(L, fn, "takes no arguments (it works on the last dimension of "
-              "its input)");
-}
-
-static int l_linear(lua_State *L) {
-  size_t in = lbp_checksize(L, 1, "backprop.Linear", "in_features");
-  size_t out = lbp_checksize(L, 2, "backprop.Linear", "out_features");
-  return make_layer(L, "Linear", BP_LINEAR, in, out, 0.0f);
-}
-
-#define ACTIVATION(fn, name, kind)                     \
-  static int fn(lua_State *L) {                        \
-    no_args(L, "backprop." name);                      \
-    return make_layer(L, name, kind, 0, 0, 0.0f);      \
+  int i, k, all = 1;
+  for (i = 1; i <= nchild; i++)
+    total += ((lmodule *)lua_touserdata(L, i))->net.nlayers;
+  layers = lua_newuserdata(L, total * sizeof *layers);   /* freed by gc */
+  for (i = 1; i <= nchild; i++) {
+    lmodule *c = lua_touserdata(L, i);
+    for (k = 0; k < (int)c->net.nlayers; k++, at++) {
+      bp_layer *l = &layers[at];
+      const bp_layer_class *cls = bp_layer_class_of(l->kind);
+      *l = c->net.layers[k];
+      cls = bp_layer_class_of(l->kind);
+      /* Catch Linear size mismatches now, where the sizes are known. */
+      if (l->kind == BP_LINEAR && width != 0 && l->in != width)
+        lbp_error(L, fn, "layer %lu (%s) expects %lu input features, but the "
+                  "layer before it gives %lu", (unsigned long)at + 1,
+                  cls->name, (unsigned long)l->in, (unsigned long)width);
+      if (l->kind == BP_LINEAR) width = l->out;
+      else if (!cls->same_shape) width = 0;
+    }
   }
-ACTIVATION(l_sigmoid, "Sigmoid", BP_SIGMOID)
-ACTIVATION(l_tanh, "Tanh", BP_TANH)
-ACTIVATION(l_relu, "ReLU", BP_RELU)
-ACTIVATION(l_softmax, "Softmax", BP_SOFTMAX)
-ACTIVATION(l_log_softmax, "LogSoftmax", BP_LOG_SOFTMAX)
-
-static int l_leaky_relu(lua_State *L) {
-  double a = lua_isnoneornil(L, 1) ? 0.01
-             : lbp_checkfinite(L, 1, "backprop.LeakyReLU", "negative_slope");
-  return make_layer(L, "LeakyReLU", BP_LEAKY_RELU, 0, 0, (float)a);
+  if (residual) {
+    memset(&layers[at], 0, sizeof layers[at]);
+    layers[at].kind = BP_RESIDUAL;
+    layers[at].span = total - 1;
+    if (bp_layer_init(&layers[at], &err) != BP_OK)
+      lbp_error(L, fn, "%s", err.msg);
+  }
+  m = newmodule(L, name);
+  if (bp_net_init(&m->net, layers, total, &err) != BP_OK)
+    lbp_error(L, fn, "%s", err.msg);
+  report(L, m);
+  for (i = 1; i <= nchild; i++) {
+    lmodule *c = lua_touserdata(L, i);
+    for (k = 0; k < (int)c->net.nlayers; k++, from++) {
+      bp_layer *l = &m->net.layers[from];
+      const bp_layer *src = &c->net.layers[k];
+      const bp_layer_class *cls = bp_layer_class_of(l->kind);
+      int p;
+      if (c->initialized) {
+        for (p = 0; p < l->nparams; p++)
+          memcpy(l->p[p].data, src->p[p].data, l->p[p].numel * sizeof(float));
+        if (l->nstate)
+          memcpy(l->state, src->state, l->nstate * sizeof(float));
+      } else if (cls->reset != NULL && !residual) {
+        cls->reset(l, from + 1 < total ? &m->net.layers[from + 1] : NULL,
+                   lbp_rng(L));
+      } else if (cls->reset != NULL) {
+        all = 0;                          /* drawn on first use */
+      }
+    }
+  }
+  m->initialized = all;
+  return 1;
 }
 
 /* bp.Sequential{a, b, c} or bp.Sequential(a, b, c) */
 static int l_sequential(lua_State *L) {
   const char *fn = "backprop.Sequential";
   int list = lua_gettop(L) == 1 && lua_type(L, 1) == LUA_TTABLE;
-  int nchild = list ? (int)luaL_len(L, 1) : lua_gettop(L), i, k;
-  size_t total = 0, width = 0, at = 0, from = 0;
-  bp_layer *layers;
-  bp_error err;
-  lmodule *m;
+  int nchild = list ? (int)luaL_len(L, 1) : lua_gettop(L), i;
   if (nchild == 0) lbp_error(L, fn, "needs at least one layer");
   if (list) {
     luaL_checkstack(L, nchild + 4, "too many layers");
@@ -111,48 +130,21 @@ static int l_sequential(lua_State *L) {
   }
   for (i = 1; i <= nchild; i++) {           /* check everything first */
     char what[32];
-    lmodule *c;
     snprintf(what, sizeof what, "layer %d", i);
-    c = lbp_checkmodule(L, i, fn, what);
-    total += c->net.nlayers;
+    lbp_checkmodule(L, i, fn, what);
   }
-  layers = lua_newuserdata(L, total * sizeof *layers);   /* freed by gc */
-  for (i = 1; i <= nchild; i++) {
-    lmodule *c = lua_touserdata(L, i);
-    for (k = 0; k < (int)c->net.nlayers; k++, at++) {
-      bp_layer *l = &layers[at];
-      *l = c->net.layers[k];
-      if (l->in != 0 && width != 0 && l->in != width)
-        lbp_error(L, fn, "layer %lu (%s) expects %lu input features, but the "
-                  "layer before it gives %lu", (unsigned long)at + 1,
-                  bp_layer_class_of(l->kind)->name, (unsigned long)l->in,
-                  (unsigned long)width);
-      if (l->out != 0) width = l->out;
-    }
-  }
-  m = newmodule(L, "Sequential");
-  if (bp_net_init(&m->net, layers, total, &err) != BP_OK)
-    lbp_error(L, fn, "%s", err.msg);
-  lbp_gc_report(L, m->net.nparams * 2 * sizeof(float));
-  /* Weights: kept from children already used, drawn for the others. */
-  for (i = 1; i <= nchild; i++) {
-    lmodule *c = lua_touserdata(L, i);
-    for (k = 0; k < (int)c->net.nlayers; k++, from++) {
-      bp_layer *l = &m->net.layers[from];
-      const bp_layer_class *cls = bp_layer_class_of(l->kind);
-      int p;
-      if (c->initialized) {
-        for (p = 0; p < l->nparams; p++)
-          memcpy(l->p[p].data, c->net.layers[k].p[p].data,
-                 l->p[p].numel * sizeof(float));
-      } else if (cls->reset != NULL) {
-        cls->reset(l, from + 1 < total ? &m->net.layers[from + 1] : NULL,
-                   lbp_rng(L));
-      }
-    }
-  }
-  m->initialized = 1;
-  return 1;
+  return assemble(L, fn, "Sequential", nchild, 0);
+}
+
+/* bp.Residual(module): y = x + module(x). A Residual whose body has not
+** been used draws its weights on first use, as a lone layer does (inside
+** a Sequential, the Sequential draws them). */
+static int l_residual(lua_State *L) {
+  const char *fn = "backprop.Residual";
+  lbp_checkmodule(L, 1, fn, "module");
+  if (lua_gettop(L) > 1)
+    lbp_error(L, fn, "takes one module (wrap several in a Sequential)");
+  return assemble(L, fn, "Residual", 1, 1);
 }
 
 static int l_load(lua_State *L) {
@@ -167,28 +159,55 @@ static int l_load(lua_State *L) {
   if (bp_net_load(&m->net, path, &err) != BP_OK)
     lbp_error(L, "backprop.load", "%s", err.msg);
   m->initialized = 1;
-  lbp_gc_report(L, m->net.nparams * 2 * sizeof(float));
+  report(L, m);
   return 1;
 }
 
 /* --- passes ---------------------------------------------------------- */
 
-/* Rows and features of an input (a 1-D tensor is one sample); check its
-** values and that the network accepts its width. Returns output width. */
-static size_t checkinput(lua_State *L, const char *fn, lmodule *m,
-                         const bp_tensor *x, size_t *n, size_t *w) {
+/* A batch as the core sees it: n samples of shape s. A 1-D tensor is one
+** sample (its output is then unbatched too); otherwise dim 1 is the
+** batch. */
+typedef struct batch {
+  size_t n;
+  bp_shape s;
+  int unbatched;
+} batch;
+
+static void tobatch(lua_State *L, const char *fn, const char *what,
+                    const bp_tensor *t, batch *b) {
+  int i;
+  if (t->ndim > BP_SAMPLE_DIMS + 1) {
+    lbp_shapebuf sb;
+    lbp_error(L, fn, "%s has %d dimensions, at most %d are supported (N x C "
+              "x H x W), got shape %s", what, t->ndim, BP_SAMPLE_DIMS + 1,
+              lbp_shape(t, &sb));
+  }
+  b->unbatched = t->ndim == 1;
+  b->n = b->unbatched ? 1 : t->shape[0];
+  b->s.ndim = b->unbatched ? 1 : t->ndim - 1;
+  for (i = 0; i < b->s.ndim; i++) b->s.d[i] = t->shape[i + !b->unbatched];
+}
+
+/* The tensor shape of n samples of shape s (unbatched: s alone). */
+static int fullshape(const batch *b, const bp_shape *s, size_t *shape) {
+  int i, off = b->unbatched ? 0 : 1;
+  if (off) shape[0] = b->n;
+  for (i = 0; i < s->ndim; i++) shape[i + off] = s->d[i];
+  return s->ndim + off;
+}
+
+/* Check an input: its shape against the network (the error names the
+** first layer that disagrees) and its values. *out gets the output
+** sample shape. */
+static void checkinput(lua_State *L, const char *fn, lmodule *m,
+                       const bp_tensor *x, batch *b, bp_shape *out) {
   lbp_shapebuf sb;
   bp_error err;
-  size_t out;
-  if (x->ndim > 2)
-    lbp_error(L, fn, "expected input of shape N x features (or one sample "
-              "as a vector), got %s", lbp_shape(x, &sb));
-  *n = x->ndim == 2 ? x->shape[0] : 1;
-  *w = x->ndim == 2 ? x->shape[1] : x->shape[0];
-  if (bp_net_out_width(&m->net, *w, &out, &err) != BP_OK)
+  tobatch(L, fn, "input", x, b);
+  if (bp_net_out_shape(&m->net, b->n, &b->s, out, &err) != BP_OK)
     lbp_error(L, fn, "%s (input shape %s)", err.msg, lbp_shape(x, &sb));
   lbp_checkvalues(L, x, fn, "input");
-  return out;
 }
 
 /* net:forward(x [, out]) */
@@ -196,13 +215,13 @@ static int m_forward(lua_State *L) {
   fnbuf b;
   lmodule *m = checkself(L, "forward", &b);
   ltensor *x = lbp_checktensor(L, 2, b.s, "input"), *y;
-  size_t n, w, c, shape[2];
+  size_t shape[BP_SAMPLE_DIMS + 1];
+  bp_shape os;
+  batch in;
   int nd;
   bp_error err;
-  c = checkinput(L, b.s, m, &x->t, &n, &w);
-  nd = x->t.ndim;
-  shape[0] = nd == 2 ? n : c;
-  shape[1] = c;
+  checkinput(L, b.s, m, &x->t, &in, &os);
+  nd = fullshape(&in, &os, shape);
   if (!lua_isnoneornil(L, 3)) {
     lbp_shapebuf s1, s2;
     bp_tensor want;
@@ -216,37 +235,46 @@ static int m_forward(lua_State *L) {
     y = lbp_newtensor(L, nd, shape, b.s);
   }
   lbp_ensure_init(L, m);
-  if (bp_net_forward(&m->net, x->t.data, n, w, &err) != BP_OK)
+  if (bp_net_forward(&m->net, x->t.data, in.n, &in.s, &err) != BP_OK)
     lbp_error(L, b.s, "%s", err.msg);
-  memcpy(y->t.data, bp_net_output(&m->net), n * c * sizeof(float));
+  memcpy(y->t.data, bp_net_output(&m->net), y->t.numel * sizeof(float));
   return 1;
 }
 
-/* net:backward(dy): returns dL/dinput, a tensor the module reuses. */
+/* net:backward(dy): returns dL/dinput, a tensor the module reuses. dy is
+** batched or not, as the input was (one sample: the output shape alone). */
 static int m_backward(lua_State *L) {
   fnbuf b;
   lmodule *m = checkself(L, "backward", &b);
   ltensor *dy = lbp_checktensor(L, 2, b.s, "gradient"), *dx;
-  size_t n, w, shape[2];
+  size_t shape[BP_SAMPLE_DIMS + 1];
   const float *g;
   bp_error err;
   lbp_shapebuf sb;
-  if (dy->t.ndim > 2)
-    lbp_error(L, b.s, "gradient must be 1-D or 2-D, got shape %s",
-              lbp_shape(&dy->t, &sb));
-  n = dy->t.ndim == 2 ? dy->t.shape[0] : 1;
-  w = dy->t.ndim == 2 ? dy->t.shape[1] : dy->t.shape[0];
+  batch gb;
+  int nd;
+  if (m->net.batch > 0) {
+    int d = m->net.shape[m->net.nlayers].ndim;
+    if (dy->t.ndim != d && dy->t.ndim != d + 1)
+      lbp_error(L, b.s, "gradient must be %d-D or %d-D, got shape %s", d,
+                d + 1, lbp_shape(&dy->t, &sb));
+    gb.unbatched = dy->t.ndim == d;
+    gb.n = gb.unbatched ? 1 : dy->t.shape[0];
+    gb.s.ndim = d;
+    for (nd = 0; nd < d; nd++) gb.s.d[nd] = dy->t.shape[nd + !gb.unbatched];
+  } else {
+    tobatch(L, b.s, "gradient", &dy->t, &gb);
+  }
   lbp_checkvalues(L, &dy->t, b.s, "gradient");
-  if (bp_net_backward(&m->net, dy->t.data, n, w, &g, &err) != BP_OK)
+  if (bp_net_backward(&m->net, dy->t.data, gb.n, &gb.s, &g, &err) != BP_OK)
     lbp_error(L, b.s, "%s", err.msg);
   /* Reuse the cached gradInput tensor when its shape still fits. */
-  shape[0] = dy->t.ndim == 2 ? n : m->net.width[0];
-  shape[1] = m->net.width[0];
+  nd = fullshape(&gb, &m->net.shape[0], shape);
   lbp_getuservalue(L, 1);
   dx = luaL_testudata(L, -1, LBP_TENSOR);
-  if (dx == NULL || dx->closed || dx->t.ndim != dy->t.ndim ||
-      memcmp(dx->t.shape, shape, dx->t.ndim * sizeof *shape) != 0) {
-    dx = lbp_newtensor(L, dy->t.ndim, shape, b.s);
+  if (dx == NULL || dx->closed || dx->t.ndim != nd ||
+      memcmp(dx->t.shape, shape, nd * sizeof *shape) != 0) {
+    dx = lbp_newtensor(L, nd, shape, b.s);
     lua_pushvalue(L, -1);
     lbp_setuservalue(L, 1);
   }
@@ -311,18 +339,19 @@ typedef struct training {
   ltensor *x, *y;
   lloss *loss;
   loptim *opt;
-  size_t n, width;
+  batch in;
 } training;
 
 static void checktraining(lua_State *L, const char *fn, lmodule *m,
                           training *t) {
-  size_t c;
+  bp_shape out;
   t->x = lbp_checktensor(L, 2, fn, "input");
   t->y = lbp_checktensor(L, 3, fn, "target");
   t->loss = lbp_checkloss(L, 4, fn, "loss");
   t->opt = checkopt(L, 5, fn);
-  c = checkinput(L, fn, m, &t->x->t, &t->n, &t->width);
-  lbp_checktarget(L, fn, t->loss->spec.kind, t->n, c, &t->y->t);
+  checkinput(L, fn, m, &t->x->t, &t->in, &out);
+  lbp_checktarget(L, fn, t->loss->spec.kind, t->in.n, bp_shape_numel(&out),
+                  &t->y->t);
   lbp_ensure_init(L, m);
 }
 
@@ -334,7 +363,7 @@ static int m_train_step(lua_State *L) {
   double value;
   bp_error err;
   checktraining(L, b.s, m, &t);
-  if (bp_train_step(&m->net, t.x->t.data, t.n, t.width, t.y->t.data,
+  if (bp_train_step(&m->net, t.x->t.data, t.in.n, &t.in.s, t.y->t.data,
                     &t.loss->spec, &t.opt->o, &value, &err) != BP_OK)
     lbp_error(L, b.s, "%s", err.msg);
   lua_pushnumber(L, value);
@@ -353,13 +382,12 @@ static int m_train_epoch(lua_State *L) {
   bp_error err;
   lbp_shapebuf sb;
   ltensor *x = lbp_checktensor(L, 2, b.s, "input");
-  if (x->t.ndim != 2)
-    lbp_error(L, b.s, "expected input of shape N x features, got %s",
-              lbp_shape(&x->t, &sb));
+  if (x->t.ndim < 2)
+    lbp_error(L, b.s, "expected input of shape N x features, got %s", lbp_shape(&x->t, &sb));
   checktraining(L, b.s, m, &t);
-  if (bp_train_epoch(&m->net, &m->epoch, t.x->t.data, t.n, t.width,
-                     t.y->t.data, t.y->t.numel / t.n, &t.loss->spec, &t.opt->o,
-                     bs, shuffle, lbp_rng(L), &value, &err) != BP_OK)
+  if (bp_train_epoch(&m->net, &m->epoch, t.x->t.data, t.in.n, &t.in.s,
+                     t.y->t.data, t.y->t.numel / t.in.n, &t.loss->spec,
+                     &t.opt->o, bs, shuffle, lbp_rng(L), &value, &err) != BP_OK)
     lbp_error(L, b.s, "%s", err.msg);
   lua_pushnumber(L, value);
   return 1;
@@ -399,37 +427,203 @@ static int m_close(lua_State *L) {
   return 0;
 }
 
+/* net:train() / net:eval(): the mode of later passes (Dropout drops and
+** BatchNorm uses batch statistics only in training mode, the default).
+** Return self, as PyTorch, so `net:eval():forward(x)` reads well. */
+static int m_train(lua_State *L) {
+  fnbuf b;
+  lmodule *m = checkself(L, "train", &b);
+  if (!lua_isnoneornil(L, 2) && !lua_isboolean(L, 2))
+    lbp_error(L, b.s, "mode must be a boolean, got %s", luaL_typename(L, 2));
+  m->net.training = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int m_eval(lua_State *L) {
+  fnbuf b;
+  checkself(L, "eval", &b)->net.training = 0;
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int m_is_training(lua_State *L) {
+  fnbuf b;
+  lua_pushboolean(L, checkself(L, "is_training", &b)->net.training);
+  return 1;
+}
+
+/* net:buffers(): views of the non-trainable state, layer by layer
+** (BatchNorm: running mean, then running variance), as PyTorch's
+** buffers(). Saved with the network; optimizers never touch them. */
+static int m_buffers(lua_State *L) {
+  fnbuf b;
+  lmodule *m = checkself(L, "buffers", &b);
+  size_t i, n = 0;
+  lbp_ensure_init(L, m);
+  lua_newtable(L);
+  for (i = 0; i < m->net.nlayers; i++) {
+    const bp_layer *l = &m->net.layers[i];
+    size_t half = l->nstate / 2, k;
+    for (k = 0; k < 2 && half > 0; k++) {
+      lbp_newview(L, 1, l->state + k * half, 1, &half);
+      lua_rawseti(L, -2, (lua_Integer)++n);
+    }
+  }
+  m->views++;
+  return 1;
+}
+
+/* --- text ------------------------------------------------------------ */
+
+static void indent(luaL_Buffer *b, int depth) {
+  int i;
+  for (i = 0; i < depth; i++) luaL_addstring(b, "  ");
+}
+
+/* Layers [from, to) of net, one a line, Residual bodies as nested blocks
+** (a flattened Residual is its body followed by the Residual layer). */
+static void render(luaL_Buffer *b, const bp_net *net, size_t from, size_t to,
+                   int depth) {
+  size_t j, r;
+  char line[160];
+  for (j = from; j < to; j++) {
+    for (r = to; r-- > j + 1;)        /* outermost (longest) first */
+      if (net->layers[r].kind == BP_RESIDUAL && r - net->layers[r].span == j) {
+        indent(b, depth++);
+        luaL_addstring(b, "Residual {\n");
+      }
+    if (net->layers[j].kind == BP_RESIDUAL) {
+      if (depth > 0) depth--;
+      indent(b, depth);
+      luaL_addstring(b, "}\n");
+      continue;
+    }
+    lbp_layer_desc(&net->layers[j], line, sizeof line);
+    indent(b, depth);
+    luaL_addstring(b, line);
+    luaL_addchar(b, '\n');
+  }
+}
+
 static int m_tostring(lua_State *L) {
   lmodule *m = luaL_checkudata(L, 1, LBP_MODULE);
   luaL_Buffer b;
-  char line[128];
-  size_t i;
+  char line[160];
+  size_t n = m->net.nlayers;
   if (m->closed) {
     lua_pushfstring(L, "backprop.%s (closed)", m->name);
     return 1;
   }
   luaL_buffinit(L, &b);
-  if (m->net.nlayers == 1 && strcmp(m->name, "Sequential") != 0)
+  if (n == 1 && strcmp(m->name, "Sequential") != 0) {
+    lbp_layer_desc(&m->net.layers[0], line, sizeof line);
     luaL_addstring(&b, "backprop.");
-  else
-    luaL_addstring(&b, "backprop.Sequential {\n");
-  for (i = 0; i < m->net.nlayers; i++) {
-    const bp_layer *l = &m->net.layers[i];
-    const char *name = bp_layer_class_of(l->kind)->name;
-    const char *indent = m->net.nlayers == 1 &&
-                         strcmp(m->name, "Sequential") != 0 ? "" : "  ";
-    if (l->kind == BP_LINEAR)
-      snprintf(line, sizeof line, "%s%s(%lu -> %lu)", indent, name,
-               (unsigned long)l->in, (unsigned long)l->out);
-    else if (l->kind == BP_LEAKY_RELU)
-      snprintf(line, sizeof line, "%s%s(%g)", indent, name, (double)l->alpha);
-    else
-      snprintf(line, sizeof line, "%s%s", indent, name);
     luaL_addstring(&b, line);
-    if (*indent) luaL_addchar(&b, '\n');
-  }
-  if (!(m->net.nlayers == 1 && strcmp(m->name, "Sequential") != 0))
+  } else if (strcmp(m->name, "Residual") == 0 &&
+             m->net.layers[n - 1].kind == BP_RESIDUAL &&
+             m->net.layers[n - 1].span == n - 1) {
+    luaL_addstring(&b, "backprop.Residual {\n");
+    render(&b, &m->net, 0, n - 1, 1);
     luaL_addchar(&b, '}');
+  } else {
+    luaL_addstring(&b, "backprop.Sequential {\n");
+    render(&b, &m->net, 0, n, 1);
+    luaL_addchar(&b, '}');
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* The shape at idx: a table of sizes as forward would take a tensor
+** ({64, 1, 28, 28}, or {784} for one sample). */
+static void checkshape(lua_State *L, int idx, const char *fn, batch *bt) {
+  size_t shape[BP_MAXDIM];
+  bp_tensor t;
+  int i, nd;
+  if (lua_type(L, idx) != LUA_TTABLE)
+    lbp_error(L, fn, "input_shape must be a table of sizes (like {64, 1, 28, "
+              "28}), got %s", luaL_typename(L, idx));
+  nd = (int)luaL_len(L, idx);
+  if (nd < 1 || nd > BP_SAMPLE_DIMS + 1)
+    lbp_error(L, fn, "input_shape must have 1 to %d sizes, got %d",
+              BP_SAMPLE_DIMS + 1, nd);
+  for (i = 0; i < nd; i++) {
+    char what[32];
+    snprintf(what, sizeof what, "input_shape[%d]", i + 1);
+    lua_geti(L, idx, i + 1);
+    shape[i] = lbp_checksize(L, -1, fn, what);
+    lua_pop(L, 1);
+  }
+  bp_tensor_view(&t, NULL, nd, shape);
+  tobatch(L, fn, "input_shape", &t, bt);
+}
+
+/* net:summary([input_shape]): each layer, its output shape and its
+** parameter count, then the totals. Shapes come from input_shape, else
+** from the last forward pass, else are shown as "?". Returns the text
+** (print(net:summary()) shows it): a method that printed by itself would
+** write into every program that only wants the string. */
+static int m_summary(lua_State *L) {
+  fnbuf fb;
+  lmodule *m = checkself(L, "summary", &fb);
+  const bp_net *net = &m->net;
+  const bp_shape *shapes = NULL;
+  luaL_Buffer b;
+  char line[320], desc[160], shp[96];
+  size_t i, n = 0, total = 0, state = 0;
+  batch bt;
+  int depth = 1;
+  if (!lua_isnoneornil(L, 2)) {
+    bp_shape out;
+    bp_error err;
+    checkshape(L, 2, fb.s, &bt);
+    if (bp_net_out_shape(&m->net, bt.n, &bt.s, &out, &err) != BP_OK)
+      lbp_error(L, fb.s, "%s", err.msg);
+    shapes = net->probe;
+    n = bt.unbatched ? 0 : bt.n;
+  } else if (net->batch > 0) {
+    shapes = net->shape;
+    n = net->batch;
+  }
+  luaL_buffinit(L, &b);
+  if (shapes) bp_shape_fmt(n, &shapes[0], shp, sizeof shp);
+  snprintf(line, sizeof line, "backprop.%s, input %s\n%-4s %-50s %-16s %s\n",
+           m->name, shapes ? shp : "?", "#", "layer", "output shape",
+           "parameters");
+  luaL_addstring(&b, line);
+  for (i = 0; i < net->nlayers; i++) {
+    const bp_layer *l = &net->layers[i];
+    size_t np = 0, r;
+    int k;
+    for (k = 0; k < l->nparams; k++) np += l->p[k].numel;
+    total += np;
+    state += l->nstate;
+    for (r = i + 1; r < net->nlayers; r++)
+      if (net->layers[r].kind == BP_RESIDUAL && r - net->layers[r].span == i)
+        depth++;
+    if (l->kind == BP_RESIDUAL) {
+      if (depth > 1) depth--;
+      snprintf(desc, sizeof desc, "%*s+ Residual (input of layer %lu)",
+               2 * (depth - 1), "", (unsigned long)(i - l->span + 1));
+    } else {
+      char d[140];
+      lbp_layer_desc(l, d, sizeof d);
+      snprintf(desc, sizeof desc, "%*s%s", 2 * (depth - 1), "", d);
+    }
+    if (shapes) bp_shape_fmt(n, &shapes[i + 1], shp, sizeof shp);
+    snprintf(line, sizeof line, "%-4lu %-50s %-16s %lu\n",
+             (unsigned long)i + 1, desc, shapes ? shp : "?",
+             (unsigned long)np);
+    luaL_addstring(&b, line);
+  }
+  snprintf(line, sizeof line, "total parameters: %lu", (unsigned long)total);
+  luaL_addstring(&b, line);
+  if (state > 0) {
+    snprintf(line, sizeof line, "\nnon-trainable state values: %lu",
+             (unsigned long)state);
+    luaL_addstring(&b, line);
+  }
   luaL_pushresult(&b);
   return 1;
 }
@@ -439,6 +633,8 @@ static const luaL_Reg methods[] = {
   {"zero_grad", m_zero_grad}, {"parameters", m_parameters},
   {"num_parameters", m_num_parameters}, {"train_step", m_train_step},
   {"_train_epoch", m_train_epoch}, {"save", m_save}, {"close", m_close},
+  {"train", m_train}, {"eval", m_eval}, {"is_training", m_is_training},
+  {"buffers", m_buffers}, {"summary", m_summary},
   {NULL, NULL}
 };
 
@@ -448,14 +644,12 @@ static const luaL_Reg meta[] = {
 };
 
 static const luaL_Reg functions[] = {
-  {"Linear", l_linear}, {"Sigmoid", l_sigmoid}, {"Tanh", l_tanh},
-  {"ReLU", l_relu}, {"LeakyReLU", l_leaky_relu}, {"Softmax", l_softmax},
-  {"LogSoftmax", l_log_softmax}, {"Sequential", l_sequential},
-  {"load", l_load},
+  {"Sequential", l_sequential}, {"Residual", l_residual}, {"load", l_load},
   {NULL, NULL}
 };
 
 void lbp_open_module(lua_State *L) {
   /* module.Module is the method table: the Lua side adds fit to it. */
   lbp_newclass(L, LBP_MODULE, meta, methods, "Module", functions);
+  lbp_open_layers(L);
 }
