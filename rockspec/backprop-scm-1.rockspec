@@ -36,6 +36,7 @@ build = {
             "src/core/gemm.c",
             "src/core/layer.c",
             "src/core/linear.c",
+            "src/core/small.c",
             "src/core/activation.c",
             "src/core/softmax.c",
             "src/core/conv.c",

@@ -93,6 +93,14 @@ typedef struct bp_ctx {
   struct bp_pool *pool;  /* NULL for now */
   float *work;           /* shared workspace, valid during one call */
   float *saved;          /* this layer's forward-to-backward memory */
+  /* Backward only. 1 when bp_train_step fuses a plain SGD step into the
+  ** pass (only when every layer with parameters is Linear, the one class
+  ** that implements it): the layer then WRITES its
+  ** gradients instead of adding to them (they were not zeroed) and
+  ** applies p -= lr * g to its parameters after its last read of them,
+  ** bit for bit what zero_grad, backward and bp_optim_step would do. */
+  int fused;
+  float lr;
 } bp_ctx;
 
 /* Settings. Which fields a kind uses is documented next to each; a

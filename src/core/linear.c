@@ -6,6 +6,7 @@
 */
 #include "gemm.h"
 #include "layer.h"
+#include "small.h"
 
 static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
                        const bp_shape *in, bp_shape *out, bp_error *err) {
@@ -30,9 +31,37 @@ static void forward(const bp_layer *l, const bp_ctx *c, const float *x,
   size_t i, j;
   (void)c;
   (void)in;
+  if (n <= BP_SMALL_BATCH) {    /* direct dot products: see small.h */
+    bp_small_fwd(n, l->in, l->out, x, w, b, y);
+    return;
+  }
   for (i = 0; i < n; i++)
     for (j = 0; j < l->out; j++) y[i * l->out + j] = b[j];
   bp_gemm(0, 1, n, l->out, l->in, 1.0f, x, l->in, w, l->in, 1.0f, y, l->out);
+}
+
+/* The fused step (bp_ctx.fused): dx first, while W is unchanged. */
+static void backward_sgd(const bp_layer *l, float lr, const float *x,
+                         const float *dy, float *dx, size_t n) {
+  float *w = l->p[0].data, *b = l->p[1].data;
+  float *gw = l->p[0].grad, *gb = l->p[1].grad;
+  size_t i, j;
+  if (dx != NULL) {
+    if (n <= BP_SMALL_BATCH) bp_small_dx(n, l->in, l->out, dy, w, dx);
+    else bp_gemm(0, 0, n, l->in, l->out, 1.0f, dy, l->out, w, l->in, 0.0f,
+                 dx, l->in);
+  }
+  if (n <= BP_SMALL_BATCH || n * l->in <= BP_SMALL_FUSED) {
+    bp_small_grad_sgd(n, l->in, l->out, x, dy, gw, gb, w, b, lr);
+    return;
+  }
+  bp_gemm(1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in, 0.0f, gw,
+          l->in);
+  for (j = 0; j < l->out; j++) gb[j] = 0.0f;
+  for (i = 0; i < n; i++)
+    for (j = 0; j < l->out; j++) gb[j] += dy[i * l->out + j];
+  bp_upd_sgd(l->p[0].numel, lr, w, gw);
+  bp_upd_sgd(l->p[1].numel, lr, b, gb);
 }
 
 static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
@@ -40,10 +69,18 @@ static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
                      const bp_shape *in) {
   float *gw = l->p[0].grad, *gb = l->p[1].grad;
   size_t i, j;
-  (void)c;
   (void)y;
   (void)in;
+  if (c->fused) {
+    backward_sgd(l, c->lr, x, dy, dx, n);
+    return;
+  }
   /* dW += dy^T x,  db += column sums of dy,  dx = dy W */
+  if (n <= BP_SMALL_BATCH) {
+    bp_small_grad(n, l->in, l->out, x, dy, gw, gb);
+    if (dx != NULL) bp_small_dx(n, l->in, l->out, dy, l->p[0].data, dx);
+    return;
+  }
   bp_gemm(1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in, 1.0f, gw,
           l->in);
   for (i = 0; i < n; i++)

@@ -48,11 +48,21 @@ bp_status bp_net_init(bp_net *net, const bp_layer *layers, size_t nlayers,
   net->act = malloc((nlayers + 1) * sizeof *net->act);
   net->saved = malloc(nlayers * sizeof *net->saved);
   net->skip = malloc(nlayers * sizeof *net->skip);
+  net->cls = malloc(nlayers * sizeof *net->cls);
+  net->joins = calloc(nlayers, 1);
   if (!net->layers || !net->shape || !net->probe || !net->act ||
-      !net->saved || !net->skip)
+      !net->saved || !net->skip || !net->cls || !net->joins)
     goto nomem;
   memcpy(net->layers, layers, nlayers * sizeof *layers);
   net->nlayers = nlayers;
+  for (i = 0; i < nlayers; i++) {
+    net->cls[i] = bp_layer_class_of(layers[i].kind);
+    if (layers[i].kind == BP_RESIDUAL) net->joins[i - layers[i].span] = 1;
+  }
+  net->fuses_sgd = 1;
+  for (i = 0; i < nlayers; i++)
+    if (layers[i].nparams > 0 && layers[i].kind != BP_LINEAR)
+      net->fuses_sgd = 0;     /* only Linear implements bp_ctx.fused */
   for (i = 0; i < nlayers; i++) {
     for (k = 0; k < layers[i].nparams; k++) total += pad(layers[i].p[k].numel);
     states += pad(layers[i].nstate);
@@ -86,6 +96,8 @@ void bp_net_free(bp_net *net) {
   free(net->act);
   free(net->saved);
   free(net->skip);
+  free(net->cls);
+  free(net->joins);
   bp_free(net->params);
   bp_free(net->grads);
   bp_free(net->state);
@@ -116,6 +128,8 @@ static bp_ctx context(const bp_net *net) {
   c.pool = net->pool;
   c.work = net->work;
   c.saved = NULL;
+  c.fused = 0;
+  c.lr = 0.0f;
   return c;
 }
 
@@ -239,22 +253,49 @@ static bp_status layout(bp_net *net, size_t n, bp_error *err) {
 
 /* --- passes ----------------------------------------------------------- */
 
+/* Shapes and scratch for n samples of shape in, unless the last plan
+** was for the same batch. */
+static bp_status replan(bp_net *net, size_t n, const bp_shape *in,
+                        bp_error *err) {
+  bp_status st;
+  if (net->planned && n == net->plan_n &&
+      net->training == net->plan_training && bp_shape_equal(in, &net->shape[0]))
+    return BP_OK;
+  net->planned = 0;
+  if (n == 0) return bp_fail(err, BP_EINVAL, "empty batch");
+  st = shapes(net, n, in, net->shape, err);
+  if (st != BP_OK) return st;
+  st = layout(net, n, err);
+  if (st != BP_OK) return st;
+  net->planned = 1;
+  net->plan_n = n;
+  net->plan_training = net->training;
+  return BP_OK;
+}
+
+bp_status bp_net_input_buffer(bp_net *net, size_t n, const bp_shape *in,
+                              float **x, bp_error *err) {
+  bp_status st;
+  net->batch = 0;
+  st = replan(net, n, in, err);
+  *x = st == BP_OK ? net->act[0] : NULL;
+  return st;
+}
+
 bp_status bp_net_forward(bp_net *net, const float *x, size_t n,
                          const bp_shape *in, bp_error *err) {
   size_t i, k, m;
   bp_status st;
   bp_ctx c;
   net->batch = 0;
-  if (n == 0) return bp_fail(err, BP_EINVAL, "empty batch");
-  st = shapes(net, n, in, net->shape, err);
+  st = replan(net, n, in, err);
   if (st != BP_OK) return st;
-  st = layout(net, n, err);
-  if (st != BP_OK) return st;
-  memcpy(net->act[0], x, n * bp_shape_numel(in) * sizeof *x);
+  if (x != net->act[0])
+    memcpy(net->act[0], x, n * bp_shape_numel(in) * sizeof *x);
   c = context(net);
   for (i = 0; i < net->nlayers; i++) {
     const bp_layer *l = &net->layers[i];
-    const bp_layer_class *cls = bp_layer_class_of(l->kind);
+    const bp_layer_class *cls = net->cls[i];
     if (l->kind == BP_RESIDUAL) {
       const float *a = net->act[i], *b = net->act[i - l->span];
       float *y = net->act[i + 1];
@@ -286,8 +327,9 @@ float *bp_net_dy_buffer(bp_net *net) {
   return net->delta[net->nlayers & 1];
 }
 
-bp_status bp_net_backward(bp_net *net, const float *dy, size_t n,
-                          const bp_shape *s, const float **dx, bp_error *err) {
+static bp_status backprop(bp_net *net, const float *dy, size_t n,
+                          const bp_shape *s, const float **dx, int fused,
+                          float lr, bp_error *err) {
   const bp_shape *out = &net->shape[net->nlayers];
   size_t i, r, k;
   bp_ctx c;
@@ -302,6 +344,8 @@ bp_status bp_net_backward(bp_net *net, const float *dy, size_t n,
                    "last forward's output), got %s", want, got);
   }
   c = context(net);
+  c.fused = fused;
+  c.lr = lr;
   for (i = net->nlayers; i-- > 0;) {
     const bp_layer *l = &net->layers[i];
     float *d = (i > 0 || dx != NULL) ? net->delta[i & 1] : NULL;
@@ -311,12 +355,11 @@ bp_status bp_net_backward(bp_net *net, const float *dy, size_t n,
       memcpy(d, dy, m * sizeof *dy);           /* i >= span >= 1 */
     } else {
       c.saved = net->saved[i];
-      bp_layer_class_of(l->kind)->backward(l, &c, net->act[i],
-                                           net->act[i + 1], dy, d, n,
-                                           &net->shape[i]);
+      net->cls[i]->backward(l, &c, net->act[i], net->act[i + 1], dy, d, n,
+                            &net->shape[i]);
     }
     /* Residuals whose body starts here: their gradient joins. */
-    if (d != NULL)
+    if (d != NULL && net->joins[i])
       for (r = i + 1; r < net->nlayers; r++)
         if (net->layers[r].kind == BP_RESIDUAL &&
             r - net->layers[r].span == i)
@@ -325,4 +368,16 @@ bp_status bp_net_backward(bp_net *net, const float *dy, size_t n,
   }
   if (dx != NULL) *dx = dy;
   return BP_OK;
+}
+
+bp_status bp_net_backward(bp_net *net, const float *dy, size_t n,
+                          const bp_shape *s, const float **dx, bp_error *err) {
+  return backprop(net, dy, n, s, dx, 0, 0.0f, err);
+}
+
+bp_status bp_net_backward_sgd(bp_net *net, const float *dy, size_t n,
+                              const bp_shape *s, float lr, bp_error *err) {
+  if (!net->fuses_sgd)
+    return bp_fail(err, BP_EINVAL, "this network cannot fuse the SGD step");
+  return backprop(net, dy, n, s, NULL, 1, lr, err);
 }

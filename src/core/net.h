@@ -30,6 +30,9 @@
 typedef struct bp_net {
   size_t nlayers;
   bp_layer *layers;
+  const bp_layer_class **cls;   /* each layer's class, looked up once */
+  unsigned char *joins;  /* per layer: some Residual's body starts there */
+  int fuses_sgd;         /* every layer with parameters can fuse SGD */
   size_t nparams;        /* floats in params and grads, padding included */
   float *params, *grads;
   size_t nstate;         /* floats in state, padding included */
@@ -49,6 +52,12 @@ typedef struct bp_net {
   float *work;           /* shared workspace */
   float *scratch;        /* one block holding all of the above */
   size_t scratch_cap;
+  /* The plan above (shapes and scratch layout) holds for plan_n samples
+  ** of shape shape[0] in mode plan_training when planned is 1: a forward
+  ** with the same batch skips planning (every check it makes would pass
+  ** again: they depend on nothing else). */
+  int planned, plan_training;
+  size_t plan_n;
 } bp_net;
 
 /* Copy the layer descriptions (from bp_layer_init) and allocate. */
@@ -68,6 +77,13 @@ bp_status bp_net_out_shape(bp_net *net, size_t n, const bp_shape *in,
 bp_status bp_net_forward(bp_net *net, const float *x, size_t n,
                          const bp_shape *in, bp_error *err);
 const float *bp_net_output(const bp_net *net);
+/* Plan a forward of n samples of shape `in` and point *x at where it
+** reads them from (valid until the next call of bp_net_forward or this):
+** a caller that writes the batch there (bp_train_epoch gathers shuffled
+** samples) and passes it to bp_net_forward saves a copy. Fails as
+** bp_net_forward would on a bad shape. */
+bp_status bp_net_input_buffer(bp_net *net, size_t n, const bp_shape *in,
+                              float **x, bp_error *err);
 size_t bp_net_out(const bp_net *net);   /* floats per output sample */
 /* Room for n x (output floats) where a loss may write dy for
 ** bp_net_backward without allocating (one of the ping-pong buffers that
@@ -78,5 +94,12 @@ float *bp_net_dy_buffer(bp_net *net);
 ** next call). */
 bp_status bp_net_backward(bp_net *net, const float *dy, size_t n,
                           const bp_shape *s, const float **dx, bp_error *err);
+/* zero_grad, backward and plain SGD (p -= lr * g) in one pass, with the
+** same results bit for bit: each layer writes its gradients and updates
+** its parameters as soon as it no longer reads them, so the parameters
+** and gradients are touched once while still in cache. Only when
+** fuses_sgd (every layer with parameters supports it). */
+bp_status bp_net_backward_sgd(bp_net *net, const float *dy, size_t n,
+                              const bp_shape *s, float lr, bp_error *err);
 
 #endif

@@ -3,7 +3,15 @@
 #include <string.h>
 
 #include "optim.h"
+#include "small.h"
 #include "tensor.h"
+
+/* Centered RMSprop's root: v - mean^2 >= 0 in exact arithmetic, but
+** rounding can dip below. */
+static float rms_centered(float v, float mean) {
+  float s = v - mean * mean;
+  return s > 0.0f ? sqrtf(s) : 0.0f;
+}
 
 void bp_optim_defaults(bp_optim *o, bp_optim_kind kind) {
   memset(o, 0, sizeof *o);
@@ -122,23 +130,43 @@ size_t bp_optim_state_bytes(const bp_optim *o) {
          sizeof(float);
 }
 
+/* Each rule is split into loops per option set, with restrict pointers
+** and no branch inside, so they vectorize; SGD, the per-sample hot path,
+** uses the SIMD kernels of small.h. Every loop computes exactly what the
+** single loop of optim.h's formulas would, bit for bit, except that SGD
+** without momentum and weight decay skips adding 0 * p (which only
+** changes the sign of a zero, or keeps an infinite weight infinite). */
 static void sgd(bp_optim *o, float *p, const float *g) {
   float lr = (float)o->lr, wd = (float)o->weight_decay;
   float mu = (float)o->momentum, keep = (float)(1.0 - o->dampening);
-  size_t i;
-  for (i = 0; i < o->n; i++) {
-    float d = g[i] + wd * p[i];
-    if (o->m != NULL) {
-      float b = o->steps == 0 ? d : mu * o->m[i] + keep * d;
-      o->m[i] = b;
-      d = o->nesterov ? d + mu * b : b;
-    }
-    p[i] -= lr * d;
-  }
+  if (o->m != NULL)
+    bp_upd_sgd_momentum(o->n, lr, wd, mu, keep, o->steps == 0, o->nesterov,
+                        p, g, o->m);
+  else if (wd != 0.0f)
+    bp_upd_sgd_wd(o->n, lr, wd, p, g);
+  else
+    bp_upd_sgd(o->n, lr, p, g);
 }
 
 /* Adam and AdamW: they differ only in where the weight decay goes. */
-static void adam(bp_optim *o, float *p, const float *g) {
+static void adam_moments(size_t n, float b1, float b2, float l2,
+                         const float *restrict p, const float *restrict g,
+                         float *restrict m, float *restrict v) {
+  size_t i;
+  if (l2 != 0.0f)
+    for (i = 0; i < n; i++) {
+      float gi = g[i] + l2 * p[i];
+      m[i] = b1 * m[i] + (1.0f - b1) * gi;
+      v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+    }
+  else
+    for (i = 0; i < n; i++) {
+      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+    }
+}
+
+static void adam(bp_optim *o, float *restrict p, const float *restrict g) {
   double t = (double)(o->steps + 1);
   int decoupled = o->kind == BP_ADAMW;
   float b1 = (float)o->beta1, b2 = (float)o->beta2;
@@ -146,76 +174,81 @@ static void adam(bp_optim *o, float *p, const float *g) {
   float shrink = (float)(1.0 - (decoupled ? o->lr * o->weight_decay : 0.0));
   float step = (float)(o->lr / (1.0 - pow(o->beta1, t)));
   float root2 = (float)sqrt(1.0 - pow(o->beta2, t)), eps = (float)o->eps;
-  size_t i;
-  for (i = 0; i < o->n; i++) {
-    float gi = l2 != 0.0f ? g[i] + l2 * p[i] : g[i], v;
-    if (decoupled) p[i] *= shrink;
-    o->m[i] = b1 * o->m[i] + (1.0f - b1) * gi;
-    o->v[i] = v = b2 * o->v[i] + (1.0f - b2) * gi * gi;
-    if (o->w != NULL) {
-      if (v > o->w[i]) o->w[i] = v;
-      v = o->w[i];
-    }
-    p[i] -= step * o->m[i] / (sqrtf(v) / root2 + eps);
+  float *restrict m = o->m, *restrict v = o->v, *restrict w = o->w;
+  size_t i, n = o->n;
+  /* The moments use g + l2 p with p before AdamW's shrink (which l2 = 0
+  ** makes irrelevant), so they can come first. */
+  adam_moments(n, b1, b2, l2, p, g, m, v);
+  if (decoupled)
+    for (i = 0; i < n; i++) p[i] *= shrink;
+  if (w != NULL) {
+    for (i = 0; i < n; i++) w[i] = v[i] > w[i] ? v[i] : w[i];
+    v = w;
   }
+  for (i = 0; i < n; i++) p[i] -= step * m[i] / (sqrtf(v[i]) / root2 + eps);
 }
 
-static void rmsprop(bp_optim *o, float *p, const float *g) {
+static void rmsprop(bp_optim *o, float *restrict p, const float *restrict g) {
   float lr = (float)o->lr, wd = (float)o->weight_decay;
   float a = (float)o->alpha, b = 1.0f - a, eps = (float)o->eps;
   float mu = (float)o->momentum;
-  size_t i;
-  for (i = 0; i < o->n; i++) {
-    float gi = g[i] + wd * p[i], s;
-    o->v[i] = a * o->v[i] + b * gi * gi;
-    if (o->w != NULL) {
-      /* v - mean^2 >= 0 in exact arithmetic; rounding can dip below */
-      o->w[i] = a * o->w[i] + b * gi;
-      s = o->v[i] - o->w[i] * o->w[i];
-      s = s > 0.0f ? sqrtf(s) : 0.0f;
-    } else {
-      s = sqrtf(o->v[i]);
-    }
-    s += eps;
-    if (o->m != NULL) {
-      o->m[i] = mu * o->m[i] + gi / s;
-      p[i] -= lr * o->m[i];
-    } else {
-      p[i] -= lr * (gi / s);
-    }
+  float *restrict v = o->v, *restrict w = o->w, *restrict m = o->m;
+  size_t i, n = o->n;
+  /* v, and for centered the mean w, first; then the step, which needs
+  ** g + wd p with p not yet moved. */
+  for (i = 0; i < n; i++) {
+    float gi = g[i] + wd * p[i];
+    v[i] = a * v[i] + b * gi * gi;
   }
+  if (w != NULL)
+    for (i = 0; i < n; i++) w[i] = a * w[i] + b * (g[i] + wd * p[i]);
+  /* Then the step, one loop per (centered, momentum). */
+#define STEP(denom)                                                   \
+  if (m != NULL)                                                      \
+    for (i = 0; i < n; i++) {                                         \
+      m[i] = mu * m[i] + (g[i] + wd * p[i]) / ((denom) + eps);        \
+      p[i] -= lr * m[i];                                              \
+    }                                                                 \
+  else                                                                \
+    for (i = 0; i < n; i++)                                           \
+      p[i] -= lr * ((g[i] + wd * p[i]) / ((denom) + eps));
+  if (w != NULL) {
+    STEP(rms_centered(v[i], w[i]))
+  } else {
+    STEP(sqrtf(v[i]))
+  }
+#undef STEP
 }
 
-static void adagrad(bp_optim *o, float *p, const float *g) {
+static void adagrad(bp_optim *o, float *restrict p, const float *restrict g) {
   float clr = (float)(o->lr / (1.0 + (double)o->steps * o->lr_decay));
   float wd = (float)o->weight_decay, eps = (float)o->eps;
-  size_t i;
-  for (i = 0; i < o->n; i++) {
+  float *restrict v = o->v;
+  size_t i, n = o->n;
+  for (i = 0; i < n; i++) {
     float gi = g[i] + wd * p[i];
-    o->v[i] += gi * gi;
-    p[i] -= clr * (gi / (sqrtf(o->v[i]) + eps));
+    v[i] += gi * gi;
+    p[i] -= clr * (gi / (sqrtf(v[i]) + eps));
   }
 }
 
-static void rprop(bp_optim *o, float *p, const float *g) {
+/* iRprop-, written with selects instead of branches: a factor of 1 keeps
+** s exactly, and p +- 0 is p. */
+static void rprop(bp_optim *o, float *restrict p, const float *restrict g) {
   float up = (float)o->etaplus, down = (float)o->etaminus;
   float lo = (float)o->step_min, hi = (float)o->step_max;
-  size_t i;
+  float *restrict m = o->m, *restrict v = o->v;
+  size_t i, n = o->n;
   if (o->steps == 0)        /* lr now, not at creation: it may have changed */
-    for (i = 0; i < o->n; i++) o->v[i] = (float)o->lr;
-  for (i = 0; i < o->n; i++) {
-    float gi = g[i], same = gi * o->m[i], s = o->v[i];
-    if (same > 0.0f) {
-      s *= up;
-    } else if (same < 0.0f) {
-      s *= down;
-      gi = 0.0f;            /* iRprop-: skip this move, forget the sign */
-    }
+    for (i = 0; i < n; i++) v[i] = (float)o->lr;
+  for (i = 0; i < n; i++) {
+    float gi = g[i], same = gi * m[i], s = v[i];
+    s = same > 0.0f ? s * up : same < 0.0f ? s * down : s;
+    gi = same < 0.0f ? 0.0f : gi;   /* iRprop-: skip this move, forget */
     s = s < lo ? lo : s > hi ? hi : s;
-    o->v[i] = s;
-    if (gi > 0.0f) p[i] -= s;
-    else if (gi < 0.0f) p[i] += s;
-    o->m[i] = gi;
+    v[i] = s;
+    p[i] = gi > 0.0f ? p[i] - s : gi < 0.0f ? p[i] + s : p[i];
+    m[i] = gi;
   }
 }
 

@@ -8,9 +8,17 @@
 
 void bp_epoch_buf_free(bp_epoch_buf *b) {
   free(b->order);
-  bp_free(b->x);
   bp_free(b->y);
   memset(b, 0, sizeof *b);
+}
+
+/* Plain SGD (no momentum, weight decay or clipping) on a network whose
+** layers can fuse it: zero_grad, backward and the update in one pass (see
+** bp_net_backward_sgd), the same results bit for bit. */
+static int fusable(const bp_net *net, const bp_optim *opt) {
+  return net->fuses_sgd && opt->kind == BP_SGD && opt->m == NULL &&
+         opt->weight_decay == 0.0 && !(opt->clip.value > 0) &&
+         !(opt->clip.max_norm > 0);
 }
 
 bp_status bp_train_step(bp_net *net, const float *x, size_t n,
@@ -30,6 +38,12 @@ bp_status bp_train_step(bp_net *net, const float *x, size_t n,
   if (!isfinite(*loss))
     return bp_fail(err, BP_EINVAL, "the loss is %g: training diverged "
                    "(try a lower learning rate)", *loss);
+  if (fusable(net, opt)) {
+    st = bp_net_backward_sgd(net, dy, n, &net->shape[net->nlayers],
+                             (float)opt->lr, err);
+    if (st == BP_OK) opt->steps++;
+    return st;
+  }
   bp_net_zero_grad(net);
   st = bp_net_backward(net, dy, n, &net->shape[net->nlayers], NULL, err);
   if (st != BP_OK) return st;
@@ -81,22 +95,27 @@ bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
   for (i = 0; i < N; i++) buf->order[i] = (uint32_t)i;
   if (shuffle) {
     bp_rng_shuffle(rng, buf->order, (uint32_t)N);
-    if (!grow(&buf->x, &buf->x_cap, batch * width) ||
-        !grow(&buf->y, &buf->y_cap, batch * ywidth))
-      goto nomem;
+    if (!grow(&buf->y, &buf->y_cap, batch * ywidth)) goto nomem;
   }
   for (start = 0; start < N; start += batch) {
     size_t n = N - start < batch ? N - start : batch;
     const float *xb = X + start * width, *yb = Y + start * ywidth;
     double l;
     if (shuffle) {
+      /* Samples go straight into the network's input buffer (no second
+      ** copy in bp_net_forward); one target per sample is copied as a
+      ** float, wider ones with memcpy. */
+      float *xin, *yin = buf->y;
+      st = bp_net_input_buffer(net, n, in, &xin, err);
+      if (st != BP_OK) return st;
       for (i = 0; i < n; i++) {
         size_t r = buf->order[start + i];
-        memcpy(buf->x + i * width, X + r * width, width * sizeof *X);
-        memcpy(buf->y + i * ywidth, Y + r * ywidth, ywidth * sizeof *Y);
+        memcpy(xin + i * width, X + r * width, width * sizeof *X);
+        if (ywidth == 1) yin[i] = Y[r];
+        else memcpy(yin + i * ywidth, Y + r * ywidth, ywidth * sizeof *Y);
       }
-      xb = buf->x;
-      yb = buf->y;
+      xb = xin;
+      yb = yin;
     }
     st = bp_train_step(net, xb, n, in, yb, lf, opt, &l, err);
     if (st != BP_OK) return st;

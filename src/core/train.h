@@ -21,8 +21,9 @@
 /* Scratch for epochs, owned by the caller; zero it before first use. */
 typedef struct bp_epoch_buf {
   uint32_t *order;
-  float *x, *y;
-  size_t order_cap, x_cap, y_cap;
+  float *y;             /* shuffled targets (inputs go to the network's
+                           own input buffer) */
+  size_t order_cap, y_cap;
 } bp_epoch_buf;
 
 void bp_epoch_buf_free(bp_epoch_buf *b);    /* idempotent */

@@ -1,0 +1,66 @@
+/*
+** small.h: kernels for the per-sample hot path: a dense layer over a few
+** samples (the classic recipe trains on one sample per update, a game
+** asks for one forward per frame), and the elementwise optimizer updates.
+** A general matrix product pays for packing and blocking that a 30x16
+** layer never recovers; these are direct dot/axpy loops.
+**
+** Each has AVX-512, AVX2 and portable versions, chosen at run time from
+** what the CPU has (compiled with per-function target attributes, so the
+** default -O2 build runs everywhere); BACKPROP_ISA=portable|avx2|avx512
+** in the environment forces one (read once, for tests; an ISA the CPU
+** lacks falls back to the best it has).
+**
+** Rounding: every elementwise operation is the same multiply then add as
+** the portable C (no FMA contraction), so bp_small_grad, bp_small_dx and
+** the optimizer updates give the same bits on every ISA, and the same as
+** bp_gemm's portable loops. Only bp_small_fwd's dot products sum in an
+** order that depends on the ISA (its lane count): the portable version
+** keeps bp_gemm's eight partial sums, the SIMD ones use 8 or 16 lanes and
+** a fixed reduction tree; results are reproducible for a given ISA.
+*/
+#ifndef BP_SMALL_H
+#define BP_SMALL_H
+
+#include <stddef.h>
+
+/* Batches up to this size take the small kernels in Linear. */
+#define BP_SMALL_BATCH 4
+/* The fused SGD step (bp_small_grad_sgd) also takes larger batches while
+** their inputs (n x in floats) stay in L1. */
+#define BP_SMALL_FUSED 4096
+
+/* The ISA in use: "avx512", "avx2" or "portable". */
+const char *bp_small_isa(void);
+
+/* x: n x in, w: out x in (row j is neuron j), y: n x out.
+** y[s][j] = b[j] + w[j] . x[s]. */
+void bp_small_fwd(size_t n, size_t in, size_t out, const float *x,
+                  const float *w, const float *b, float *y);
+/* gw[j] += dy[s][j] x[s] and gb[j] += dy[s][j], samples in order. */
+void bp_small_grad(size_t n, size_t in, size_t out, const float *x,
+                   const float *dy, float *gw, float *gb);
+/* The same summed from zero and written to gw and gb, then w -= lr gw and
+** b -= lr gb: zero_grad, bp_small_grad and plain SGD on this layer in one
+** pass (see bp_ctx.fused). */
+void bp_small_grad_sgd(size_t n, size_t in, size_t out, const float *x,
+                       const float *dy, float *gw, float *gb, float *w,
+                       float *b, float lr);
+/* dx[s] = sum over j of dy[s][j] w[j] (dx: n x in, overwritten). */
+void bp_small_dx(size_t n, size_t in, size_t out, const float *dy,
+                 const float *w, float *dx);
+
+/* Optimizer updates over m floats (p: parameters, g: gradients, state
+** arrays as optim.h names them). Each is one specialization of the rule
+** in optim.h, with no branch inside its loop. */
+/* p -= lr * g */
+void bp_upd_sgd(size_t m, float lr, float *p, const float *g);
+/* d = g + wd p; p -= lr * d */
+void bp_upd_sgd_wd(size_t m, float lr, float wd, float *p, const float *g);
+/* d = g + wd p; b = first ? d : mu b + keep d; d = nesterov ? d + mu b : b;
+** p -= lr d */
+void bp_upd_sgd_momentum(size_t m, float lr, float wd, float mu, float keep,
+                         int first, int nesterov, float *p, const float *g,
+                         float *b);
+
+#endif
