@@ -10,11 +10,13 @@
 ** them. Build and run from the repository root after `make`:
 **   cc -O2 -std=c99 -Isrc/core -o build/core_hot bench/core_hot.c \
 **     $(ls build/obj/core/[a-z]*.o) -lm && build/core_hot
-** BENCH_SECONDS (default 1) sets the time per measurement.
+** BENCH_SECONDS (default 1) sets the time per measurement; BENCH_ONLY=b1,
+** b32 or game runs one of them (for perf record).
 */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "loss.h"
@@ -119,17 +121,29 @@ static double game(double seconds, float *sum) {
   return 1e9 * t / (double)calls;
 }
 
+static int wanted(const char *name) {
+  const char *only = getenv("BENCH_ONLY");
+  return only == NULL || strstr(only, name) != NULL;
+}
+
 int main(void) {
   const char *s = getenv("BENCH_SECONDS");
-  double seconds = s ? atof(s) : 1.0, l1, l32;
-  double r1 = classic(1, seconds, &l1), r32 = classic(32, seconds, &l32);
+  double seconds = s ? atof(s) : 1.0, l, r;
   float sum;
-  double ns = game(seconds, &sum);
-  printf("classic 30-16-1, batch 1:  %10.0f samples/s  (epoch 10 loss "
-         "%.9g)\n", r1, l1);
-  printf("classic 30-16-1, batch 32: %10.0f samples/s  (epoch 10 loss "
-         "%.9g)\n", r32, l32);
-  printf("game 16-32-32-4 forward, n = 1: %8.1f ns/call  (first output %.9g)\n",
-         ns, (double)sum);
+  if (wanted("b1")) {
+    r = classic(1, seconds, &l);
+    printf("classic 30-16-1, batch 1:  %10.0f samples/s  (epoch 10 loss "
+           "%.9g)\n", r, l);
+  }
+  if (wanted("b32")) {
+    r = classic(32, seconds, &l);
+    printf("classic 30-16-1, batch 32: %10.0f samples/s  (epoch 10 loss "
+           "%.9g)\n", r, l);
+  }
+  if (wanted("game")) {
+    r = game(seconds, &sum);
+    printf("game 16-32-32-4 forward, n = 1: %8.1f ns/call  (first output "
+           "%.9g)\n", r, (double)sum);
+  }
   return 0;
 }

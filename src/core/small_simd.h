@@ -76,43 +76,52 @@ TARGET void SUFFIX(bp_small_grad)(size_t n, size_t in, size_t out,
   }
 }
 
+/* The optimizer updates: whole vectors, then the tail through the
+** portable loop (the same operations, so the same bits). */
+TARGET void SUFFIX(bp_upd_sgd)(size_t m, float lr, float *p, const float *g) {
+  size_t i;
+  vf l = SPLAT(lr);
+  for (i = 0; i + VW <= m; i += VW) ST(p + i, LD(p + i) - l * LD(g + i));
+  bp_upd_sgd_portable(m - i, lr, p + i, g + i);
+}
+
 /* The fused step: each gradient piece summed over the samples in a
 ** register (from 0, samples in order: what zero_grad then bp_small_grad
-** compute), written once, and the weights moved by it. */
+** compute) and written once; then the weights move in one pass over the
+** whole contiguous matrix. Updating them row by row would load each row
+** just after the masked store of the row before, whose 64-byte footprint
+** overlaps it: the load then waits for the store to reach the cache. */
 TARGET void SUFFIX(bp_small_grad_sgd)(size_t n, size_t in, size_t out,
                                       const float *x, const float *dy,
                                       float *gw, float *gb, float *w,
                                       float *b, float lr) {
   size_t s, j, k, r = in % VW, full = in - r, ro = out % VW;
-  vf l = SPLAT(lr);
   for (j = 0; j < out; j++) {
-    float *grow = gw + j * in, *wrow = w + j * in;
+    float *grow = gw + j * in;
     for (k = 0; k < full; k += VW) {
       vf a = SPLAT(0.0f);
       for (s = 0; s < n; s++) a += SPLAT(dy[s * out + j]) * LD(x + s * in + k);
       ST(grow + k, a);
-      ST(wrow + k, LD(wrow + k) - l * a);
     }
     if (r) {
       vf a = SPLAT(0.0f);
       for (s = 0; s < n; s++)
         a += SPLAT(dy[s * out + j]) * LDM(x + s * in + k, r);
       STM(grow + k, r, a);
-      STM(wrow + k, r, LDM(wrow + k, r) - l * a);
     }
   }
   for (j = 0; j + VW <= out; j += VW) {
     vf a = SPLAT(0.0f);
     for (s = 0; s < n; s++) a += LD(dy + s * out + j);
     ST(gb + j, a);
-    ST(b + j, LD(b + j) - l * a);
   }
   if (ro) {
     vf a = SPLAT(0.0f);
     for (s = 0; s < n; s++) a += LDM(dy + s * out + j, ro);
     STM(gb + j, ro, a);
-    STM(b + j, ro, LDM(b + j, ro) - l * a);
   }
+  SUFFIX(bp_upd_sgd)(in * out, lr, w, gw);
+  SUFFIX(bp_upd_sgd)(out, lr, b, gb);
 }
 
 /* dx[s] = sum_j dy[s][j] w[j], a VW-float piece of dx at a time held in a
@@ -134,15 +143,6 @@ TARGET void SUFFIX(bp_small_dx)(size_t n, size_t in, size_t out,
       STM(o + k, r, a);
     }
   }
-}
-
-/* The optimizer updates: whole vectors, then the tail through the
-** portable loop (the same operations, so the same bits). */
-TARGET void SUFFIX(bp_upd_sgd)(size_t m, float lr, float *p, const float *g) {
-  size_t i;
-  vf l = SPLAT(lr);
-  for (i = 0; i + VW <= m; i += VW) ST(p + i, LD(p + i) - l * LD(g + i));
-  bp_upd_sgd_portable(m - i, lr, p + i, g + i);
 }
 
 TARGET void SUFFIX(bp_upd_sgd_wd)(size_t m, float lr, float wd, float *p,
