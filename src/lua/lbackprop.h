@@ -38,6 +38,8 @@ typedef struct lmodule {
   int initialized;        /* weights drawn (lazily for a lone layer) */
   int views;              /* parameter views taken, as for tensors */
   int closed;
+  float *row;             /* staging for a Lua-table input (forward) */
+  size_t row_cap;
 } lmodule;
 
 typedef struct lloss {
