@@ -75,7 +75,7 @@ local why_not = {
 local function fields(line)
   local r, note = {}, line:match(" note=(.*)$")
   if note then line = line:sub(1, #line - #note - 6) end
-  for k, v in line:gmatch("(%w+)=(%S+)") do r[k] = tonumber(v) or v end
+  for k, v in line:gmatch("([%w_]+)=(%S+)") do r[k] = tonumber(v) or v end
   r.note = note
   return r
 end
@@ -107,6 +107,7 @@ local function run(workload, name, argv, env)
     elseif line:match("^gemm ") then   -- bench/gemm.c's own format
       local r = fields(line)
       r.kind, r.shape = "GEMM", line:match("^gemm (%S+)")
+      r.workload, r.name = workload, name
       got[#got + 1] = r
     end
   end
@@ -189,6 +190,8 @@ if only.gemm then
     local coretype = os.getenv("OPENBLAS_CORETYPE")
     local variants = {{coretype and ("OPENBLAS_CORETYPE=" .. coretype) or "OPENBLAS_CORETYPE unset", ""}}
     if coretype then variants[2] = {"OPENBLAS_CORETYPE unset", "env -u OPENBLAS_CORETYPE "} end
+    -- One core: OpenBLAS would otherwise start a thread per core.
+    for _, v in ipairs(variants) do v[2] = v[2] .. "OPENBLAS_NUM_THREADS=1 " end
     for i, v in ipairs(variants) do
       for _, r in ipairs(run("gemm", v[1], {BIN .. "/gemm"}, v[2])) do
         if r.kind == "GEMM" then r.variant, r.first = v[1], i == 1 end
@@ -215,7 +218,7 @@ local function si(v)
   return string.format("%.3g", v)
 end
 
-local function mb(kb) return kb and string.format("%.0f MB", kb / 1024) or "-" end
+local function mb(kb) return kb and string.format("%.0f MiB", kb / 1024) or "-" end
 
 local function quality(r)
   local q = {}
@@ -271,26 +274,33 @@ for _, w in ipairs(WORKLOADS) do
   end
 end
 
--- gemm: ours from the first run, OpenBLAS from each variant.
-local gemm_rows = {}
+-- gemm: per shape, ours from the first run, then OpenBLAS from each run.
+local shapes, by_shape, gemm_other = {}, {}, {}
 for _, r in ipairs(results) do
-  if r.workload == "gemm" and (r.kind == "GEMM" or r.kind == "SKIP" or r.kind == "RESULT") then
-    gemm_rows[#gemm_rows + 1] = r
+  if r.workload == "gemm" then
+    if r.kind == "GEMM" then
+      if not by_shape[r.shape] then shapes[#shapes + 1] = r.shape; by_shape[r.shape] = {} end
+      table.insert(by_shape[r.shape], r)
+    else
+      gemm_other[#gemm_other + 1] = r
+    end
   end
 end
-if #gemm_rows > 0 then
+if #shapes + #gemm_other > 0 then
   section("single-precision matrix product, one thread (GFLOP/s, higher is better)")
-  for _, r in ipairs(gemm_rows) do
+  for _, shape in ipairs(shapes) do
+    local ours = tonumber(by_shape[shape][1].ours_gflops)
+    row("backprop " .. shape, si(ours), "GFLOP/s", "1.00x", mb(by_shape[shape][1].rss_kb), "", "", "")
+    for _, r in ipairs(by_shape[shape]) do
+      local b = tonumber(r.openblas_gflops)
+      row("openblas " .. shape, si(b), "GFLOP/s",
+          (ours and b and b > 0) and string.format("%.2fx", ours / b) or "", mb(r.rss_kb), "", "",
+          r.variant .. (r.note and ("; " .. r.note) or ""))
+    end
+  end
+  for _, r in ipairs(gemm_other) do
     if r.kind == "SKIP" then
       row(r.name, "-", "", "", "", "", "", "skipped: " .. (r.note or ""))
-    elseif r.kind == "GEMM" then
-      local o, b = tonumber(r.ours_gflops), tonumber(r.openblas_gflops)
-      if r.first then
-        row("backprop " .. r.shape, si(o), "GFLOP/s", "1.00x", mb(r.rss_kb), "", "", "")
-      end
-      row("openblas " .. r.shape, si(b), "GFLOP/s",
-          (o and b and b > 0) and string.format("%.2fx", o / b) or "", mb(r.rss_kb), "", "",
-          r.variant .. (r.note and ("; " .. r.note) or ""))
     else
       row(r.name, si(r.value), r.metric or "", "", mb(r.rss_kb), quality(r), "", r.note or "")
     end
