@@ -142,7 +142,13 @@ end
 local function torch(workload, threads)
   local name = "pytorch-" .. threads .. "T"
   if have.torch then
-    run(workload, name, {PYTHON, here .. "/baselines/torch_bench.py", workload, tostring(threads)})
+    -- Debian's torch does its matrix products in OpenBLAS, whose thread
+    -- pool torch.set_num_threads does not size: both pools get `threads`.
+    -- With more than one, idle OpenMP workers spinning starve OpenBLAS's
+    -- threads (measured 10x slower per epoch), so they are told to sleep.
+    local env = string.format("OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d %s", threads, threads,
+                              threads > 1 and "OMP_WAIT_POLICY=PASSIVE " or "")
+    run(workload, name, {PYTHON, here .. "/baselines/torch_bench.py", workload, tostring(threads)}, env)
   else
     skip(workload, name, why_not.torch)
   end
@@ -331,8 +337,10 @@ print([[
 "backprop is" = how many times faster backprop was than that row in this run
 (> 1: backprop ahead). Same initial weights (our initialization, exported) and
 data order for every implementation; FANN clips its sigmoid derivative's input
-to [0.01, 0.99], so its classic loss differs slightly. Not compared: KANN and
-genann (not packaged in Debian), PyTorch with 2 threads on the small nets.]])
+to [0.01, 0.99], so its classic loss differs slightly. PyTorch N T: torch
+and OpenBLAS thread pools both of N (OMP_WAIT_POLICY=PASSIVE when N > 1).
+Not compared: KANN and genann (not packaged in Debian), PyTorch with 2
+threads on the small nets.]])
 
 if os.getenv("BENCH_MARKDOWN") == "1" then
   print()

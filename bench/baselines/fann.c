@@ -160,8 +160,9 @@ static void game(void) {
     if (t < best) best = t;
   }
   printf("RESULT workload=game name=fann metric=ns/call value=%.9g check=%.9g reps=5 "
-         "rss_kb=%ld note=fann_run from C, outputs copied (sink %.3g)\n",
-         best / (double)per * 1e9, check, bench_rss_kb(), sink);
+         "rss_kb=%ld note=fann_run from C, the 4 outputs copied out\n",
+         best / (double)per * 1e9, check, bench_rss_kb());
+  fprintf(stderr, "fann game: output sink %g\n", sink);   /* keeps the loop */
 }
 
 int main(int argc, char **argv) {

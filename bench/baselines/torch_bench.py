@@ -151,7 +151,7 @@ def fmnist(name):
         acc = (net(TX).argmax(1) == TY).float().mean().item()
     result(workload="fmnist", name=name, metric="s/epoch", value=min(times),
            reps=epochs, loss=last, acc=acc,
-           note="best of %d epochs; acc on the test set" % epochs)
+           note="best of %d epochs; acc on the test set; OPENBLAS_NUM_THREADS=%s" % (epochs, os.environ.get("OPENBLAS_NUM_THREADS", "unset")))
 
 
 def game(name):
