@@ -7,7 +7,8 @@
 #   make test            check deps, build, run tools/test.sh (specs + install check)
 #   make demo | xor      check deps, build, run examples/breast_cancer.lua | examples/xor.lua
 #   make regression      check deps, build, run examples/regression.lua (Huber vs MSE)
-#   make bench           build, run every bench/*.lua
+#   make game            check deps, build, run examples/game_agent.lua
+#   make bench           build, run bench/run.lua: every workload and baseline, one table
 #   make asan            ASan+UBSan build; all specs and both examples against it
 #   make fashion-data    Fashion-MNIST in $(FASHION_DIR) (apt-get installs
 #                        dataset-fashion-mnist when run as root)
@@ -40,7 +41,6 @@ SRCS       := $(CORE_SRCS) $(BIND_SRCS)
 OBJS       := $(patsubst src/%.c,$(OBJDIR)/%.o,$(SRCS))
 DEPFILES   := $(OBJS:.o=.d)
 LUA_MODS   := $(sort $(wildcard src/backprop/*.lua))
-BENCHES    := $(sort $(wildcard bench/*.lua))
 
 # In-place module paths (the ";;" keeps Lua's default paths after ours).
 # LUA_PATH_5_4/LUA_CPATH_5_4 would take precedence over these, so drop them.
@@ -113,14 +113,27 @@ game:
 	@$(MAKE) --no-print-directory -s all
 	$(INPLACE) $(LUA) examples/game_agent.lua
 
-bench: all
-ifeq ($(BENCHES),)
-	@echo "make bench: no benchmarks yet (bench/*.lua is empty)"
-else
-	@set -e; for b in $(BENCHES); do \
-	  echo "== $$b"; $(INPLACE) $(LUA) $$b; \
-	done
-endif
+# Benchmarks (issue 4): bench/run.lua runs every workload against every
+# baseline it finds and prints one table. The C helpers are built here; an
+# optional one that cannot build (no libfann-dev, no OpenBLAS, no
+# bench/gemm.c) is left out and the driver prints a note instead.
+BENCH_BIN  := $(BUILD)/bench
+BENCH_CC   := $(CC) -std=c99 -O2 -Wall -Wextra
+CORE_OBJS  := $(filter $(OBJDIR)/core/%,$(OBJS))
+
+$(BENCH_BIN)/rss: bench/rss.c
+	@mkdir -p $(@D)
+	$(BENCH_CC) -o $@ $<
+
+bench: all $(BENCH_BIN)/rss
+	@rm -f $(BENCH_BIN)/fann $(BENCH_BIN)/gemm
+	@$(BENCH_CC) -o $(BENCH_BIN)/fann bench/baselines/fann.c -lfloatfann -lm \
+	  2>$(BENCH_BIN)/fann.log || echo "make bench: FANN baseline not built, see $(BENCH_BIN)/fann.log"
+	@if [ -f bench/gemm.c ]; then \
+	  $(BENCH_CC) -Isrc/core -o $(BENCH_BIN)/gemm bench/gemm.c $(CORE_OBJS) -lopenblas -lm -lpthread \
+	    2>$(BENCH_BIN)/gemm.log || echo "make bench: bench/gemm.c not built, see $(BENCH_BIN)/gemm.log"; \
+	fi
+	@$(INPLACE) LUA='$(LUA)' $(LUA) bench/run.lua
 
 # Memory check: the module built with AddressSanitizer and UBSan, then the
 # whole spec suite (with a longer random-misuse sweep) and both examples run
