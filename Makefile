@@ -25,7 +25,7 @@ INSTALL    ?= install
 # Always added. -std comes first so a user CFLAGS may pick another standard;
 # -fPIC and the warnings come after so overriding CFLAGS cannot drop them.
 BP_CFLAGS  := -std=c99 $(filter-out -fPIC,$(CFLAGS)) -fPIC -Wall -Wextra
-BP_LIBS    := -lm
+BP_LIBS    := -lm -pthread
 
 BUILD      := build
 OBJDIR     := $(BUILD)/obj
@@ -117,7 +117,7 @@ asan:
 	@mkdir -p $(dir $(ASAN_MODULE))
 	$(CC) -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	  -fno-omit-frame-pointer -fPIC -Wall -Wextra $(LIBFLAG) -Isrc/core -I$(LUA_INCDIR) \
-	  -o $(ASAN_MODULE) $(SRCS) -lm
+	  -o $(ASAN_MODULE) $(SRCS) -lm -pthread
 	$(ASAN_RUN) BACKPROP_FUZZ_ROUNDS=100000 busted --cpath='$(BUILD)/asan/?.so'
 	$(ASAN_RUN) env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='src/?.lua;src/?/init.lua;;' \
 	  LUA_CPATH='$(BUILD)/asan/?.so' $(LUA) examples/xor.lua > /dev/null
