@@ -94,26 +94,39 @@ static void call(const run_arg *r, int ours) {
             (int)ldb, 0.0f, r->C, (int)s->N);
 }
 
-/* Best time per call over `samples` samples of ~budget seconds each. */
-static double best(const run_arg *r, int ours, int samples, double budget) {
-  double b = 1e30, t0, t;
+static long calibrate(const run_arg *r, int ours, double budget) {
   long reps = 1, i;
-  int k;
+  double t0;
   call(r, ours);   /* warm up, page in */
-  for (;;) {       /* calibrate reps to the budget */
+  for (;;) {
     t0 = now();
     for (i = 0; i < reps; i++) call(r, ours);
-    t = now() - t0;
-    if (t >= budget / 4 || reps > (1L << 28)) break;
+    if (now() - t0 >= budget / 4 || reps > (1L << 28)) return reps;
     reps *= 4;
   }
+}
+
+static double sample(const run_arg *r, int ours, long reps) {
+  double t0 = now();
+  long i;
+  for (i = 0; i < reps; i++) call(r, ours);
+  return (now() - t0) / reps;
+}
+
+/* Best time per call of ours (t[0]) and OpenBLAS (t[1]), samples taken
+** alternately so that both see the same machine load. */
+static void best(const run_arg *r, int samples, double budget, double *t) {
+  long reps0 = calibrate(r, 1, budget), reps1 = r->blas ? calibrate(r, 0, budget) : 0;
+  int k;
+  t[0] = t[1] = 1e30;
   for (k = 0; k < samples; k++) {
-    t0 = now();
-    for (i = 0; i < reps; i++) call(r, ours);
-    t = (now() - t0) / reps;
-    if (t < b) b = t;
+    double a = sample(r, 1, reps0);
+    if (a < t[0]) t[0] = a;
+    if (r->blas) {
+      a = sample(r, 0, reps1);
+      if (a < t[1]) t[1] = a;
+    }
   }
-  return b;
 }
 
 int main(int argc, char **argv) {
@@ -123,8 +136,9 @@ int main(int argc, char **argv) {
   bp_pool *pool = NULL;
   bp_error err;
   size_t nthreads = 1, i;
+  const char *only = NULL;
   int quick = 0, a;
-  double budget = 0.05;
+  double budget = 0.02;
   for (a = 1; a < argc; a++) {
     if (strcmp(argv[a], "--isa") == 0 && a + 1 < argc) {
       bp_isa isa;
@@ -134,11 +148,13 @@ int main(int argc, char **argv) {
       }
     } else if (strcmp(argv[a], "--threads") == 0 && a + 1 < argc) {
       nthreads = (size_t)atoi(argv[++a]);
+    } else if (strcmp(argv[a], "--only") == 0 && a + 1 < argc) {
+      only = argv[++a];
     } else if (strcmp(argv[a], "--quick") == 0) {
       quick = 1;
-      budget = 0.01;
+      budget = 0.005;
     } else {
-      fprintf(stderr, "usage: gemm [--isa NAME] [--threads N] [--quick]\n");
+      fprintf(stderr, "usage: gemm [--isa NAME] [--threads N] [--quick] [--only NAME_PREFIX]\n");
       return 1;
     }
   }
@@ -160,17 +176,21 @@ int main(int argc, char **argv) {
   for (i = 0; i < sizeof shapes / sizeof *shapes; i++) {
     const shape *s = &shapes[i];
     unsigned seed = 12345;
-    float *A = bp_alloc(s->M * s->K), *B = bp_alloc(s->K * s->N),
-          *C = bp_alloc(s->M * s->N);
+    float *A, *B, *C;
     run_arg r;
-    double flops = 2.0 * s->M * s->N * s->K, to, tb = 0;
-    int samples = quick ? 3 : 7;
+    double flops = 2.0 * s->M * s->N * s->K, t[2], to, tb;
+    int samples = quick ? 5 : 15;
+    if (only != NULL && strncmp(s->what, only, strlen(only)) != 0) continue;
+    A = bp_alloc(s->M * s->K);
+    B = bp_alloc(s->K * s->N);
+    C = bp_alloc(s->M * s->N);
     if (A == NULL || B == NULL || C == NULL) return 1;
     fill(A, s->M * s->K, &seed);
     fill(B, s->K * s->N, &seed);
     r.s = s; r.A = A; r.B = B; r.C = C; r.blas = blas; r.pool = pool;
-    to = best(&r, 1, samples, budget);
-    if (blas) tb = best(&r, 0, samples, budget);
+    best(&r, samples, budget, t);
+    to = t[0];
+    tb = t[1];
     printf("gemm %lux%lux%lu %c%c name=%s threads=%lu isa=%s ours_gflops=%.2f",
            (unsigned long)s->M, (unsigned long)s->N, (unsigned long)s->K,
            s->ta ? 't' : 'n', s->tb ? 't' : 'n', s->what,

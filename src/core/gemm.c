@@ -22,12 +22,14 @@
 ** that depends on K only), so neither the mode nor the tile or thread
 ** that computes an element changes its value.
 */
+#include <pthread.h>
 #include <string.h>
 
 #include "cpu.h"
 #include "gemm.h"
 #include "gemm_kern.h"
 #include "pool.h"
+#include "tensor.h"
 
 #ifdef BP_USE_CBLAS
 #include <cblas.h>
@@ -39,9 +41,13 @@
 #define ALIGNED
 #endif
 
-#define KC 256      /* depth of a block: a B micro-panel (KC x 32) fits L1 */
+/* Block sizes, tuned on Zen 5 (48 KB L1, 1 MB L2): an A micro-panel
+** (MR x KC, 24 KB) stays in L1 while the B block (KC x NC) streams from
+** L2. Deep blocks mean few passes over C. */
+#define KC 512      /* depth of a block; the only one that affects results */
 #define MC 96       /* rows of a packed A block (multiple of every MR) */
-#define NC 256      /* columns of a packed B block (multiple of every NR) */
+#define NC 512      /* columns of a packed B block (multiple of every NR) */
+#define WS_FLOATS ((size_t)(MC + NC) * KC)
 #define MT_MIN ((size_t)1 << 20)   /* multiply-adds worth a second thread */
 
 typedef struct prob {
@@ -70,6 +76,35 @@ static size_t kblock(size_t K) {
   return kc > KC ? KC : kc;
 }
 
+/* The packing workspace of large products (1.2 MB) is per thread: one
+** buffer, allocated on a thread's first large product and freed when the
+** thread exits (the pool's workers on bp_pool_free; the main thread's
+** lives until the process ends). Why not the alternatives: bp_gemm has
+** no context argument to carry a buffer; a stack buffer this size would
+** overflow small thread stacks; a malloc per call would break the rule of
+** no allocation in a steady training loop. The key is created once and
+** never changes, so this is per-thread scratch, not shared state. If the
+** allocation fails, the product runs unpacked (same results). */
+static pthread_key_t ws_key;
+static pthread_once_t ws_once = PTHREAD_ONCE_INIT;
+static int ws_ok;
+
+static void ws_free(void *w) { bp_free(w); }
+static void ws_init(void) { ws_ok = pthread_key_create(&ws_key, ws_free) == 0; }
+
+static float *workspace(void) {
+  float *w;
+  pthread_once(&ws_once, ws_init);
+  if (!ws_ok) return NULL;
+  w = pthread_getspecific(ws_key);
+  if (w == NULL && (w = bp_alloc(WS_FLOATS)) != NULL &&
+      pthread_setspecific(ws_key, w) != 0) {
+    bp_free(w);
+    w = NULL;
+  }
+  return w;
+}
+
 /* dst[p*nr + j] = B(p, j) for j < n, 0 for n <= j < nr. */
 static void pack_b(size_t kc, size_t n, size_t nr, const float *b,
                    ptrdiff_t rs, ptrdiff_t cs, float *dst) {
@@ -91,8 +126,11 @@ static void pack_b(size_t kc, size_t n, size_t nr, const float *b,
 static void pack_a(size_t kc, size_t m, size_t mr, const float *a,
                    ptrdiff_t rs, ptrdiff_t cs, float *dst) {
   size_t p, r;
-  if (rs == 1 && m == mr) {
-    for (p = 0; p < kc; p++) memcpy(dst + p * mr, a + (ptrdiff_t)p * cs, mr * sizeof *dst);
+  if (rs == 1) {
+    for (p = 0; p < kc; p++) {
+      memcpy(dst + p * mr, a + (ptrdiff_t)p * cs, m * sizeof *dst);
+      for (r = m; r < mr; r++) dst[p * mr + r] = 0.0f;
+    }
     return;
   }
   for (r = 0; r < m; r++)
@@ -129,9 +167,14 @@ static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
   size_t mr = P->kern->mr, nr = P->kern->nr, kcb = kblock(P->K);
   float abuf[BP_MR_MAX * KC] ALIGNED, bbuf[KC * BP_NR_MAX] ALIGNED;
   size_t pc, ir, jr;
+  size_t iedge = i1 - (i1 - i0) % mr;   /* start of a partial A panel */
   for (pc = 0; pc < P->K; pc += kcb) {
     size_t kc = P->K - pc < kcb ? P->K - pc : kcb;
     float beta = pc == 0 ? P->beta : 1.0f;
+    if (iedge < i1)   /* packed once per depth block, used for every jr */
+      pack_a(kc, i1 - iedge, mr,
+             P->A + (ptrdiff_t)iedge * P->rsa + (ptrdiff_t)pc * P->csa,
+             P->rsa, P->csa, abuf);
     for (jr = j0; jr < j1; jr += nr) {
       size_t n = j1 - jr < nr ? j1 - jr : nr;
       const float *b = P->B + (ptrdiff_t)pc * P->rsb + (ptrdiff_t)jr * P->csb;
@@ -146,7 +189,6 @@ static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
         const float *a = P->A + (ptrdiff_t)ir * P->rsa + (ptrdiff_t)pc * P->csa;
         float *c = P->C + (ptrdiff_t)ir * P->rsc + (ptrdiff_t)jr * P->csc;
         if (m < mr) {
-          pack_a(kc, m, mr, a, P->rsa, P->csa, abuf);
           tile(P, kc, abuf, 1, (ptrdiff_t)mr, b, rsb, beta, c, m, n);
         } else {
           tile(P, kc, a, P->rsa, P->csa, b, rsb, beta, c, m, n);
@@ -156,15 +198,11 @@ static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
   }
 }
 
-/* The same with both operands packed block by block. Not inlined, so
-** only large products pay for its stack frame. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static void run_packed(const prob *P, size_t i0, size_t i1, size_t j0,
-                       size_t j1) {
+/* The same with both operands packed block by block into ws. */
+static void run_packed(const prob *P, float *ws, size_t i0, size_t i1,
+                       size_t j0, size_t j1) {
   size_t mr = P->kern->mr, nr = P->kern->nr, kcb = kblock(P->K);
-  float apack[MC * KC] ALIGNED, bpack[KC * NC] ALIGNED;
+  float *apack = ws, *bpack = ws + MC * KC;
   size_t jc, pc, ic, jr, ir;
   for (jc = j0; jc < j1; jc += NC) {
     size_t nc = j1 - jc < NC ? j1 - jc : NC;
@@ -181,10 +219,10 @@ static void run_packed(const prob *P, size_t i0, size_t i1, size_t j0,
           pack_a(kc, mc - ir < mr ? mc - ir : mr, mr,
                  P->A + (ptrdiff_t)(ic + ir) * P->rsa + (ptrdiff_t)pc * P->csa,
                  P->rsa, P->csa, apack + ir * kc);
-        for (jr = 0; jr < nc; jr += nr) {
-          size_t n = nc - jr < nr ? nc - jr : nr;
-          for (ir = 0; ir < mc; ir += mr) {
-            size_t m = mc - ir < mr ? mc - ir : mr;
+        for (ir = 0; ir < mc; ir += mr) {
+          size_t m = mc - ir < mr ? mc - ir : mr;
+          for (jr = 0; jr < nc; jr += nr) {
+            size_t n = nc - jr < nr ? nc - jr : nr;
             float *c = P->C + (ptrdiff_t)(ic + ir) * P->rsc +
                        (ptrdiff_t)(jc + jr) * P->csc;
             tile(P, kc, apack + ir * kc, 1, (ptrdiff_t)mr, bpack + jr * kc,
@@ -197,7 +235,8 @@ static void run_packed(const prob *P, size_t i0, size_t i1, size_t j0,
 }
 
 static void run(const prob *P, size_t i0, size_t i1, size_t j0, size_t j1) {
-  if (P->packed) run_packed(P, i0, i1, j0, j1);
+  float *ws = P->packed ? workspace() : NULL;
+  if (ws != NULL) run_packed(P, ws, i0, i1, j0, j1);
   else run_direct(P, i0, i1, j0, j1);
 }
 
@@ -218,7 +257,8 @@ static int small(const bp_gemm_kernels *k, int ta, int tb, size_t M,
                  size_t N, size_t K, float alpha, const float *A, size_t lda,
                  const float *B, size_t ldb, float beta, float *C,
                  size_t ldc) {
-  if (M <= 4 && !tb) {          /* a few rows: vectors along the rows of B */
+  if (!tb && (M <= 4 || (double)M * N * K <= 16384.0)) {
+    /* a few rows or a small product: vectors along the rows of B */
     k->rows(M, N, K, alpha, A, ta ? 1 : (ptrdiff_t)lda, ta ? (ptrdiff_t)lda : 1,
             B, ldb, beta, C, ldc);
     return 1;
@@ -228,6 +268,14 @@ static int small(const bp_gemm_kernels *k, int ta, int tb, size_t M,
     return 1;
   }
   return 0;
+}
+
+static double cost(const bp_gemm_kernels *k, size_t M, size_t N, size_t K,
+                   int pack, int transposed) {
+  double m = (double)((M + k->mr - 1) / k->mr * k->mr),
+         n = (double)((N + k->nr - 1) / k->nr * k->nr);
+  return m * n * (double)K + (pack ? 8.0 * (double)K * (double)N : 0.0) +
+         (transposed ? 8.0 * (double)M * (double)N : 0.0);
 }
 
 static void describe(prob *P, int ta, int tb, size_t M, size_t N, size_t K,
@@ -250,9 +298,11 @@ static void describe(prob *P, int ta, int tb, size_t M, size_t N, size_t K,
   P->csc = 1;
   /* Packing pays off when each packed panel is reused many times. */
   P->packed = M >= 4 * MC && N >= 2 * NC && K >= 64;
-  /* Transpose when B lacks unit stride along j and either A has it along
-  ** i (then nothing is packed) or A is the smaller one to pack. */
-  if (!P->packed && P->csb != 1 && (P->rsa == 1 || M < N)) {
+  /* Transpose (C^T = B^T A^T) when that costs less: fewer padded
+  ** multiply-adds in edge tiles, less to pack (an operand without unit
+  ** stride along the vector dimension), plus a strided store of C. */
+  if (!P->packed && cost(P->kern, M, N, K, P->csb != 1, 0) >
+                        cost(P->kern, N, M, K, P->rsa != 1, 1)) {
     const float *t = P->A;
     ptrdiff_t rsa = P->rsa, csa = P->csa;
     P->A = P->B;

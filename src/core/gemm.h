@@ -11,11 +11,11 @@
 ** count; different ISAs round differently (within float32 rounding of the
 ** exact product).
 **
-** Stack: products large enough to be packed in cache blocks (both M and
-** N over about a hundred) use about 360 KB of stack for the packing
-** buffers, smaller ones at most 48 KB; no heap allocation ever. Call it
-** from threads with at least 512 KB of stack (glibc's default is 8 MB;
-** the pool's threads get 4 MB).
+** Memory: at most 96 KB of stack for edge buffers. Products large enough
+** to be packed in cache blocks (M >= 384 and N >= 512 after orientation)
+** use a 1.2 MB workspace per thread, allocated on the thread's first such
+** product and freed when the thread exits (see gemm.c); nothing else is
+** allocated, so a steady loop allocates nothing.
 */
 #ifndef BP_GEMM_H
 #define BP_GEMM_H
