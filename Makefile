@@ -27,6 +27,16 @@ INSTALL    ?= install
 BP_CFLAGS  := -std=c99 $(filter-out -fPIC,$(CFLAGS)) -fPIC -Wall -Wextra
 BP_LIBS    := -lm -pthread
 
+# make BLAS=openblas: products through OpenBLAS's cblas_sgemm (small ones
+# stay on our kernels). The default build has no dependency.
+BLAS       ?=
+ifeq ($(BLAS),openblas)
+BP_CFLAGS  += -DBP_USE_CBLAS
+BP_LIBS    += -lopenblas
+else ifneq ($(BLAS),)
+$(error BLAS=$(BLAS): only BLAS=openblas is supported)
+endif
+
 BUILD      := build
 OBJDIR     := $(BUILD)/obj
 MODULE     := $(BUILD)/backprop/core.so
@@ -96,7 +106,17 @@ xor:
 	@$(MAKE) --no-print-directory -s all
 	$(INPLACE) $(LUA) examples/xor.lua
 
-bench: all
+# bench/gemm.c: our kernels against OpenBLAS (loaded with dlopen when
+# installed), once with OPENBLAS_CORETYPE as set and once unset.
+GEMM_BENCH := $(BUILD)/bench/gemm
+$(GEMM_BENCH): bench/gemm.c $(filter-out src/core/gemm_cblas%,$(CORE_SRCS)) $(OBJDIR)/compile.flags
+	@mkdir -p $(@D)
+	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -o $@ bench/gemm.c $(CORE_SRCS) $(LDFLAGS) $(BP_LIBS) -ldl
+
+bench: all $(GEMM_BENCH)
+	@echo "== bench/gemm.c (OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-unset})"; $(GEMM_BENCH)
+	@if [ -n "$${OPENBLAS_CORETYPE:-}" ]; then \
+	  echo "== bench/gemm.c (OPENBLAS_CORETYPE unset)"; env -u OPENBLAS_CORETYPE $(GEMM_BENCH); fi
 ifeq ($(BENCHES),)
 	@echo "make bench: no benchmarks yet (bench/*.lua is empty)"
 else

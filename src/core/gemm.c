@@ -365,10 +365,11 @@ void bp_gemm_mt(struct bp_pool *pool, int ta, int tb, size_t M, size_t N,
   if (small(kernels(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
     return;
 #ifdef BP_USE_CBLAS
-  if (nt < 2 || (double)M * N * K < (double)MT_MIN) {
-    cblas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
+  /* OpenBLAS threads itself (OPENBLAS_NUM_THREADS); the pool is unused,
+  ** and bit-identity across thread counts is OpenBLAS's to give. */
+  (void)nt;
+  cblas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  return;
 #endif
   describe(&P, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   if (nt < 2 || (double)M * N * K < (double)MT_MIN) {

@@ -58,11 +58,10 @@ TARGET static inline vf SUFFIX(vtanh)(vf x) {
   p = p * z + SPLAT(-5.37397155531E-2f);
   p = p * z + SPLAT(1.33314422036E-1f);
   p = p * z + SPLAT(-3.33332819422E-1f);
-  p = x + x * z * p;
+  p = ax + ax * z * p;   /* odd: computed on |x|, sign put back below */
   e = SUFFIX(vexp)(ax + ax);
   big = SPLAT(1.0f) - SPLAT(2.0f) / (e + SPLAT(1.0f));
-  big = (vf)((vi)big | sign);
-  return SEL(ax < SPLAT(0.625f), p, big);
+  return (vf)((vi)SEL(ax < SPLAT(0.625f), p, big) | sign);
 }
 
 /* Whole vectors in place, the tail through a padded buffer. */
