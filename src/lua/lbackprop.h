@@ -124,5 +124,10 @@ void lbp_open_module(lua_State *L);
 void lbp_open_loss(lua_State *L);
 void lbp_open_optim(lua_State *L);
 void lbp_open_data(lua_State *L);
+void lbp_open_threads(lua_State *L);
+
+/* The state's thread pool (bp.set_num_threads), NULL for one thread;
+** pass it to bp_gemm_mt. Owned by the state: never free it. */
+struct bp_pool *lbp_pool(lua_State *L);
 
 #endif
