@@ -28,11 +28,11 @@ static void forward(const bp_layer *l, const bp_ctx *c, const float *x,
                     float *y, size_t n, const bp_shape *in) {
   const float *w = l->p[0].data, *b = l->p[1].data;
   size_t i, j;
-  (void)c;
   (void)in;
   for (i = 0; i < n; i++)
     for (j = 0; j < l->out; j++) y[i * l->out + j] = b[j];
-  bp_gemm(0, 1, n, l->out, l->in, 1.0f, x, l->in, w, l->in, 1.0f, y, l->out);
+  bp_gemm_mt(c->pool, 0, 1, n, l->out, l->in, 1.0f, x, l->in, w, l->in, 1.0f,
+             y, l->out);
 }
 
 static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
@@ -40,17 +40,16 @@ static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
                      const bp_shape *in) {
   float *gw = l->p[0].grad, *gb = l->p[1].grad;
   size_t i, j;
-  (void)c;
   (void)y;
   (void)in;
   /* dW += dy^T x,  db += column sums of dy,  dx = dy W */
-  bp_gemm(1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in, 1.0f, gw,
-          l->in);
+  bp_gemm_mt(c->pool, 1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in,
+             1.0f, gw, l->in);
   for (i = 0; i < n; i++)
     for (j = 0; j < l->out; j++) gb[j] += dy[i * l->out + j];
   if (dx != NULL)
-    bp_gemm(0, 0, n, l->in, l->out, 1.0f, dy, l->out, l->p[0].data, l->in,
-            0.0f, dx, l->in);
+    bp_gemm_mt(c->pool, 0, 0, n, l->in, l->out, 1.0f, dy, l->out,
+               l->p[0].data, l->in, 0.0f, dx, l->in);
 }
 
 static bp_status describe(bp_layer *l, bp_error *err) {

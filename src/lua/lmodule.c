@@ -34,6 +34,7 @@ static lmodule *checkself(lua_State *L, const char *method, fnbuf *b) {
   fname(m, method, b);
   if (m->closed) lbp_error(L, b->s, "the module is closed");
   m->net.rng = lbp_rng(L);      /* Dropout draws from bp.manual_seed's */
+  m->net.pool = lbp_pool(L);    /* bp.set_num_threads; NULL for one */
   return m;
 }
 
@@ -285,6 +286,7 @@ static int m_forward(lua_State *L) {
   bp_error err;
   if (m != NULL && !m->closed && lua_type(L, 2) == LUA_TTABLE) {
     m->net.rng = lbp_rng(L);
+    m->net.pool = lbp_pool(L);
     return forward_table(L, m);
   }
   m = checkself(L, "forward", &b);
