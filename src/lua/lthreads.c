@@ -2,9 +2,14 @@
 ** lthreads.c: bp.set_num_threads / bp.get_num_threads, the per-state
 ** thread pool behind them, and the test-only kernel entry points
 ** (leading underscore: core._gemm, core._set_isa, ...), which the specs
-** use to compare every kernel and dispatch path with plain loops.
+** use to compare every kernel and dispatch path with plain loops. Also
+** bp.clock, the wall clock that timing threaded work needs.
 */
+#define _POSIX_C_SOURCE 200112L  /* clock_gettime */
+
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cpu.h"
 #include "gemm.h"
@@ -21,6 +26,21 @@ static const char POOL_KEY = 'p';
 typedef struct lpool {
   bp_pool *pool;
 } lpool;
+
+/* bp.clock(): seconds from an arbitrary start, monotonic where the
+** system has such a clock. os.clock adds up the CPU time of every thread,
+** so it cannot time work split over threads. */
+static int l_clock(lua_State *L) {
+#if defined(_POSIX_TIMERS) && _POSIX_TIMERS > 0 && defined(CLOCK_MONOTONIC)
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) {
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+    return 1;
+  }
+#endif
+  lua_pushnumber(L, (lua_Number)clock() / CLOCKS_PER_SEC);
+  return 1;
+}
 
 static int pool_gc(lua_State *L) {
   lpool *p = luaL_checkudata(L, 1, LBP_POOL);
@@ -158,6 +178,7 @@ void lbp_open_threads(lua_State *L) {
   static const luaL_Reg meta[] = {{"__gc", pool_gc}, {NULL, NULL}};
   static const luaL_Reg funcs[] = {
       {"set_num_threads", l_set_num_threads}, {"get_num_threads", l_get_num_threads},
+      {"clock", l_clock},
       {"_set_isa", l_set_isa}, {"_isa", l_isa}, {"_isas", l_isas},
       {"_gemm", l_gemm}, {"_vmath", l_vmath}, {NULL, NULL}};
   lpool *p = lua_newuserdata(L, sizeof *p);
