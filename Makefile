@@ -7,7 +7,8 @@
 #   make test            check deps, build, run tools/test.sh (specs + install check)
 #   make demo | xor      check deps, build, run examples/breast_cancer.lua | examples/xor.lua
 #   make regression      check deps, build, run examples/regression.lua (Huber vs MSE)
-#   make bench           build, run every bench/*.lua
+#   make game            check deps, build, run examples/game_agent.lua
+#   make bench           build, run bench/run.lua: every workload and baseline, one table
 #   make asan            ASan+UBSan build; all specs and both examples against it
 #   make fashion-data    Fashion-MNIST in $(FASHION_DIR) (apt-get installs
 #                        dataset-fashion-mnist when run as root)
@@ -28,7 +29,17 @@ INSTALL    ?= install
 # Always added. -std comes first so a user CFLAGS may pick another standard;
 # -fPIC and the warnings come after so overriding CFLAGS cannot drop them.
 BP_CFLAGS  := -std=c99 $(filter-out -fPIC,$(CFLAGS)) -fPIC -Wall -Wextra
-BP_LIBS    := -lm
+BP_LIBS    := -lm -pthread
+
+# make BLAS=openblas: products through OpenBLAS's cblas_sgemm (small ones
+# stay on our kernels). The default build has no dependency.
+BLAS       ?=
+ifeq ($(BLAS),openblas)
+BP_CFLAGS  += -DBP_USE_CBLAS
+BP_LIBS    += -lopenblas
+else ifneq ($(BLAS),)
+$(error BLAS=$(BLAS): only BLAS=openblas is supported)
+endif
 
 BUILD      := build
 OBJDIR     := $(BUILD)/obj
@@ -40,7 +51,6 @@ SRCS       := $(CORE_SRCS) $(BIND_SRCS)
 OBJS       := $(patsubst src/%.c,$(OBJDIR)/%.o,$(SRCS))
 DEPFILES   := $(OBJS:.o=.d)
 LUA_MODS   := $(sort $(wildcard src/backprop/*.lua))
-BENCHES    := $(sort $(wildcard bench/*.lua))
 
 # In-place module paths (the ";;" keeps Lua's default paths after ours).
 # LUA_PATH_5_4/LUA_CPATH_5_4 would take precedence over these, so drop them.
@@ -113,14 +123,29 @@ game:
 	@$(MAKE) --no-print-directory -s all
 	$(INPLACE) $(LUA) examples/game_agent.lua
 
-bench: all
-ifeq ($(BENCHES),)
-	@echo "make bench: no benchmarks yet (bench/*.lua is empty)"
-else
-	@set -e; for b in $(BENCHES); do \
-	  echo "== $$b"; $(INPLACE) $(LUA) $$b; \
-	done
-endif
+# Benchmarks (issue 4): bench/run.lua runs every workload against every
+# baseline it finds and prints one table. The C helpers are built here; an
+# optional one that cannot build (no libfann-dev, no OpenBLAS, no
+# bench/gemm.c) is left out and the driver prints a note instead.
+BENCH_BIN  := $(BUILD)/bench
+BENCH_CC   := $(CC) -std=c99 -O2 -Wall -Wextra
+
+$(BENCH_BIN)/rss: bench/rss.c
+	@mkdir -p $(@D)
+	$(BENCH_CC) -o $@ $<
+
+# bench/gemm.c: our kernels against OpenBLAS (loaded with dlopen when
+# installed); the driver runs it with OPENBLAS_CORETYPE as set and unset.
+GEMM_BENCH := $(BENCH_BIN)/gemm
+$(GEMM_BENCH): bench/gemm.c $(filter-out src/core/gemm_cblas%,$(CORE_SRCS)) $(OBJDIR)/compile.flags
+	@mkdir -p $(@D)
+	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -o $@ bench/gemm.c $(CORE_SRCS) $(LDFLAGS) $(BP_LIBS) -ldl
+
+bench: all $(BENCH_BIN)/rss $(GEMM_BENCH)
+	@rm -f $(BENCH_BIN)/fann
+	@$(BENCH_CC) -o $(BENCH_BIN)/fann bench/baselines/fann.c -lfloatfann -lm \
+	  2>$(BENCH_BIN)/fann.log || echo "make bench: FANN baseline not built, see $(BENCH_BIN)/fann.log"
+	@$(INPLACE) LUA='$(LUA)' $(LUA) bench/run.lua
 
 # Memory check: the module built with AddressSanitizer and UBSan, then the
 # whole spec suite (with a longer random-misuse sweep) and both examples run
@@ -134,7 +159,7 @@ asan:
 	@mkdir -p $(dir $(ASAN_MODULE))
 	$(CC) -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	  -fno-omit-frame-pointer -fPIC -Wall -Wextra $(LIBFLAG) -Isrc/core -I$(LUA_INCDIR) \
-	  -o $(ASAN_MODULE) $(SRCS) -lm
+	  -o $(ASAN_MODULE) $(SRCS) -lm -pthread
 	$(ASAN_RUN) BACKPROP_FUZZ_ROUNDS=100000 busted --cpath='$(BUILD)/asan/?.so'
 	$(ASAN_RUN) env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='src/?.lua;src/?/init.lua;;' \
 	  LUA_CPATH='$(BUILD)/asan/?.so' $(LUA) examples/xor.lua > /dev/null

@@ -81,18 +81,15 @@ local net = bp.Sequential{
   bp.Linear(32, 32), bp.Tanh(),
   bp.Linear(32, 4),
 }
-local input, scores = bp.zeros{1, NFEAT}, bp.zeros{1, 4}
-local obs = {}
+local obs, scores = {}, {}
 
--- Query the network for one frame; returns the best action.
+-- Query the network for one frame; returns the best action. Plain tables
+-- in and out, both reused: a frame creates no garbage.
 local function policy(w)
-  observe(w, obs)
-  for i = 1, NFEAT do input:set(1, i, obs[i]) end
-  net:forward(input, scores)
-  local best, s = 1, scores:get(1, 1)
+  net:forward(observe(w, obs), scores)
+  local best = 1
   for a = 2, 4 do
-    local v = scores:get(1, a)
-    if v > s then best, s = a, v end
+    if scores[a] > scores[best] then best = a end
   end
   return best
 end

@@ -337,7 +337,7 @@ describe("forward errors", function()
   it("rejects a non-tensor input", function()
     raises({ "backprop.Sequential:forward:", "input must be a backprop.Tensor, got number" },
            net.forward, net, 5)
-    raises({ "backprop.Sequential:forward:", "input must be a backprop.Tensor, got table" },
+    raises({ "backprop.Sequential:forward:", "input[1] must be a number, got table (a table input is one sample" },
            net.forward, net, { { 1, 2 } })
     raises({ "backprop.Sequential:forward:", "input must be a backprop.Tensor, got no value" },
            net.forward, net)

@@ -126,8 +126,8 @@ static void forward(const bp_layer *l, const bp_ctx *c, const float *x,
     im2col(l, &g, xs, c->work);
     for (o = 0; o < l->out; o++)
       for (q = 0; q < g.p; q++) ys[o * g.p + q] = b[o];
-    bp_gemm(0, 0, l->out, g.p, g.k, 1.0f, w, g.k, c->work, g.p, 1.0f, ys,
-            g.p);
+    bp_gemm_mt(c->pool, 0, 0, l->out, g.p, g.k, 1.0f, w, g.k, c->work, g.p,
+               1.0f, ys, g.p);
   }
 }
 
@@ -142,8 +142,8 @@ static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
     const float *xs = x + s * g.c * g.h * g.w;
     const float *ds = dy + s * l->out * g.p;
     im2col(l, &g, xs, c->work);
-    bp_gemm(0, 1, l->out, g.k, g.p, 1.0f, ds, g.p, c->work, g.p, 1.0f, gw,
-            g.k);
+    bp_gemm_mt(c->pool, 0, 1, l->out, g.k, g.p, 1.0f, ds, g.p, c->work, g.p,
+               1.0f, gw, g.k);
     for (o = 0; o < l->out; o++) {
       float t = 0.0f;
       for (q = 0; q < g.p; q++) t += ds[o * g.p + q];
@@ -151,8 +151,8 @@ static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
     }
     if (dx != NULL) {
       float *xd = dx + s * g.c * g.h * g.w;
-      bp_gemm(1, 0, g.k, g.p, l->out, 1.0f, l->p[0].data, g.k, ds, g.p, 0.0f,
-              c->work, g.p);
+      bp_gemm_mt(c->pool, 1, 0, g.k, g.p, l->out, 1.0f, l->p[0].data, g.k, ds,
+                 g.p, 0.0f, c->work, g.p);
       memset(xd, 0, g.c * g.h * g.w * sizeof *xd);
       col2im(l, &g, c->work, xd);
     }

@@ -29,7 +29,6 @@ static void forward(const bp_layer *l, const bp_ctx *c, const float *x,
                     float *y, size_t n, const bp_shape *in) {
   const float *w = l->p[0].data, *b = l->p[1].data;
   size_t i, j;
-  (void)c;
   (void)in;
   if (n <= BP_SMALL_BATCH) {    /* direct dot products: see small.h */
     bp_small_fwd(n, l->in, l->out, x, w, b, y);
@@ -37,26 +36,28 @@ static void forward(const bp_layer *l, const bp_ctx *c, const float *x,
   }
   for (i = 0; i < n; i++)
     for (j = 0; j < l->out; j++) y[i * l->out + j] = b[j];
-  bp_gemm(0, 1, n, l->out, l->in, 1.0f, x, l->in, w, l->in, 1.0f, y, l->out);
+  bp_gemm_mt(c->pool, 0, 1, n, l->out, l->in, 1.0f, x, l->in, w, l->in, 1.0f,
+             y, l->out);
 }
 
 /* The fused step (bp_ctx.fused): dx first, while W is unchanged. */
-static void backward_sgd(const bp_layer *l, float lr, const float *x,
+static void backward_sgd(const bp_layer *l, const bp_ctx *c, const float *x,
                          const float *dy, float *dx, size_t n) {
+  float lr = c->lr;
   float *w = l->p[0].data, *b = l->p[1].data;
   float *gw = l->p[0].grad, *gb = l->p[1].grad;
   size_t i, j;
   if (dx != NULL) {
     if (n <= BP_SMALL_BATCH) bp_small_dx(n, l->in, l->out, dy, w, dx);
-    else bp_gemm(0, 0, n, l->in, l->out, 1.0f, dy, l->out, w, l->in, 0.0f,
-                 dx, l->in);
+    else bp_gemm_mt(c->pool, 0, 0, n, l->in, l->out, 1.0f, dy, l->out, w,
+                    l->in, 0.0f, dx, l->in);
   }
-  if (n <= BP_SMALL_BATCH || n * l->in <= BP_SMALL_FUSED) {
+  if (n <= BP_SMALL_BATCH) {     /* as the unfused path: same sums */
     bp_small_grad_sgd(n, l->in, l->out, x, dy, gw, gb, w, b, lr);
     return;
   }
-  bp_gemm(1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in, 0.0f, gw,
-          l->in);
+  bp_gemm_mt(c->pool, 1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in,
+             0.0f, gw, l->in);
   for (j = 0; j < l->out; j++) gb[j] = 0.0f;
   for (i = 0; i < n; i++)
     for (j = 0; j < l->out; j++) gb[j] += dy[i * l->out + j];
@@ -72,7 +73,7 @@ static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
   (void)y;
   (void)in;
   if (c->fused) {
-    backward_sgd(l, c->lr, x, dy, dx, n);
+    backward_sgd(l, c, x, dy, dx, n);
     return;
   }
   /* dW += dy^T x,  db += column sums of dy,  dx = dy W */
@@ -81,13 +82,13 @@ static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
     if (dx != NULL) bp_small_dx(n, l->in, l->out, dy, l->p[0].data, dx);
     return;
   }
-  bp_gemm(1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in, 1.0f, gw,
-          l->in);
+  bp_gemm_mt(c->pool, 1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in,
+             1.0f, gw, l->in);
   for (i = 0; i < n; i++)
     for (j = 0; j < l->out; j++) gb[j] += dy[i * l->out + j];
   if (dx != NULL)
-    bp_gemm(0, 0, n, l->in, l->out, 1.0f, dy, l->out, l->p[0].data, l->in,
-            0.0f, dx, l->in);
+    bp_gemm_mt(c->pool, 0, 0, n, l->in, l->out, 1.0f, dy, l->out,
+               l->p[0].data, l->in, 0.0f, dx, l->in);
 }
 
 static bp_status describe(bp_layer *l, bp_error *err) {

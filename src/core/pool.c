@@ -1,186 +1,168 @@
 /*
-** pool.c: MaxPool2d and AvgPool2d over NCHW batches, each plane on its
-** own. Settings: kh, kw window; sh, sw stride; ph, pw padding (implicit
-** -inf for max, zeros for average, which divides by the full window as
-** PyTorch's default count_include_pad=True does).
-** MaxPool keeps, per output, the position of its maximum (the first, on
-** ties) in the layer's saved memory, so backward routes each gradient
-** there without searching again.
+** pool.c: the thread pool (see pool.h). Workers wait for a new job
+** generation: they spin briefly first (a training loop hands out a job
+** every few microseconds, and a sleeping thread takes tens of
+** microseconds to wake), then sleep on a condition variable so an idle
+** pool costs no CPU.
 */
-#include <math.h>
-#include <string.h>
+#include <pthread.h>
+#include <stdlib.h>
 
-#include "layer.h"
+#include "pool.h"
 
-static size_t outsize(size_t len, size_t k, size_t s, size_t p) {
-  if (len + 2 * p < k) return 0;
-  return (len + 2 * p - k) / s + 1;
+#define LOAD(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
+#define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
+
+#if defined(__x86_64__) || defined(__i386__)
+#define PAUSE() __builtin_ia32_pause()
+#else
+#define PAUSE() ((void)0)
+#endif
+
+#define SPIN 4000                    /* polls before sleeping, ~50 us */
+#define STACK (4u << 20)             /* gemm's packing buffers live there */
+
+struct bp_pool {
+  size_t n;                          /* threads, the caller included */
+  pthread_t *th;
+  pthread_mutex_t mu;
+  pthread_cond_t wake, done;
+  unsigned long gen;                 /* job number; workers wait for a new one */
+  size_t ntasks, pending;            /* pending: workers not finished */
+  bp_task_fn *fn;
+  void *arg;
+  int stop, busy;
+};
+
+typedef struct worker_arg {
+  bp_pool *p;
+  size_t id;
+} worker_arg;
+
+/* Thread id of n runs tasks id, id + n, id + 2n, ... */
+static void run_share(bp_task_fn *fn, void *arg, size_t id, size_t n,
+                      size_t ntasks) {
+  size_t i;
+  for (i = id; i < ntasks; i += n) fn(arg, i, ntasks);
 }
 
-static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
-                       const bp_shape *in, bp_shape *out, bp_error *err) {
-  char s[96];
-  (void)c;
-  bp_shape_fmt(n, in, s, sizeof s);
-  if (in->ndim != 3)
-    return bp_fail(err, BP_EINVAL, "expected input of shape N x C x H x W, "
-                   "got %s", s);
-  if (in->d[1] * in->d[2] >= ((size_t)1 << 24))
-    return bp_fail(err, BP_EINVAL, "planes of more than 2^24 pixels are not "
-                   "supported (%s)", s);
-  out->ndim = 3;
-  out->d[0] = in->d[0];
-  out->d[1] = outsize(in->d[1], l->kh, l->sh, l->ph);
-  out->d[2] = outsize(in->d[2], l->kw, l->sw, l->pw);
-  if (out->d[1] == 0 || out->d[2] == 0) {
-    bp_shape_fmt(0, in, s, sizeof s);
-    return bp_fail(err, BP_EINVAL, "window %lux%lu (padding %lu, %lu) is "
-                   "larger than the sample (%s)",
-                   (unsigned long)l->kh, (unsigned long)l->kw,
-                   (unsigned long)l->ph, (unsigned long)l->pw, s);
+static void *worker(void *wa) {
+  bp_pool *p = ((worker_arg *)wa)->p;
+  size_t id = ((worker_arg *)wa)->id;
+  unsigned long seen = 0;
+  free(wa);
+  for (;;) {
+    int i;
+    bp_task_fn *fn;
+    void *arg;
+    size_t ntasks;
+    for (i = 0; i < SPIN && LOAD(&p->gen) == seen && !LOAD(&p->stop); i++)
+      PAUSE();
+    pthread_mutex_lock(&p->mu);
+    while (p->gen == seen && !p->stop) pthread_cond_wait(&p->wake, &p->mu);
+    if (p->stop) {
+      pthread_mutex_unlock(&p->mu);
+      return NULL;
+    }
+    seen = p->gen;
+    fn = p->fn;
+    arg = p->arg;
+    ntasks = p->ntasks;
+    pthread_mutex_unlock(&p->mu);
+    run_share(fn, arg, id, p->n, ntasks);
+    if (__atomic_sub_fetch(&p->pending, 1, __ATOMIC_ACQ_REL) == 0) {
+      pthread_mutex_lock(&p->mu);
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->mu);
+    }
   }
+}
+
+static void stop_workers(bp_pool *p, size_t started) {
+  size_t i;
+  pthread_mutex_lock(&p->mu);
+  STORE(&p->stop, 1);
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->mu);
+  for (i = 0; i < started; i++) pthread_join(p->th[i], NULL);
+}
+
+bp_status bp_pool_new(size_t nthreads, bp_pool **pool, bp_error *err) {
+  bp_pool *p;
+  pthread_attr_t attr;
+  size_t i;
+  *pool = NULL;
+  if (nthreads < 1 || nthreads > BP_POOL_MAX)
+    return bp_fail(err, BP_EINVAL, "thread count must be 1 to %d, got %lu",
+                   BP_POOL_MAX, (unsigned long)nthreads);
+  p = calloc(1, sizeof *p);
+  if (p == NULL) return bp_fail(err, BP_ENOMEM, "out of memory");
+  p->n = nthreads;
+  p->th = calloc(nthreads, sizeof *p->th);
+  if (p->th == NULL) {
+    free(p);
+    return bp_fail(err, BP_ENOMEM, "out of memory");
+  }
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->wake, NULL);
+  pthread_cond_init(&p->done, NULL);
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, STACK);
+  for (i = 0; i + 1 < nthreads; i++) {
+    worker_arg *wa = malloc(sizeof *wa);
+    if (wa != NULL) {
+      wa->p = p;
+      wa->id = i + 1;
+    }
+    if (wa == NULL || pthread_create(&p->th[i], &attr, worker, wa) != 0) {
+      free(wa);
+      pthread_attr_destroy(&attr);
+      stop_workers(p, i);
+      p->n = 0;
+      bp_pool_free(p);
+      return bp_fail(err, BP_ENOMEM, "could not start thread %lu of %lu",
+                     (unsigned long)(i + 2), (unsigned long)nthreads);
+    }
+  }
+  pthread_attr_destroy(&attr);
+  *pool = p;
   return BP_OK;
 }
 
-/* Window of output (oy, ox), clipped to the image: rows [y0, y1), columns
-** [x0, x1). */
-typedef struct win {
-  size_t y0, y1, x0, x1;
-} win;
-
-static win window(const bp_layer *l, const bp_shape *in, size_t oy,
-                  size_t ox) {
-  win r;
-  size_t ys = oy * l->sh, xs = ox * l->sw;      /* in padded coordinates */
-  r.y0 = ys < l->ph ? 0 : ys - l->ph;
-  r.x0 = xs < l->pw ? 0 : xs - l->pw;
-  r.y1 = ys + l->kh - l->ph;
-  r.x1 = xs + l->kw - l->pw;
-  if (ys + l->kh < l->ph) r.y1 = 0;
-  if (xs + l->kw < l->pw) r.x1 = 0;
-  if (r.y1 > in->d[1]) r.y1 = in->d[1];
-  if (r.x1 > in->d[2]) r.x1 = in->d[2];
-  return r;
+void bp_pool_free(bp_pool *p) {
+  if (p == NULL) return;
+  if (p->n > 1) stop_workers(p, p->n - 1);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->wake);
+  pthread_cond_destroy(&p->done);
+  free(p->th);
+  free(p);
 }
 
-static void max_forward(const bp_layer *l, const bp_ctx *c, const float *x,
-                        float *y, size_t n, const bp_shape *in) {
-  size_t h = in->d[1], w = in->d[2];
-  size_t ho = outsize(h, l->kh, l->sh, l->ph), wo = outsize(w, l->kw, l->sw,
-                                                            l->pw);
-  size_t planes = n * in->d[0], pl, oy, ox, i, j;
-  float *arg = c->saved;
-  for (pl = 0; pl < planes; pl++) {
-    const float *xp = x + pl * h * w;
-    for (oy = 0; oy < ho; oy++)
-      for (ox = 0; ox < wo; ox++) {
-        win r = window(l, in, oy, ox);
-        float m = -INFINITY;
-        size_t at = r.y0 * w + r.x0;
-        for (i = r.y0; i < r.y1; i++)
-          for (j = r.x0; j < r.x1; j++)
-            if (xp[i * w + j] > m) {
-              m = xp[i * w + j];
-              at = i * w + j;
-            }
-        *y++ = m;
-        *arg++ = (float)at;
-      }
+size_t bp_pool_size(const bp_pool *p) { return p == NULL ? 1 : p->n; }
+
+void bp_pool_run(bp_pool *p, size_t ntasks, bp_task_fn *fn, void *arg) {
+  size_t i;
+  int spin;
+  if (p == NULL || p->n < 2 || ntasks < 2 || LOAD(&p->busy)) {
+    for (i = 0; i < ntasks; i++) fn(arg, i, ntasks);
+    return;
   }
-}
-
-static void max_backward(const bp_layer *l, const bp_ctx *c, const float *x,
-                         const float *y, const float *dy, float *dx, size_t n,
-                         const bp_shape *in) {
-  size_t h = in->d[1], w = in->d[2];
-  size_t ho = outsize(h, l->kh, l->sh, l->ph), wo = outsize(w, l->kw, l->sw,
-                                                            l->pw);
-  size_t planes = n * in->d[0], pl, q;
-  const float *arg = c->saved;
-  (void)x;
-  (void)y;
-  if (dx == NULL) return;
-  memset(dx, 0, planes * h * w * sizeof *dx);
-  for (pl = 0; pl < planes; pl++) {
-    float *dp = dx + pl * h * w;
-    for (q = 0; q < ho * wo; q++) dp[(size_t)*arg++] += *dy++;
+  STORE(&p->busy, 1);
+  pthread_mutex_lock(&p->mu);
+  p->fn = fn;
+  p->arg = arg;
+  p->ntasks = ntasks;
+  STORE(&p->pending, p->n - 1);
+  STORE(&p->gen, p->gen + 1);
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->mu);
+  run_share(fn, arg, 0, p->n, ntasks);
+  for (spin = 0; spin < SPIN && LOAD(&p->pending) != 0; spin++) PAUSE();
+  if (LOAD(&p->pending) != 0) {
+    pthread_mutex_lock(&p->mu);
+    while (LOAD(&p->pending) != 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
   }
+  STORE(&p->busy, 0);
 }
-
-static size_t max_saved(const bp_layer *l, const bp_shape *in, size_t n) {
-  return n * in->d[0] * outsize(in->d[1], l->kh, l->sh, l->ph) *
-         outsize(in->d[2], l->kw, l->sw, l->pw);
-}
-
-static void avg_forward(const bp_layer *l, const bp_ctx *c, const float *x,
-                        float *y, size_t n, const bp_shape *in) {
-  size_t h = in->d[1], w = in->d[2];
-  size_t ho = outsize(h, l->kh, l->sh, l->ph), wo = outsize(w, l->kw, l->sw,
-                                                            l->pw);
-  size_t planes = n * in->d[0], pl, oy, ox, i, j;
-  float scale = 1.0f / (float)(l->kh * l->kw);
-  (void)c;
-  for (pl = 0; pl < planes; pl++) {
-    const float *xp = x + pl * h * w;
-    for (oy = 0; oy < ho; oy++)
-      for (ox = 0; ox < wo; ox++) {
-        win r = window(l, in, oy, ox);
-        float s = 0.0f;
-        for (i = r.y0; i < r.y1; i++)
-          for (j = r.x0; j < r.x1; j++) s += xp[i * w + j];
-        *y++ = s * scale;
-      }
-  }
-}
-
-static void avg_backward(const bp_layer *l, const bp_ctx *c, const float *x,
-                         const float *y, const float *dy, float *dx, size_t n,
-                         const bp_shape *in) {
-  size_t h = in->d[1], w = in->d[2];
-  size_t ho = outsize(h, l->kh, l->sh, l->ph), wo = outsize(w, l->kw, l->sw,
-                                                            l->pw);
-  size_t planes = n * in->d[0], pl, oy, ox, i, j;
-  float scale = 1.0f / (float)(l->kh * l->kw);
-  (void)c;
-  (void)x;
-  (void)y;
-  if (dx == NULL) return;
-  memset(dx, 0, planes * h * w * sizeof *dx);
-  for (pl = 0; pl < planes; pl++) {
-    float *dp = dx + pl * h * w;
-    for (oy = 0; oy < ho; oy++)
-      for (ox = 0; ox < wo; ox++) {
-        win r = window(l, in, oy, ox);
-        float g = *dy++ * scale;
-        for (i = r.y0; i < r.y1; i++)
-          for (j = r.x0; j < r.x1; j++) dp[i * w + j] += g;
-      }
-  }
-}
-
-static bp_status describe(bp_layer *l, bp_error *err) {
-  const char *name = l->kind == BP_MAXPOOL2D ? "MaxPool2d" : "AvgPool2d";
-  if (l->kh == 0 || l->kw == 0 || l->sh == 0 || l->sw == 0)
-    return bp_fail(err, BP_EINVAL, "%s window and stride must be positive, "
-                   "got window %lux%lu, stride %lux%lu", name,
-                   (unsigned long)l->kh, (unsigned long)l->kw,
-                   (unsigned long)l->sh, (unsigned long)l->sw);
-  if (l->kh > 4096 || l->kw > 4096 || l->sh > 4096 || l->sw > 4096)
-    return bp_fail(err, BP_EINVAL, "%s window %lux%lu is too large", name,
-                   (unsigned long)l->kh, (unsigned long)l->kw);
-  /* PyTorch's rule; it also keeps every window over some real pixel. */
-  if (2 * l->ph > l->kh || 2 * l->pw > l->kw)
-    return bp_fail(err, BP_EINVAL, "%s padding must be at most half the "
-                   "window, got padding %lux%lu for window %lux%lu", name,
-                   (unsigned long)l->ph, (unsigned long)l->pw,
-                   (unsigned long)l->kh, (unsigned long)l->kw);
-  l->nparams = 0;
-  return BP_OK;
-}
-
-const bp_layer_class bp_maxpool2d_class = {
-    "MaxPool2d", shape, max_forward, max_backward, describe, NULL, max_saved,
-    NULL, NULL, 0};
-const bp_layer_class bp_avgpool2d_class = {
-    "AvgPool2d", shape, avg_forward, avg_backward, describe, NULL, NULL, NULL,
-    NULL, 0};

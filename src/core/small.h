@@ -26,9 +26,6 @@
 
 /* Batches up to this size take the small kernels in Linear. */
 #define BP_SMALL_BATCH 4
-/* The fused SGD step (bp_small_grad_sgd) also takes larger batches while
-** their inputs (n x in floats) stay in L1. */
-#define BP_SMALL_FUSED 4096
 
 /* The ISA in use: "avx512", "avx2" or "portable". */
 const char *bp_small_isa(void);

@@ -1,14 +1,19 @@
-/* vmath.c: array transcendentals (see vmath.h), portable C. */
+/*
+** vmath.c: array transcendentals (see vmath.h): the portable versions
+** (libm, correctly rounded or nearly) and the dispatch to the SIMD ones.
+*/
 #include <math.h>
 
+#include "cpu.h"
 #include "vmath.h"
+#include "vmath_kern.h"
 
-void bp_vexp(size_t n, const float *x, float *y) {
+void bp_vexp_portable(size_t n, const float *x, float *y) {
   size_t i;
   for (i = 0; i < n; i++) y[i] = expf(x[i]);
 }
 
-void bp_vsigmoid(size_t n, const float *x, float *y) {
+void bp_vsigmoid_portable(size_t n, const float *x, float *y) {
   size_t i;
   for (i = 0; i < n; i++) {
     /* Never exp of a large positive number: no overflow, no inf/inf. */
@@ -20,7 +25,38 @@ void bp_vsigmoid(size_t n, const float *x, float *y) {
   }
 }
 
-void bp_vtanh(size_t n, const float *x, float *y) {
+void bp_vtanh_portable(size_t n, const float *x, float *y) {
   size_t i;
   for (i = 0; i < n; i++) y[i] = tanhf(x[i]);
+}
+
+#define DISPATCH(name)                                                  \
+  void bp_##name(size_t n, const float *x, float *y) {                  \
+    switch (bp_isa_active()) {                                          \
+    case BP_ISA_AVX512: bp_##name##_avx512(n, x, y); break;             \
+    case BP_ISA_AVX2: bp_##name##_avx2(n, x, y); break;                 \
+    default: bp_##name##_portable(n, x, y);                             \
+    }                                                                   \
+  }
+
+DISPATCH(vexp)
+DISPATCH(vsigmoid)
+DISPATCH(vtanh)
+
+void bp_bias_act(size_t n, size_t m, float *y, size_t ldy, const float *b,
+                 bp_act act) {
+  size_t i, j;
+  for (i = 0; i < n; i++) {
+    float *r = y + i * ldy;
+    if (b != NULL)
+      for (j = 0; j < m; j++) r[j] += b[j];
+    switch (act) {
+    case BP_ACT_RELU:
+      for (j = 0; j < m; j++) r[j] = r[j] > 0.0f ? r[j] : r[j] != r[j] ? r[j] : 0.0f;
+      break;
+    case BP_ACT_SIGMOID: bp_vsigmoid(m, r, r); break;
+    case BP_ACT_TANH: bp_vtanh(m, r, r); break;
+    default: break;
+    }
+  }
 }

@@ -307,5 +307,6 @@ int luaopen_backprop_core(lua_State *L) {
   lbp_open_loss(L);
   lbp_open_optim(L);
   lbp_open_data(L);
+  lbp_open_threads(L);
   return 1;
 }

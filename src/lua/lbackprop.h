@@ -38,6 +38,8 @@ typedef struct lmodule {
   int initialized;        /* weights drawn (lazily for a lone layer) */
   int views;              /* parameter views taken, as for tensors */
   int closed;
+  float *row;             /* staging for a Lua-table input (forward) */
+  size_t row_cap;
 } lmodule;
 
 typedef struct lloss {
@@ -122,5 +124,10 @@ void lbp_open_module(lua_State *L);
 void lbp_open_loss(lua_State *L);
 void lbp_open_optim(lua_State *L);
 void lbp_open_data(lua_State *L);
+void lbp_open_threads(lua_State *L);
+
+/* The state's thread pool (bp.set_num_threads), NULL for one thread;
+** pass it to bp_gemm_mt. Owned by the state: never free it. */
+struct bp_pool *lbp_pool(lua_State *L);
 
 #endif

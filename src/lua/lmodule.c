@@ -34,6 +34,7 @@ static lmodule *checkself(lua_State *L, const char *method, fnbuf *b) {
   fname(m, method, b);
   if (m->closed) lbp_error(L, b->s, "the module is closed");
   m->net.rng = lbp_rng(L);      /* Dropout draws from bp.manual_seed's */
+  m->net.pool = lbp_pool(L);    /* bp.set_num_threads; NULL for one */
   return m;
 }
 
@@ -210,16 +211,86 @@ static void checkinput(lua_State *L, const char *fn, lmodule *m,
   lbp_checkvalues(L, x, fn, "input");
 }
 
+/* net:forward(tbl [, outtbl]): one sample as a plain table of numbers,
+** the outputs into a table (outtbl, reused, or a new one). This is the
+** path a game calls every frame, so it allocates nothing once warm: the
+** staging row is kept, and the function name for messages is formatted
+** only when an error is raised. */
+static int forward_table(lua_State *L, lmodule *m) {
+  fnbuf b;
+  bp_error err;
+  bp_shape in;
+  const bp_shape *os;
+  const float *y;
+  size_t i, w = (size_t)lua_rawlen(L, 2);
+  int out = lua_type(L, 3);
+  if (out != LUA_TNONE && out != LUA_TNIL && out != LUA_TTABLE)
+    lbp_error(L, fname(m, "forward", &b), "out must be a table when the "
+              "input is a table, got %s", luaL_typename(L, 3));
+  if (w == 0)
+    lbp_error(L, fname(m, "forward", &b), "input is an empty table (expected "
+              "a sequence of numbers)");
+  if (w > m->row_cap) {
+    float *row = bp_alloc(w);
+    if (row == NULL) lbp_error(L, fname(m, "forward", &b), "out of memory");
+    bp_free(m->row);
+    m->row = row;
+    m->row_cap = w;
+  }
+  for (i = 0; i < w; i++) {
+    int isnum;
+    lua_Number v;
+    lua_rawgeti(L, 2, (lua_Integer)i + 1);
+    v = lua_tonumberx(L, -1, &isnum);
+    if (!isnum)
+      lbp_error(L, fname(m, "forward", &b), "input[%lu] must be a number, "
+                "got %s (a table input is one sample: a flat sequence of "
+                "numbers; batches go in a backprop.Tensor)",
+                (unsigned long)i + 1, luaL_typename(L, -1));
+    if (v != v || v - v != 0)
+      lbp_error(L, fname(m, "forward", &b), "input[%lu] must be finite, "
+                "got %s", (unsigned long)i + 1, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    m->row[i] = (float)v;
+  }
+  in.ndim = 1;
+  in.d[0] = w;
+  lbp_ensure_init(L, m);
+  if (bp_net_forward(&m->net, m->row, 1, &in, &err) != BP_OK)
+    lbp_error(L, fname(m, "forward", &b), "%s (input: a table of %lu "
+              "numbers)", err.msg, (unsigned long)w);
+  os = &m->net.shape[m->net.nlayers];
+  if (os->ndim != 1)
+    lbp_error(L, fname(m, "forward", &b), "a table input needs a network "
+              "whose output is one vector, got samples of %d dimensions",
+              os->ndim);
+  y = bp_net_output(&m->net);
+  if (out == LUA_TTABLE) lua_settop(L, 3);
+  else lua_createtable(L, (int)os->d[0], 0);
+  for (i = 0; i < os->d[0]; i++) {
+    lua_pushnumber(L, y[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
 /* net:forward(x [, out]) */
 static int m_forward(lua_State *L) {
   fnbuf b;
-  lmodule *m = checkself(L, "forward", &b);
-  ltensor *x = lbp_checktensor(L, 2, b.s, "input"), *y;
+  lmodule *m = luaL_testudata(L, 1, LBP_MODULE);
+  ltensor *x, *y;
   size_t shape[BP_SAMPLE_DIMS + 1];
   bp_shape os;
   batch in;
   int nd;
   bp_error err;
+  if (m != NULL && !m->closed && lua_type(L, 2) == LUA_TTABLE) {
+    m->net.rng = lbp_rng(L);
+    m->net.pool = lbp_pool(L);
+    return forward_table(L, m);
+  }
+  m = checkself(L, "forward", &b);
+  x = lbp_checktensor(L, 2, b.s, "input");
   checkinput(L, b.s, m, &x->t, &in, &os);
   nd = fullshape(&in, &os, shape);
   if (!lua_isnoneornil(L, 3)) {
@@ -409,20 +480,24 @@ static int m_save(lua_State *L) {
 
 /* --- metamethods ----------------------------------------------------- */
 
-static int m_gc(lua_State *L) {
-  lmodule *m = luaL_checkudata(L, 1, LBP_MODULE);
+static void release(lmodule *m) {
   bp_net_free(&m->net);
   bp_epoch_buf_free(&m->epoch);
+  bp_free(m->row);
+  m->row = NULL;
+  m->row_cap = 0;
+}
+
+static int m_gc(lua_State *L) {
+  lmodule *m = luaL_checkudata(L, 1, LBP_MODULE);
+  release(m);
   m->closed = 1;
   return 0;
 }
 
 static int m_close(lua_State *L) {
   lmodule *m = luaL_checkudata(L, 1, LBP_MODULE);
-  if (m->views == 0) {
-    bp_net_free(&m->net);
-    bp_epoch_buf_free(&m->epoch);
-  }
+  if (m->views == 0) release(m);
   m->closed = 1;
   return 0;
 }

@@ -1,0 +1,357 @@
+-- bench/run.lua: the benchmark driver behind `make bench` (issue 4).
+--
+-- Runs every workload with backprop and with each baseline, every run a
+-- separate process under build/bench/rss (which measures its peak memory),
+-- and prints one table: each baseline's figure, how many times faster
+-- backprop was in the same run, peak RSS, and the loss / accuracy / output
+-- checksum each run reached, so speed never hides a wrong answer.
+--
+-- Programs print lines "RESULT workload=... name=... metric=... value=...
+-- [acc=...] [loss=...] [check=...] [reps=...] rss_kb=... [note=rest of line]"
+-- or "SKIP workload=... name=... note=...". Missing tools are skipped with a
+-- note, never faked.
+--
+-- Environment (all optional):
+--   BENCH_ONLY=classic,game,fmnist,gemm   workloads to run (default: all)
+--   BENCH_CLASSIC_EPOCHS=100  BENCH_EPOCHS=2 (Fashion-MNIST)
+--   BENCH_GAME_CALLS=200000   BENCH_MIN_TIME=1 (s of repetitions, classic)
+--   BENCH_TORCH_THREADS=1,2 (Fashion-MNIST; the small nets run 1 thread)
+--   BENCH_PYTHON=/usr/bin/python3  BENCH_FMNIST=/usr/share/datasets/fashion-mnist
+--   BENCH_MARKDOWN=1 (also print the table as Markdown)  BENCH_KEEP=1 (keep
+--   the exchange files)
+
+local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+local ROOT = here .. "/.."
+local BIN = ROOT .. "/build/bench"
+local LUA = os.getenv("LUA") or "lua5.4"
+local PYTHON = os.getenv("BENCH_PYTHON") or "/usr/bin/python3"
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function sh(cmd)                  -- stdout of a shell command, trimmed
+  local f = io.popen(cmd)
+  local out = f:read("a")
+  f:close()
+  return (out:gsub("%s+$", ""))
+end
+
+local function exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function has_command(name)
+  return sh("command -v " .. q(name) .. " 2>/dev/null") ~= ""
+end
+
+local function log(fmt, ...)
+  io.stderr:write(string.format(fmt, ...), "\n")
+  io.stderr:flush()
+end
+
+local only = {}
+for w in (os.getenv("BENCH_ONLY") or "classic,game,fmnist,gemm"):gmatch("[^,%s]+") do only[w] = true end
+
+local load_start = sh("cut -d' ' -f1-3 /proc/loadavg 2>/dev/null")
+local DIR = sh("mktemp -d \"${TMPDIR:-/tmp}/backprop-bench.XXXXXX\"")
+assert(DIR ~= "", "mktemp failed")
+local ENV = "BENCH_DIR=" .. q(DIR) .. " "
+
+-- Baseline availability, checked once.
+local have = {
+  fann = exists(BIN .. "/fann"),
+  luajit = has_command("luajit"),
+  torch = os.execute(q(PYTHON) .. " -c 'import torch' >/dev/null 2>&1") == true,
+  gemm = exists(BIN .. "/gemm"),
+  rss = exists(BIN .. "/rss"),
+}
+local why_not = {
+  fann = "FANN baseline not built (needs libfann-dev; `make bench` builds build/bench/fann)",
+  luajit = "luajit not installed",
+  torch = PYTHON .. " cannot import torch (python3-torch)",
+}
+
+local function fields(line)
+  local r, note = {}, line:match(" note=(.*)$")
+  if note then line = line:sub(1, #line - #note - 6) end
+  for k, v in line:gmatch("([%w_]+)=(%S+)") do r[k] = tonumber(v) or v end
+  r.note = note
+  return r
+end
+
+-- Runs one program; returns its RESULT/SKIP records (at least one).
+local results = {}
+local function run(workload, name, argv, env)
+  local rssfile = DIR .. "/rss.txt"
+  local errfile = DIR .. "/stderr.txt"
+  local parts = {}
+  for i, a in ipairs(argv) do parts[i] = q(a) end
+  local cmd = table.concat(parts, " ")
+  if have.rss then cmd = q(BIN .. "/rss") .. " " .. q(rssfile) .. " " .. cmd end
+  cmd = (env or "") .. ENV .. cmd .. " 2>" .. q(errfile)
+  os.remove(rssfile)
+  log("bench: %-12s %-16s ...", workload, name)
+  local f = io.popen(cmd)
+  local out = f:read("a")
+  local ok, _, code = f:close()
+  local got = {}
+  for line in out:gmatch("[^\n]+") do
+    local kind = line:match("^(RESULT) ") or line:match("^(SKIP) ")
+    if kind then
+      local r = fields(line)
+      r.kind = kind
+      r.workload = r.workload or workload
+      r.name = r.name or name
+      got[#got + 1] = r
+    elseif line:match("^gemm ") then   -- bench/gemm.c's own format
+      local r = fields(line)
+      r.kind, r.shape = "GEMM", line:match("^gemm (%S+)")
+      r.workload, r.name = workload, name
+      got[#got + 1] = r
+    end
+  end
+  local rss = tonumber(sh("cat " .. q(rssfile) .. " 2>/dev/null"))
+  for _, r in ipairs(got) do r.rss_kb = rss or r.rss_kb end
+  if not ok or #got == 0 then
+    local err = sh("tail -n 3 " .. q(errfile) .. " 2>/dev/null"):gsub("%s*\n%s*", " | ")
+    got = {{kind = "SKIP", workload = workload, name = name,
+            note = string.format("failed (exit %s): %s", tostring(code), err)}}
+  end
+  for _, r in ipairs(got) do results[#results + 1] = r end
+  return got
+end
+
+local function skip(workload, name, note)
+  results[#results + 1] = {kind = "SKIP", workload = workload, name = name, note = note}
+end
+
+-- Exchange files: our initial weights, the standardized data, the order.
+log("bench: exporting initial weights and data order to %s", DIR)
+assert(os.execute(ENV .. q(LUA) .. " " .. q(here .. "/ours/export.lua")), "bench/ours/export.lua failed")
+
+local function lua_baselines(workload, script, arg1)
+  run(workload, "lua5.4", {"lua5.4", here .. "/baselines/" .. script, arg1})
+  if have.luajit then
+    run(workload, "luajit", {"luajit", here .. "/baselines/" .. script, arg1})
+  else
+    skip(workload, "luajit", why_not.luajit)
+  end
+end
+
+local function torch(workload, threads)
+  local name = "pytorch-" .. threads .. "T"
+  if have.torch then
+    -- Debian's torch does its matrix products in OpenBLAS, whose thread
+    -- pool torch.set_num_threads does not size: both pools get `threads`.
+    -- With more than one, idle OpenMP workers spinning starve OpenBLAS's
+    -- threads (measured 10x slower per epoch), so they are told to sleep.
+    local env = string.format("OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d %s", threads, threads,
+                              threads > 1 and "OMP_WAIT_POLICY=PASSIVE " or "")
+    run(workload, name, {PYTHON, here .. "/baselines/torch_bench.py", workload, tostring(threads)}, env)
+  else
+    skip(workload, name, why_not.torch)
+  end
+end
+
+local function fann(workload)
+  if have.fann then run(workload, "fann", {BIN .. "/fann", workload})
+  else skip(workload, "fann", why_not.fann) end
+end
+
+if only.classic then
+  for _, b in ipairs{1, 32} do
+    local w = "classic_b" .. b
+    run(w, "backprop", {LUA, here .. "/ours/classic.lua", tostring(b)})
+    fann(w)
+    lua_baselines(w, "classic.lua", tostring(b))
+    torch(w, 1)
+  end
+end
+
+if only.fmnist then
+  local root = os.getenv("BENCH_FMNIST") or "/usr/share/datasets/fashion-mnist"
+  if not exists(root .. "/train-images-idx3-ubyte.gz") then
+    skip("fmnist", "all", "no Fashion-MNIST in " .. root .. " (apt install dataset-fashion-mnist)")
+  else
+    run("fmnist", "backprop", {LUA, here .. "/ours/fmnist.lua", "1"})
+    run("fmnist", "backprop-2T", {LUA, here .. "/ours/fmnist.lua", "2"})
+    for t in (os.getenv("BENCH_TORCH_THREADS") or "1,2"):gmatch("%d+") do torch("fmnist", tonumber(t)) end
+  end
+end
+
+if only.game then
+  run("game", "backprop", {LUA, here .. "/ours/game.lua"})
+  fann("game")
+  lua_baselines("game", "game.lua")
+  torch("game", 1)
+end
+
+if only.gemm then
+  if not exists(here .. "/gemm.c") then
+    skip("gemm", "all", "bench/gemm.c does not exist yet")
+  elseif not have.gemm then
+    skip("gemm", "all", "bench/gemm.c did not build (needs libopenblas-dev)")
+  else
+    local coretype = os.getenv("OPENBLAS_CORETYPE")
+    local variants = {{coretype and ("OPENBLAS_CORETYPE=" .. coretype) or "OPENBLAS_CORETYPE unset", ""}}
+    if coretype then variants[2] = {"OPENBLAS_CORETYPE unset", "env -u OPENBLAS_CORETYPE "} end
+    -- One core: OpenBLAS would otherwise start a thread per core.
+    for _, v in ipairs(variants) do v[2] = v[2] .. "OPENBLAS_NUM_THREADS=1 " end
+    for i, v in ipairs(variants) do
+      for _, r in ipairs(run("gemm", v[1], {BIN .. "/gemm"}, v[2])) do
+        if r.kind == "GEMM" then r.variant, r.first = v[1], i == 1 end
+      end
+    end
+  end
+end
+
+---------------------------------------------------------------------------
+-- The table.
+
+local WORKLOADS = {
+  {id = "classic_b1", title = "classic recipe 30-16-1 sigmoid, MSE, SGD lr 0.01, batch 1", unit = "samples/s", higher = true},
+  {id = "classic_b32", title = "classic recipe, batches of 32", unit = "samples/s", higher = true},
+  {id = "fmnist", title = "Fashion-MNIST MLP 784-256-128-10 ReLU, softmax CE, SGD momentum 0.9, batch 64", unit = "s/epoch", higher = false},
+  {id = "game", title = "game net 16-32-32-4 tanh, one forward per call", unit = "ns/call", higher = false},
+}
+
+local function si(v)
+  if type(v) ~= "number" then return "-" end
+  if v >= 1e6 then return string.format("%.3gM", v / 1e6) end
+  if v >= 1e4 then return string.format("%.3gk", v / 1e3) end
+  if v >= 100 then return string.format("%.0f", v) end
+  return string.format("%.3g", v)
+end
+
+local function mb(kb) return kb and string.format("%.0f MiB", kb / 1024) or "-" end
+
+local function quality(r)
+  local q = {}
+  if r.loss then q[#q + 1] = string.format("loss %.5g", r.loss) end
+  if r.acc then q[#q + 1] = string.format("acc %.4f", r.acc) end
+  if r.check then q[#q + 1] = string.format("sum %.6g", r.check) end
+  return table.concat(q, " ")
+end
+
+-- Does a run's answer agree with ours? Classic: same training accuracy and
+-- loss within 2%; Fashion-MNIST: test accuracy within 2 points (float
+-- rounding differs after 1000s of steps); game: output sums within 1e-3.
+local function agrees(r, ours)
+  if not ours or r == ours then return "" end
+  if r.check and ours.check then return math.abs(r.check - ours.check) < 1e-3 and "yes" or "NO" end
+  if r.workload == "fmnist" then
+    return (r.acc and ours.acc and math.abs(r.acc - ours.acc) <= 0.02) and "yes" or "NO"
+  end
+  if r.loss and ours.loss and r.acc and ours.acc then
+    return (math.abs(r.loss - ours.loss) <= 0.02 * math.abs(ours.loss) and
+            math.abs(r.acc - ours.acc) < 1e-6) and "yes" or "NO"
+  end
+  return "?"
+end
+
+local rows = {}      -- {section} or {name, value, unit, ratio, rss, quality, same, note}
+local function section(title) rows[#rows + 1] = {section = title} end
+local function row(...) rows[#rows + 1] = {...} end
+
+for _, w in ipairs(WORKLOADS) do
+  local list, ours = {}, nil
+  for _, r in ipairs(results) do
+    if r.workload == w.id then
+      list[#list + 1] = r
+      if r.kind == "RESULT" and r.name == "backprop" then ours = r end
+    end
+  end
+  if #list > 0 then
+    section(string.format("%s (%s, %s is better)", w.title, w.unit, w.higher and "higher" or "lower"))
+    for _, r in ipairs(list) do
+      if r.kind == "SKIP" then
+        row(r.name, "-", "", "", "", "", "", "skipped: " .. (r.note or ""))
+      else
+        local ratio = ""
+        if ours and r.value and r.value > 0 then
+          ratio = string.format("%.2fx", w.higher and ours.value / r.value or r.value / ours.value)
+        end
+        row(r.name, si(r.value), r.metric or "", ratio, mb(r.rss_kb), quality(r), agrees(r, ours), r.note or "")
+      end
+    end
+  end
+end
+
+-- gemm: per shape, ours from the first run, then OpenBLAS from each run.
+local shapes, by_shape, gemm_other = {}, {}, {}
+for _, r in ipairs(results) do
+  if r.workload == "gemm" then
+    if r.kind == "GEMM" then
+      if not by_shape[r.shape] then shapes[#shapes + 1] = r.shape; by_shape[r.shape] = {} end
+      table.insert(by_shape[r.shape], r)
+    else
+      gemm_other[#gemm_other + 1] = r
+    end
+  end
+end
+if #shapes + #gemm_other > 0 then
+  section("single-precision matrix product, one thread (GFLOP/s, higher is better)")
+  for _, shape in ipairs(shapes) do
+    local ours = tonumber(by_shape[shape][1].ours_gflops)
+    row("backprop " .. shape, si(ours), "GFLOP/s", "1.00x", mb(by_shape[shape][1].rss_kb), "", "", "")
+    for _, r in ipairs(by_shape[shape]) do
+      local b = tonumber(r.openblas_gflops)
+      row("openblas " .. shape, si(b), "GFLOP/s",
+          (ours and b and b > 0) and string.format("%.2fx", ours / b) or "", mb(r.rss_kb), "", "",
+          r.variant .. (r.note and ("; " .. r.note) or ""))
+    end
+  end
+  for _, r in ipairs(gemm_other) do
+    if r.kind == "SKIP" then
+      row(r.name, "-", "", "", "", "", "", "skipped: " .. (r.note or ""))
+    else
+      row(r.name, si(r.value), r.metric or "", "", mb(r.rss_kb), quality(r), "", r.note or "")
+    end
+  end
+end
+
+local cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"):gsub("^%s+", "")
+local header = string.format("backprop benchmarks, %s, %s, %s cores, OPENBLAS_CORETYPE=%s",
+  os.date("%Y-%m-%d"), cpu ~= "" and cpu or "unknown CPU", sh("nproc"),
+  os.getenv("OPENBLAS_CORETYPE") or "unset")
+local HEAD = {"implementation", "value", "unit", "backprop is", "peak RSS", "loss / accuracy / output sum", "same answer", "note"}
+
+print()
+print(header)
+print(string.format("load average at start %s, at end %s (other work on the machine slows every row)",
+  load_start, sh("cut -d' ' -f1-3 /proc/loadavg 2>/dev/null")))
+print(string.format("classic: %s epochs; Fashion-MNIST: %s epochs; game: %s calls",
+  os.getenv("BENCH_CLASSIC_EPOCHS") or "100", os.getenv("BENCH_EPOCHS") or "2",
+  os.getenv("BENCH_GAME_CALLS") or "200000"))
+local fmt = "%-24s %9s %-10s %11s %9s %-34s %-6s %s"
+print(string.format(fmt, table.unpack(HEAD)))
+for _, r in ipairs(rows) do
+  if r.section then print("\n" .. r.section)
+  else print(string.format(fmt, table.unpack(r, 1, 8))) end
+end
+print([[
+
+"backprop is" = how many times faster backprop was than that row in this run
+(> 1: backprop ahead). Same initial weights (our initialization, exported) and
+data order for every implementation; FANN clips its sigmoid derivative's input
+to [0.01, 0.99], so its classic loss differs slightly. PyTorch N T: torch
+and OpenBLAS thread pools both of N (OMP_WAIT_POLICY=PASSIVE when N > 1).
+Not compared: KANN and genann (not packaged in Debian), PyTorch with 2
+threads on the small nets.]])
+
+if os.getenv("BENCH_MARKDOWN") == "1" then
+  print()
+  print("| " .. table.concat(HEAD, " | ") .. " |")
+  print("|" .. string.rep("---|", #HEAD))
+  for _, r in ipairs(rows) do
+    if r.section then print("| **" .. r.section .. "** |" .. string.rep(" |", #HEAD - 1))
+    else print("| " .. table.concat(r, " | ", 1, 8) .. " |") end
+  end
+end
+
+if os.getenv("BENCH_KEEP") == "1" then
+  log("bench: exchange files kept in %s", DIR)
+else
+  os.execute("rm -rf " .. q(DIR))
+end

@@ -1,0 +1,146 @@
+/*
+** gemm_avx512.c: AVX-512 kernels. Compiled with a target attribute, not
+** -mavx512f, so the file builds with plain flags; the dispatcher calls
+** these functions only when the CPU has AVX-512 (cpu.c).
+**
+** Micro-tile 12 x 32: 24 zmm accumulators, two vectors of B and one
+** broadcast of A per step, which keeps both FMA pipes busy (12 FMAs per
+** 14 loads would not; 24 per 14 do) and leaves registers to spare.
+*/
+#include "gemm_kern.h"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+
+#define TARGET \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
+#define MR 12
+#define NR 32
+
+static __mmask16 mask16(size_t n) {
+  return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
+/* c = alpha*acc + beta*c on the lanes in k. */
+TARGET static inline void store(float *c, __m512 acc, float alpha,
+                                float beta, __mmask16 k) {
+  __m512 t = alpha == 1.0f ? acc : _mm512_mul_ps(_mm512_set1_ps(alpha), acc);
+  if (beta == 1.0f)
+    t = _mm512_add_ps(_mm512_maskz_loadu_ps(k, c), t);
+  else if (beta != 0.0f)
+    t = _mm512_add_ps(
+        _mm512_mul_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(k, c)), t);
+  _mm512_mask_storeu_ps(c, k, t);
+}
+
+TARGET static void ukr(size_t kc, const float *a, ptrdiff_t rsa,
+                       ptrdiff_t csa, const float *b, ptrdiff_t rsb,
+                       float alpha, float beta, float *c, ptrdiff_t rsc,
+                       size_t m, size_t n) {
+  __m512 c0[MR], c1[MR];
+  __mmask16 k0 = mask16(n), k1 = mask16(n > 16 ? n - 16 : 0);
+  size_t p;
+  int r;
+#pragma GCC unroll 12
+  for (r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+  if (csa == 1) {            /* A rows contiguous along p */
+    for (p = 0; p < kc; p++, b += rsb) {
+      __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+      for (r = 0; r < MR; r++) {
+        __m512 av = _mm512_set1_ps(a[r * rsa + (ptrdiff_t)p]);
+        c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+        c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+      }
+    }
+  } else {                   /* rsa == 1: MR values side by side per p */
+    for (p = 0; p < kc; p++, b += rsb, a += csa) {
+      __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+      for (r = 0; r < MR; r++) {
+        __m512 av = _mm512_set1_ps(a[r]);
+        c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+        c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+      }
+    }
+  }
+#pragma GCC unroll 12
+  for (r = 0; r < MR; r++)
+    if ((size_t)r < m) {
+      store(c + r * rsc, c0[r], alpha, beta, k0);
+      if (k1) store(c + r * rsc + 16, c1[r], alpha, beta, k1);
+    }
+}
+
+TARGET static void rows(size_t M, size_t N, size_t K, float alpha,
+                        const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                        const float *b, size_t ldb, float beta, float *c,
+                        size_t ldc) {
+  size_t i, j, p;
+  for (i = 0; i < M; i++)
+    for (j = 0; j < N; j += 64) {
+      size_t n = N - j;
+      __mmask16 k0 = mask16(n), k1 = mask16(n > 16 ? n - 16 : 0),
+                k2 = mask16(n > 32 ? n - 32 : 0),
+                k3 = mask16(n > 48 ? n - 48 : 0);
+      __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+      const float *bp = b + j, *ap = a + (ptrdiff_t)i * rsa;
+      for (p = 0; p < K; p++, bp += ldb, ap += csa) {
+        __m512 av = _mm512_set1_ps(*ap);
+        s0 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(k0, bp), s0);
+        if (k1) s1 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(k1, bp + 16), s1);
+        if (k2) s2 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(k2, bp + 32), s2);
+        if (k3) s3 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(k3, bp + 48), s3);
+      }
+      store(c + i * ldc + j, s0, alpha, beta, k0);
+      if (k1) store(c + i * ldc + j + 16, s1, alpha, beta, k1);
+      if (k2) store(c + i * ldc + j + 32, s2, alpha, beta, k2);
+      if (k3) store(c + i * ldc + j + 48, s3, alpha, beta, k3);
+    }
+}
+
+/* Four dot products at once (four independent FMA chains); rows past N
+** repeat the last one and are not stored. */
+TARGET static void dots(size_t M, size_t N, size_t K, float alpha,
+                        const float *a, size_t lda, const float *b,
+                        size_t ldb, float beta, float *c, size_t ldc) {
+  size_t i, j, p;
+  __mmask16 kt = mask16(K % 16);
+  for (i = 0; i < M; i++) {
+    const float *ai = a + i * lda;
+    for (j = 0; j < N; j += 4) {
+      size_t nj = N - j < 4 ? N - j : 4;
+      const float *b0 = b + j * ldb, *b1 = b + (j + (nj > 1)) * ldb,
+                  *b2 = b + (j + (nj > 2 ? 2 : nj - 1)) * ldb,
+                  *b3 = b + (j + nj - 1) * ldb;
+      __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+      float out[4];
+      for (p = 0; p + 16 <= K; p += 16) {
+        __m512 av = _mm512_loadu_ps(ai + p);
+        s0 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b0 + p), s0);
+        s1 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b1 + p), s1);
+        s2 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b2 + p), s2);
+        s3 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b3 + p), s3);
+      }
+      if (kt) {
+        __m512 av = _mm512_maskz_loadu_ps(kt, ai + p);
+        s0 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(kt, b0 + p), s0);
+        s1 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(kt, b1 + p), s1);
+        s2 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(kt, b2 + p), s2);
+        s3 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(kt, b3 + p), s3);
+      }
+      out[0] = _mm512_reduce_add_ps(s0);
+      out[1] = _mm512_reduce_add_ps(s1);
+      out[2] = _mm512_reduce_add_ps(s2);
+      out[3] = _mm512_reduce_add_ps(s3);
+      store(c + i * ldc + j, _mm512_castps128_ps512(_mm_loadu_ps(out)), alpha,
+            beta, mask16(nj));
+    }
+  }
+}
+
+const bp_gemm_kernels bp_gemm_avx512 = {MR, NR, ukr, rows, dots};
+
+#else /* not x86-64 with GCC/Clang: never selected (bp_cpu_has says no) */
+const bp_gemm_kernels bp_gemm_avx512 = {0, 0, 0, 0, 0};
+#endif

@@ -1,0 +1,50 @@
+/*
+** gemm_kern.h: the kernels behind bp_gemm, one set per instruction set
+** (gemm_portable.c, gemm_avx2.c, gemm_avx512.c). Internal to the core.
+**
+** Every kernel accumulates each output element as one chain of products
+** in ascending p, so where an element is computed (which tile, which
+** thread) never changes its value. The store is c = alpha*acc + beta*c,
+** done as two roundings (no FMA), and c is not read when beta is 0.
+*/
+#ifndef BP_GEMM_KERN_H
+#define BP_GEMM_KERN_H
+
+#include <stddef.h>
+
+/* Micro-kernel: one MR x NR tile.
+**   acc[r][j] = sum over p < kc of a[r*rsa + p*csa] * b[p*rsb + j]
+** for all r < MR, j < NR (every such address must be readable; rsa or csa
+** is 1), then c[r*rsc + j] = alpha*acc + beta*c for r < m, j < n only. */
+typedef void bp_ukr_fn(size_t kc, const float *a, ptrdiff_t rsa,
+                       ptrdiff_t csa, const float *b, ptrdiff_t rsb,
+                       float alpha, float beta, float *c, ptrdiff_t rsc,
+                       size_t m, size_t n);
+
+/* A few rows (M <= 4), B read in place with unit stride along j:
+** c[i*ldc + j] = alpha * sum_p a[i*rsa + p*csa] * b[p*ldb + j] + beta*c. */
+typedef void bp_rows_fn(size_t M, size_t N, size_t K, float alpha,
+                        const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                        const float *b, size_t ldb, float beta, float *c,
+                        size_t ldc);
+
+/* Dot products (A * B^T with few rows or columns):
+** c[i*ldc + j] = alpha * dot(a + i*lda, b + j*ldb, K) + beta*c. */
+typedef void bp_dots_fn(size_t M, size_t N, size_t K, float alpha,
+                        const float *a, size_t lda, const float *b,
+                        size_t ldb, float beta, float *c, size_t ldc);
+
+typedef struct bp_gemm_kernels {
+  size_t mr, nr;
+  bp_ukr_fn *ukr;
+  bp_rows_fn *rows;
+  bp_dots_fn *dots;
+} bp_gemm_kernels;
+
+extern const bp_gemm_kernels bp_gemm_portable, bp_gemm_avx2, bp_gemm_avx512;
+
+/* The largest MR x NR over all kernel sets (tile buffers). */
+#define BP_MR_MAX 12
+#define BP_NR_MAX 32
+
+#endif

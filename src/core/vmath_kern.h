@@ -1,0 +1,16 @@
+/* vmath_kern.h: the per-ISA array functions behind vmath.h (internal). */
+#ifndef BP_VMATH_KERN_H
+#define BP_VMATH_KERN_H
+
+#include <stddef.h>
+
+#define BP_VMATH_DECL(isa)                                           \
+  void bp_vexp_##isa(size_t n, const float *x, float *y);            \
+  void bp_vsigmoid_##isa(size_t n, const float *x, float *y);        \
+  void bp_vtanh_##isa(size_t n, const float *x, float *y);
+
+BP_VMATH_DECL(portable)
+BP_VMATH_DECL(avx2)
+BP_VMATH_DECL(avx512)
+
+#endif
