@@ -48,21 +48,17 @@ static void tanh_backward(const bp_layer *l, const bp_ctx *c, const float *x,
 /* ReLU is LeakyReLU with alpha = 0 (the constructor sets it). */
 static void relu_forward(const bp_layer *l, const bp_ctx *c, const float *x,
                          float *y, size_t n, const bp_shape *in) {
-  size_t i, m = COUNT(n, in);
-  float a = l->alpha;
   (void)c;
-  for (i = 0; i < m; i++) y[i] = x[i] > 0.0f ? x[i] : a * x[i];
+  bp_vleaky(COUNT(n, in), l->alpha, x, y);
 }
 
 static void relu_backward(const bp_layer *l, const bp_ctx *c, const float *x,
                           const float *y, const float *dy, float *dx, size_t n,
                           const bp_shape *in) {
-  size_t i, m = COUNT(n, in);
-  float a = l->alpha;
   (void)c;
   (void)y;
   if (dx == NULL) return;
-  for (i = 0; i < m; i++) dx[i] = x[i] > 0.0f ? dy[i] : a * dy[i];
+  bp_vleaky_grad(COUNT(n, in), l->alpha, x, dy, dx);
 }
 
 /* GELU, the exact form (PyTorch's default): x Phi(x), Phi the normal CDF;

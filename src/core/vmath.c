@@ -39,9 +39,37 @@ void bp_vtanh_portable(size_t n, const float *x, float *y) {
     }                                                                   \
   }
 
+void bp_vleaky_portable(size_t n, float a, const float *x, float *y) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : a * x[i];
+}
+
+void bp_vleaky_grad_portable(size_t n, float a, const float *x,
+                             const float *dy, float *dx) {
+  size_t i;
+  for (i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : a * dy[i];
+}
+
 DISPATCH(vexp)
 DISPATCH(vsigmoid)
 DISPATCH(vtanh)
+
+void bp_vleaky(size_t n, float a, const float *x, float *y) {
+  switch (bp_isa_active()) {
+  case BP_ISA_AVX512: bp_vleaky_avx512(n, a, x, y); break;
+  case BP_ISA_AVX2: bp_vleaky_avx2(n, a, x, y); break;
+  default: bp_vleaky_portable(n, a, x, y);
+  }
+}
+
+void bp_vleaky_grad(size_t n, float a, const float *x, const float *dy,
+                    float *dx) {
+  switch (bp_isa_active()) {
+  case BP_ISA_AVX512: bp_vleaky_grad_avx512(n, a, x, dy, dx); break;
+  case BP_ISA_AVX2: bp_vleaky_grad_avx2(n, a, x, dy, dx); break;
+  default: bp_vleaky_grad_portable(n, a, x, dy, dx);
+  }
+}
 
 void bp_bias_act(size_t n, size_t m, float *y, size_t ldy, const float *b,
                  bp_act act) {

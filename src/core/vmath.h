@@ -21,6 +21,11 @@
 void bp_vexp(size_t n, const float *x, float *y);
 void bp_vsigmoid(size_t n, const float *x, float *y);
 void bp_vtanh(size_t n, const float *x, float *y);
+/* ReLU (a = 0) and LeakyReLU: y = x > 0 ? x : a x; the gradient
+** dx = x > 0 ? dy : a dy. Exact: the same values on every ISA. */
+void bp_vleaky(size_t n, float a, const float *x, float *y);
+void bp_vleaky_grad(size_t n, float a, const float *x, const float *dy,
+                    float *dx);
 
 typedef enum { BP_ACT_NONE, BP_ACT_RELU, BP_ACT_SIGMOID, BP_ACT_TANH } bp_act;
 

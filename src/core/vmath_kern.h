@@ -7,7 +7,10 @@
 #define BP_VMATH_DECL(isa)                                           \
   void bp_vexp_##isa(size_t n, const float *x, float *y);            \
   void bp_vsigmoid_##isa(size_t n, const float *x, float *y);        \
-  void bp_vtanh_##isa(size_t n, const float *x, float *y);
+  void bp_vtanh_##isa(size_t n, const float *x, float *y);            \
+  void bp_vleaky_##isa(size_t n, float a, const float *x, float *y);  \
+  void bp_vleaky_grad_##isa(size_t n, float a, const float *x,        \
+                            const float *dy, float *dx);
 
 BP_VMATH_DECL(portable)
 BP_VMATH_DECL(avx2)

@@ -64,7 +64,20 @@ TARGET static inline vf SUFFIX(vtanh)(vf x) {
   return (vf)((vi)SEL(ax < SPLAT(0.625f), p, big) | sign);
 }
 
-/* Whole vectors in place, the tail through a padded buffer. */
+/* Whole vectors, then the tail with masked loads and stores (a padded
+** stack buffer filled by memcpy stalls on store forwarding, which costs
+** more than the maths for the short rows of small networks). */
+#if VW == 16
+#define LOADN(p, k) ((vf)_mm512_maskz_loadu_ps((__mmask16)((1u << (k)) - 1), (p)))
+#define STOREN(p, k, v) \
+  _mm512_mask_storeu_ps((p), (__mmask16)((1u << (k)) - 1), (__m512)(v))
+#else
+#define TAILMASK(k) _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(k)), \
+                                       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define LOADN(p, k) ((vf)_mm256_maskload_ps((p), TAILMASK(k)))
+#define STOREN(p, k, v) _mm256_maskstore_ps((p), TAILMASK(k), (__m256)(v))
+#endif
+
 #define ARRAY_FN(name)                                                  \
   TARGET void SUFFIX(bp_##name)(size_t n, const float *x, float *y) {   \
     size_t i = 0;                                                       \
@@ -75,15 +88,48 @@ TARGET static inline vf SUFFIX(vtanh)(vf x) {
       memcpy(y + i, &v, sizeof v);                                      \
     }                                                                   \
     if (i < n) {                                                        \
-      float buf[VW] = {0};                                              \
-      memcpy(buf, x + i, (n - i) * sizeof *x);                          \
-      memcpy(&v, buf, sizeof v);                                        \
-      v = SUFFIX(name)(v);                                              \
-      memcpy(buf, &v, sizeof v);                                        \
-      memcpy(y + i, buf, (n - i) * sizeof *y);                          \
+      v = SUFFIX(name)(LOADN(x + i, n - i));                            \
+      STOREN(y + i, n - i, v);                                          \
     }                                                                   \
   }
 
 ARRAY_FN(vexp)
 ARRAY_FN(vsigmoid)
 ARRAY_FN(vtanh)
+
+/* ReLU (a = 0) and LeakyReLU: y = x > 0 ? x : a x, dx = x > 0 ? dy : a dy,
+** the same values as the scalar expressions, without a branch per
+** element (the sign of an activation is a coin toss a branch predictor
+** loses half the time). */
+TARGET void SUFFIX(bp_vleaky)(size_t n, float a, const float *x, float *y) {
+  size_t i = 0;
+  vf v;
+  for (; i + VW <= n; i += VW) {
+    memcpy(&v, x + i, sizeof v);
+    v = SEL(v > SPLAT(0.0f), v, v * SPLAT(a));
+    memcpy(y + i, &v, sizeof v);
+  }
+  if (i < n) {
+    v = LOADN(x + i, n - i);
+    v = SEL(v > SPLAT(0.0f), v, v * SPLAT(a));
+    STOREN(y + i, n - i, v);
+  }
+}
+
+TARGET void SUFFIX(bp_vleaky_grad)(size_t n, float a, const float *x,
+                                   const float *dy, float *dx) {
+  size_t i = 0;
+  vf v, g;
+  for (; i + VW <= n; i += VW) {
+    memcpy(&v, x + i, sizeof v);
+    memcpy(&g, dy + i, sizeof g);
+    g = SEL(v > SPLAT(0.0f), g, g * SPLAT(a));
+    memcpy(dx + i, &g, sizeof g);
+  }
+  if (i < n) {
+    v = LOADN(x + i, n - i);
+    g = LOADN(dy + i, n - i);
+    g = SEL(v > SPLAT(0.0f), g, g * SPLAT(a));
+    STOREN(dx + i, n - i, g);
+  }
+}

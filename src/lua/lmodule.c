@@ -216,6 +216,8 @@ static void checkinput(lua_State *L, const char *fn, lmodule *m,
 ** path a game calls every frame, so it allocates nothing once warm: the
 ** staging row is kept, and the function name for messages is formatted
 ** only when an error is raised. */
+#define CHUNK 16
+
 static int forward_table(lua_State *L, lmodule *m) {
   fnbuf b;
   bp_error err;
@@ -223,7 +225,7 @@ static int forward_table(lua_State *L, lmodule *m) {
   const bp_shape *os;
   const float *y;
   size_t i, w = (size_t)lua_rawlen(L, 2);
-  int out = lua_type(L, 3);
+  int out = lua_type(L, 3), top = lua_gettop(L);
   if (out != LUA_TNONE && out != LUA_TNIL && out != LUA_TTABLE)
     lbp_error(L, fname(m, "forward", &b), "out must be a table when the "
               "input is a table, got %s", luaL_typename(L, 3));
@@ -237,21 +239,25 @@ static int forward_table(lua_State *L, lmodule *m) {
     m->row = row;
     m->row_cap = w;
   }
-  for (i = 0; i < w; i++) {
-    int isnum;
-    lua_Number v;
-    lua_rawgeti(L, 2, (lua_Integer)i + 1);
-    v = lua_tonumberx(L, -1, &isnum);
-    if (!isnum)
-      lbp_error(L, fname(m, "forward", &b), "input[%lu] must be a number, "
-                "got %s (a table input is one sample: a flat sequence of "
-                "numbers; batches go in a backprop.Tensor)",
-                (unsigned long)i + 1, luaL_typename(L, -1));
-    if (v != v || v - v != 0)
-      lbp_error(L, fname(m, "forward", &b), "input[%lu] must be finite, "
-                "got %s", (unsigned long)i + 1, lua_tostring(L, -1));
-    lua_pop(L, 1);
-    m->row[i] = (float)v;
+  /* Push a chunk of entries, read them, drop them with one settop (a pop
+  ** per entry costs more than the read). LUA_MINSTACK slots are free. */
+  for (i = 0; i < w; i += CHUNK) {
+    size_t k, nk = w - i < CHUNK ? w - i : CHUNK;
+    for (k = 0; k < nk; k++) lua_rawgeti(L, 2, (lua_Integer)(i + k) + 1);
+    for (k = 0; k < nk; k++) {
+      int isnum, idx = (int)(k - nk);
+      lua_Number v = lua_tonumberx(L, idx, &isnum);
+      if (!isnum)
+        lbp_error(L, fname(m, "forward", &b), "input[%lu] must be a number, "
+                  "got %s (a table input is one sample: a flat sequence of "
+                  "numbers; batches go in a backprop.Tensor)",
+                  (unsigned long)(i + k) + 1, luaL_typename(L, idx));
+      if (v != v || v - v != 0)
+        lbp_error(L, fname(m, "forward", &b), "input[%lu] must be finite, "
+                  "got %s", (unsigned long)(i + k) + 1, lua_tostring(L, idx));
+      m->row[i + k] = (float)v;
+    }
+    lua_settop(L, top);
   }
   in.ndim = 1;
   in.d[0] = w;
