@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "idx.h"
+#include "tensor.h"
 
 #define BUFSIZE 65536u
 #define MAX_RATIO 1032u   /* DEFLATE never expands more than 1032:1 */
@@ -124,7 +125,7 @@ bp_status bp_idx_open(bp_idx *r, const char *path, bp_error *err) {
     r->gz = bp_gunzip_open(r->f, err);
     if (r->gz == NULL) return BP_ENOMEM;
   } else {
-    r->buf = malloc(BUFSIZE);
+    r->buf = bp_malloc(BUFSIZE);
     if (r->buf == NULL) return bp_fail(err, BP_ENOMEM, "out of memory");
   }
   if ((st = read_header(r, err)) != BP_OK) return st;

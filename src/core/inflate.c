@@ -21,6 +21,7 @@
 
 #include "crc32.h"
 #include "inflate.h"
+#include "tensor.h"
 
 #define WSIZE 32768u            /* DEFLATE's largest distance */
 #define CHUNK 131072u           /* new bytes per pull */
@@ -573,7 +574,7 @@ static bp_status trailer(bp_gunzip *z, bp_error *err) {
 }
 
 bp_gunzip *bp_gunzip_open(FILE *f, bp_error *err) {
-  bp_gunzip *z = calloc(1, sizeof *z);
+  bp_gunzip *z = bp_calloc(1, sizeof *z);
   if (z == NULL) {
     bp_fail(err, BP_ENOMEM, "out of memory for the gzip decoder");
     return NULL;

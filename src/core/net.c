@@ -42,14 +42,14 @@ bp_status bp_net_init(bp_net *net, const bp_layer *layers, size_t nlayers,
       return bp_fail(err, BP_EINVAL, "layer %lu (Residual) spans %lu layers, "
                      "but only %lu come before it", (unsigned long)i + 1,
                      (unsigned long)layers[i].span, (unsigned long)i);
-  net->layers = malloc(nlayers * sizeof *net->layers);
-  net->shape = malloc((nlayers + 1) * sizeof *net->shape);
-  net->probe = malloc((nlayers + 1) * sizeof *net->probe);
-  net->act = malloc((nlayers + 1) * sizeof *net->act);
-  net->saved = malloc(nlayers * sizeof *net->saved);
-  net->skip = malloc(nlayers * sizeof *net->skip);
-  net->cls = malloc(nlayers * sizeof *net->cls);
-  net->joins = calloc(nlayers, 1);
+  net->layers = bp_malloc(nlayers * sizeof *net->layers);
+  net->shape = bp_malloc((nlayers + 1) * sizeof *net->shape);
+  net->probe = bp_malloc((nlayers + 1) * sizeof *net->probe);
+  net->act = bp_malloc((nlayers + 1) * sizeof *net->act);
+  net->saved = bp_malloc(nlayers * sizeof *net->saved);
+  net->skip = bp_malloc(nlayers * sizeof *net->skip);
+  net->cls = bp_malloc(nlayers * sizeof *net->cls);
+  net->joins = bp_calloc(nlayers, 1);
   if (!net->layers || !net->shape || !net->probe || !net->act ||
       !net->saved || !net->skip || !net->cls || !net->joins)
     goto nomem;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "pool.h"
+#include "tensor.h"
 
 #define LOAD(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
@@ -95,10 +96,10 @@ bp_status bp_pool_new(size_t nthreads, bp_pool **pool, bp_error *err) {
   if (nthreads < 1 || nthreads > BP_POOL_MAX)
     return bp_fail(err, BP_EINVAL, "thread count must be 1 to %d, got %lu",
                    BP_POOL_MAX, (unsigned long)nthreads);
-  p = calloc(1, sizeof *p);
+  p = bp_calloc(1, sizeof *p);
   if (p == NULL) return bp_fail(err, BP_ENOMEM, "out of memory");
   p->n = nthreads;
-  p->th = calloc(nthreads, sizeof *p->th);
+  p->th = bp_calloc(nthreads, sizeof *p->th);
   if (p->th == NULL) {
     free(p);
     return bp_fail(err, BP_ENOMEM, "out of memory");
@@ -109,7 +110,7 @@ bp_status bp_pool_new(size_t nthreads, bp_pool **pool, bp_error *err) {
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, STACK);
   for (i = 0; i + 1 < nthreads; i++) {
-    worker_arg *wa = malloc(sizeof *wa);
+    worker_arg *wa = bp_malloc(sizeof *wa);
     if (wa != NULL) {
       wa->p = p;
       wa->id = i + 1;

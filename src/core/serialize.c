@@ -7,6 +7,7 @@
 
 #include "crc32.h"
 #include "serialize.h"
+#include "tensor.h"
 
 static const unsigned char MAGIC[8] = {0x89, 'B', 'P', 'N', 'E', 'T', '\r',
                                        '\n'};
@@ -45,7 +46,7 @@ static size_t record_len(const bp_layer *l) {
 static bp_status write_all(const char *path, const unsigned char *buf,
                            size_t n, bp_error *err) {
   size_t plen = strlen(path);
-  char *tmp = malloc(plen + 5);
+  char *tmp = bp_malloc(plen + 5);
   FILE *f;
   int ok;
   if (tmp == NULL) return bp_fail(err, BP_ENOMEM, "out of memory");
@@ -91,7 +92,7 @@ bp_status bp_net_save(const bp_net *net, const char *path, bp_error *err) {
   int k;
   size = 8 + 4 + 4 + 8 + nf * 4 + 4;
   for (i = 0; i < net->nlayers; i++) size += 8 + record_len(&net->layers[i]);
-  buf = malloc(size);
+  buf = bp_malloc(size);
   if (buf == NULL) return bp_fail(err, BP_ENOMEM, "out of memory saving");
   memcpy(buf, MAGIC, 8);
   p = put32(buf + 8, BP_FORMAT_VERSION);
@@ -160,7 +161,7 @@ static bp_status read_file(const char *path, unsigned char **buf, size_t *n,
     fclose(f);
     return bp_fail(err, BP_EIO, "cannot read '%s'", path);
   }
-  *buf = malloc(size > 0 ? (size_t)size : 1);
+  *buf = bp_malloc(size > 0 ? (size_t)size : 1);
   if (*buf == NULL) {
     fclose(f);
     return bp_fail(err, BP_ENOMEM, "out of memory reading '%s'", path);
@@ -199,8 +200,8 @@ static bp_status parse(bp_net *net, const char *path, const unsigned char *buf,
                    BP_FORMAT_VERSION);
   if (!get32(&r, &nl)) return TRUNCATED("header");
   if (nl == 0 || nl > (size_t)(r.end - r.p) / 8) return TRUNCATED("layers");
-  layers = calloc(nl, sizeof *layers);
-  state = calloc(nl, sizeof *state);
+  layers = bp_calloc(nl, sizeof *layers);
+  state = bp_calloc(nl, sizeof *state);
   if (layers == NULL || state == NULL) {
     free(layers);
     free(state);

@@ -11,12 +11,40 @@
 
 /* C99 has no aligned_alloc: over-allocate, align by hand and keep the
 ** original pointer just below the aligned block for bp_free. */
+static unsigned long allocs;
+
+static void counted(void) {
+#if defined(__GNUC__)
+  __atomic_fetch_add(&allocs, 1, __ATOMIC_RELAXED);
+#else
+  allocs++;
+#endif
+}
+
+unsigned long bp_alloc_count(void) {
+#if defined(__GNUC__)
+  return __atomic_load_n(&allocs, __ATOMIC_RELAXED);
+#else
+  return allocs;
+#endif
+}
+
+void *bp_malloc(size_t bytes) {
+  counted();
+  return malloc(bytes);
+}
+
+void *bp_calloc(size_t n, size_t size) {
+  counted();
+  return calloc(n, size);
+}
+
 float *bp_alloc(size_t n) {
   size_t extra = ALIGN + sizeof(void *);
   unsigned char *raw, *p;
   if (n == 0) n = 1;
   if (n > (SIZE_MAX - extra) / sizeof(float)) return NULL;
-  raw = calloc(1, n * sizeof(float) + extra);
+  raw = bp_calloc(1, n * sizeof(float) + extra);
   if (raw == NULL) return NULL;
   p = raw + sizeof(void *);
   p += (ALIGN - (uintptr_t)p % ALIGN) % ALIGN;

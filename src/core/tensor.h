@@ -37,6 +37,14 @@ typedef struct bp_tensor {
 
 /* Aligned, zero-filled float storage; NULL on failure or overflow. */
 float *bp_alloc(size_t n);
+/* malloc and calloc (free with free()). Every allocation of the core goes
+** through these three functions, which count them: bp_alloc_count() lets
+** a test prove that a training or inference loop allocates nothing. The
+** count is a statistic, never read by the library itself; with GCC or
+** clang it is updated atomically (gemm workers may allocate). */
+void *bp_malloc(size_t bytes);
+void *bp_calloc(size_t n, size_t size);
+unsigned long bp_alloc_count(void);
 void bp_free(float *p);
 
 /* Product of the dimensions, failing on overflow or a zero dimension. */

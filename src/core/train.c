@@ -88,7 +88,7 @@ bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
   if (N > buf->order_cap) {
     free(buf->order);
     buf->order_cap = 0;
-    buf->order = malloc(N * sizeof *buf->order);
+    buf->order = bp_malloc(N * sizeof *buf->order);
     if (buf->order == NULL) goto nomem;
     buf->order_cap = N;
   }

@@ -1,0 +1,124 @@
+-- Steady-state loops allocate nothing: every allocation of the C core goes
+-- through one counted allocator (tensor.h, bp_alloc_count), so after a
+-- warm-up the count must not move, however many steps follow.
+local bp = require("backprop")
+local core = require("backprop.core")
+
+local function data(n, d, c, seed)
+  bp.manual_seed(seed)
+  local x = bp.randn(n, d)
+  local y = bp.zeros(n, 1)
+  for i = 1, n do y:set(i, 1, (i % c) + 1) end
+  return x, y
+end
+
+-- Allocations made by f() after one warm-up call.
+local function allocs(f, rounds)
+  f()
+  local before = core._alloc_count()
+  for _ = 1, rounds or 50 do f() end
+  return core._alloc_count() - before
+end
+
+describe("the core's allocation counter", function()
+  it("counts: creating a tensor or a network allocates", function()
+    local before = core._alloc_count()
+    local t = bp.zeros(3)
+    assert.is_true(core._alloc_count() > before)
+    before = core._alloc_count()
+    local net = bp.Sequential{bp.Linear(3, 2)}
+    net:forward(t)
+    assert.is_true(core._alloc_count() > before)
+  end)
+
+  it("sees a larger batch grow the scratch once, then nothing", function()
+    local net = bp.Sequential{bp.Linear(4, 8), bp.ReLU(), bp.Linear(8, 2)}
+    local small, big = bp.randn(2, 4), bp.randn(64, 4)
+    net:forward(small)
+    local before = core._alloc_count()
+    local out = bp.zeros(64, 2)
+    local after_out = core._alloc_count()
+    assert.is_true(after_out > before)
+    net:forward(big, out)
+    assert.is_true(core._alloc_count() > after_out)   -- scratch grew
+    assert.equal(0, allocs(function() net:forward(big, out) end))
+  end)
+end)
+
+describe("no allocation in the steady state", function()
+  local classic = function()
+    return bp.Sequential{bp.Linear(30, 16), bp.Sigmoid(), bp.Linear(16, 1), bp.Sigmoid()}
+  end
+
+  it("fit, classic recipe, one sample per update, shuffled", function()
+    local x = bp.randn(100, 30)
+    local y = bp.rand(100, 1)
+    local net = classic()
+    local loss, opt = bp.MSELoss(), bp.SGD(net, {lr = 0.01})
+    assert.equal(0, allocs(function()
+      net:_train_epoch(x, y, loss, opt, 1, true)
+    end, 20))
+  end)
+
+  it("fit epochs with Adam, momentum SGD and clipping-free mini-batches", function()
+    local x, y = data(200, 20, 4, 1)
+    local net = bp.Sequential{bp.Linear(20, 32), bp.ReLU(), bp.Linear(32, 4)}
+    local loss = bp.CrossEntropyLoss()
+    for _, opt in ipairs({bp.Adam(net), bp.SGD(net, {lr = 0.01, momentum = 0.9}),
+                          bp.RMSprop(net), bp.AdamW(net)}) do
+      assert.equal(0, allocs(function()
+        net:_train_epoch(x, y, loss, opt, 32, true)
+      end, 10))
+    end
+  end)
+
+  it("train_step, forward into a tensor, backward", function()
+    local x, y = data(16, 20, 4, 2)
+    local net = bp.Sequential{bp.Linear(20, 32), bp.Tanh(), bp.Linear(32, 4)}
+    local loss, opt = bp.CrossEntropyLoss(), bp.SGD(net, {lr = 0.1})
+    local out = bp.zeros(16, 4)
+    assert.equal(0, allocs(function() net:train_step(x, y, loss, opt) end))
+    assert.equal(0, allocs(function() net:forward(x, out) end))
+    assert.equal(0, allocs(function()
+      net:forward(x, out)
+      loss:forward(out, y)
+      net:zero_grad()
+      net:backward(loss:backward())
+      opt:step()
+    end))
+  end)
+
+  it("the game path: a Lua table in, a Lua table out", function()
+    bp.manual_seed(3)
+    local net = bp.Sequential{bp.Linear(16, 32), bp.Tanh(), bp.Linear(32, 32),
+                              bp.Tanh(), bp.Linear(32, 4)}
+    local x, out = {}, {}
+    for i = 1, 16 do x[i] = i / 16 end
+    assert.equal(0, allocs(function() net:forward(x, out) end, 1000))
+  end)
+
+  it("a CNN with dropout and batch norm, in training mode", function()
+    bp.manual_seed(4)
+    local net = bp.Sequential{
+      bp.Conv2d(1, 4, 3, 1, 1), bp.BatchNorm2d(4), bp.ReLU(), bp.MaxPool2d(2),
+      bp.Flatten(), bp.Dropout(0.25), bp.Linear(4 * 4 * 4, 3),
+    }
+    local x = bp.randn(12, 1, 8, 8)
+    local y = bp.zeros(12, 1)
+    for i = 1, 12 do y:set(i, 1, (i % 3) + 1) end
+    local loss, opt = bp.CrossEntropyLoss(), bp.Adam(net)
+    assert.equal(0, allocs(function()
+      net:_train_epoch(x, y, loss, opt, 4, true)
+    end, 10))
+  end)
+
+  it("with two threads", function()
+    bp.set_num_threads(2)
+    local x, y = data(256, 256, 8, 5)
+    local net = bp.Sequential{bp.Linear(256, 512), bp.ReLU(), bp.Linear(512, 8)}
+    local loss, opt = bp.CrossEntropyLoss(), bp.SGD(net, {lr = 0.01, momentum = 0.9})
+    local n = allocs(function() net:_train_epoch(x, y, loss, opt, 64, true) end, 5)
+    bp.set_num_threads(1)
+    assert.equal(0, n)
+  end)
+end)
