@@ -1,10 +1,11 @@
 --- net:fit, the training loop. Each epoch runs in C (shuffle, batch,
 -- forward, loss, backward, clipping, update: one call into the core); Lua
--- only sees epoch ends, where it evaluates the validation set, keeps the
+-- only sees epoch ends (and every batch_every batches with on_batch), where it evaluates the validation set, keeps the
 -- best weights, steps the learning-rate scheduler, checks early stopping,
 -- reports progress and calls the user's on_epoch hook.
 
 local check = require("backprop.check")
+local core = require("backprop.core")
 local schedule = require("backprop.schedule")
 
 local M = {}
@@ -14,7 +15,8 @@ local OPTIONS = {
   loss = true, optimizer = true, epochs = true, batch_size = true,
   shuffle = true, validation = true, progress = true, on_epoch = true,
   scheduler = true, early_stopping = true, restore_best = true,
-  clip_grad_norm = true, clip_grad_value = true,
+  clip_grad_norm = true, clip_grad_value = true, on_batch = true,
+  batch_every = true,
 }
 
 local function fail(msg, ...)
@@ -107,7 +109,7 @@ local function progress_line(epoch, epochs, loss, val_loss, lr, started)
   local line = string.format("\repoch %d/%d  loss %.6g", epoch, epochs, loss)
   if val_loss then line = line .. string.format("  val_loss %.6g", val_loss) end
   if lr then line = line .. string.format("  lr %.3g", lr) end
-  line = line .. string.format("  %.1fs cpu ", os.clock() - started)
+  line = line .. string.format("  %.1fs ", core.clock() - started)
   io.stderr:write(line)
   io.stderr:flush()
 end
@@ -129,6 +131,14 @@ local function settings(net, opts)
   s.on_epoch = opts.on_epoch
   if s.on_epoch ~= nil and type(s.on_epoch) ~= "function" then
     fail("on_epoch must be a function, got %s", type(s.on_epoch))
+  end
+  s.on_batch = opts.on_batch
+  if s.on_batch ~= nil and type(s.on_batch) ~= "function" then
+    fail("on_batch must be a function, got %s", type(s.on_batch))
+  end
+  s.batch_every = positive_integer(opts.batch_every, "batch_every", 1)
+  if opts.batch_every ~= nil and s.on_batch == nil then
+    fail("batch_every needs on_batch (the function to call)")
   end
   s.sched = opts.scheduler
   if s.sched ~= nil then
@@ -158,6 +168,29 @@ local function settings(net, opts)
   return s
 end
 
+-- One epoch. Without on_batch, one call into C; with it, one call per
+-- batch_every batches, on_batch(epoch, batch, loss) after each (loss over
+-- those batches). Returns the epoch's loss and whether on_batch said stop.
+local function run_epoch(net, x, y, s, epoch)
+  if not s.on_batch then
+    return net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle), false
+  end
+  local n = x:shape()[1]
+  local nbatches = (n + s.batch_size - 1) // s.batch_size
+  local total, seen, first, mean = 0, 0, 1, true
+  while first <= nbatches do
+    local count = math.min(s.batch_every, nbatches - first + 1)
+    local l, k
+    l, k, mean = net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle, first, count)
+    total, seen = total + (mean and l * k or l), seen + k
+    first = first + count
+    if s.on_batch(epoch, first - 1, l) == false then
+      return mean and total / seen or total, true
+    end
+  end
+  return mean and total / seen or total, false
+end
+
 local function train(net, x, y, s)
   local history = { loss = {}, val_loss = s.vx and {} or nil, lr = {} }
   -- Best weights are copied into buffers made once, here.
@@ -167,12 +200,16 @@ local function train(net, x, y, s)
     for i, p in ipairs(params) do best_params[i] = p:clone() end
   end
   local best, bad = math.huge, 0
-  local started = os.clock()
+  local started = core.clock()
   for epoch = 1, s.epochs do
     history.lr[epoch] = s.opt.lr
     set_mode(net, "train")
-    local l = net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle)
+    local l, stop = run_epoch(net, x, y, s, epoch)
     history.loss[epoch] = l
+    if stop then
+      history.stopped_epoch = epoch
+      break
+    end
     local vl
     if s.vx then
       set_mode(net, "eval")

@@ -63,15 +63,17 @@ static int grow(float **p, size_t *cap, size_t n) {
   return 1;
 }
 
-bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
-                         size_t N, const bp_shape *in, const float *Y,
-                         size_t ywidth, const bp_loss_spec *lf, bp_optim *opt,
-                         size_t batch, int shuffle, bp_rng *rng, double *loss,
-                         bp_error *err) {
-  double total = 0.0;
-  size_t i, start, c, width = bp_shape_numel(in);
+bp_status bp_train_batches(bp_net *net, bp_epoch_buf *buf, const float *X,
+                           size_t N, const bp_shape *in, const float *Y,
+                           size_t ywidth, const bp_loss_spec *lf,
+                           bp_optim *opt, size_t batch, int shuffle,
+                           bp_rng *rng, size_t first, size_t count,
+                           double *total, size_t *seen, bp_error *err) {
+  size_t i, start, stop, c, width = bp_shape_numel(in);
   bp_shape out;
   bp_status st;
+  *total = 0.0;
+  *seen = 0;
   if (N == 0 || batch == 0)
     return bp_fail(err, BP_EINVAL, "empty data set or batch");
   if (batch > N) batch = N;
@@ -85,19 +87,28 @@ bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
                    (unsigned long)c, (unsigned long)ywidth);
   if (N > UINT32_MAX)
     return bp_fail(err, BP_EINVAL, "more than 2^32 samples");
-  if (N > buf->order_cap) {
-    free(buf->order);
-    buf->order_cap = 0;
-    buf->order = bp_malloc(N * sizeof *buf->order);
-    if (buf->order == NULL) goto nomem;
-    buf->order_cap = N;
+  if (first == 0) {
+    if (N > buf->order_cap) {
+      free(buf->order);
+      buf->order_cap = 0;
+      buf->order = bp_malloc(N * sizeof *buf->order);
+      if (buf->order == NULL) goto nomem;
+      buf->order_cap = N;
+    }
+    for (i = 0; i < N; i++) buf->order[i] = (uint32_t)i;
+    if (shuffle) bp_rng_shuffle(rng, buf->order, (uint32_t)N);
+    buf->epoch_n = N;
+  } else if (buf->epoch_n != N) {
+    return bp_fail(err, BP_EINVAL, "batches after the first of an epoch "
+                   "need the same %lu samples, got %lu",
+                   (unsigned long)buf->epoch_n, (unsigned long)N);
   }
-  for (i = 0; i < N; i++) buf->order[i] = (uint32_t)i;
-  if (shuffle) {
-    bp_rng_shuffle(rng, buf->order, (uint32_t)N);
-    if (!grow(&buf->y, &buf->y_cap, batch * ywidth)) goto nomem;
-  }
-  for (start = 0; start < N; start += batch) {
+  if (shuffle && !grow(&buf->y, &buf->y_cap, batch * ywidth)) goto nomem;
+  if (first > (N - 1) / batch) return BP_OK;   /* past the end */
+  start = first * batch;
+  stop = count == 0 || count > (N - start + batch - 1) / batch
+             ? N : start + count * batch;
+  for (; start < stop; start += batch) {
     size_t n = N - start < batch ? N - start : batch;
     const float *xb = X + start * width, *yb = Y + start * ywidth;
     double l;
@@ -119,11 +130,26 @@ bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
     }
     st = bp_train_step(net, xb, n, in, yb, lf, opt, &l, err);
     if (st != BP_OK) return st;
-    total += lf->reduction == BP_REDUCE_MEAN ? l * (double)n : l;
+    *total += lf->reduction == BP_REDUCE_MEAN ? l * (double)n : l;
+    *seen += n;
   }
-  *loss = lf->reduction == BP_REDUCE_MEAN ? total / (double)N : total;
   return BP_OK;
 nomem:
   return bp_fail(err, BP_ENOMEM, "out of memory for a batch of %lu",
                  (unsigned long)batch);
+}
+
+bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
+                         size_t N, const bp_shape *in, const float *Y,
+                         size_t ywidth, const bp_loss_spec *lf, bp_optim *opt,
+                         size_t batch, int shuffle, bp_rng *rng, double *loss,
+                         bp_error *err) {
+  double total;
+  size_t seen;
+  bp_status st = bp_train_batches(net, buf, X, N, in, Y, ywidth, lf, opt,
+                                  batch, shuffle, rng, 0, 0, &total, &seen,
+                                  err);
+  if (st != BP_OK) return st;
+  *loss = lf->reduction == BP_REDUCE_MEAN ? total / (double)N : total;
+  return BP_OK;
 }

@@ -24,6 +24,7 @@ typedef struct bp_epoch_buf {
   float *y;             /* shuffled targets (inputs go to the network's
                            own input buffer) */
   size_t order_cap, y_cap;
+  size_t epoch_n;       /* samples of the epoch whose order is drawn */
 } bp_epoch_buf;
 
 void bp_epoch_buf_free(bp_epoch_buf *b);    /* idempotent */
@@ -45,5 +46,19 @@ bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
                          size_t ywidth, const bp_loss_spec *lf, bp_optim *opt,
                          size_t batch, int shuffle, bp_rng *rng, double *loss,
                          bp_error *err);
+
+/* Part of an epoch: batches first .. first + count - 1 (0-based; count 0
+** runs to the end), so a caller can report every few batches. first == 0
+** draws the epoch's sample order (shuffled when asked); later calls go on
+** with that order, so the parts of an epoch add up to bp_train_epoch.
+** *total gets the sum over the part's batches of (loss x batch size) for
+** reduction MEAN, of the loss otherwise; *seen the samples trained on
+** (0 when first is past the end). */
+bp_status bp_train_batches(bp_net *net, bp_epoch_buf *buf, const float *X,
+                           size_t N, const bp_shape *in, const float *Y,
+                           size_t ywidth, const bp_loss_spec *lf,
+                           bp_optim *opt, size_t batch, int shuffle,
+                           bp_rng *rng, size_t first, size_t count,
+                           double *total, size_t *seen, bp_error *err);
 
 #endif

@@ -447,8 +447,12 @@ static int m_train_step(lua_State *L) {
   return 1;
 }
 
-/* net:_train_epoch(X, Y, loss, opt, batch_size, shuffle): the inner loop of
-** fit, one epoch in C. Returns the mean loss. */
+/* net:_train_epoch(X, Y, loss, opt, batch_size, shuffle [, first, count]):
+** the inner loop of fit, one epoch in C; returns its loss. With first
+** (1-based batch) and count: only those batches (bp_train_batches), for
+** fit's on_batch; returns their loss (the mean over their samples for
+** reduction "mean", else the sum), the samples they held, and whether the
+** reduction is "mean". */
 static int m_train_epoch(lua_State *L) {
   fnbuf b;
   lmodule *m = checkself(L, "fit", &b);
@@ -462,6 +466,21 @@ static int m_train_epoch(lua_State *L) {
   if (x->t.ndim < 2)
     lbp_error(L, b.s, "expected input of shape N x features, got %s", lbp_shape(&x->t, &sb));
   checktraining(L, b.s, m, &t);
+  if (!lua_isnoneornil(L, 8)) {
+    size_t first = lbp_checksize(L, 8, b.s, "first batch");
+    size_t count = lbp_checksize(L, 9, b.s, "batch count"), seen;
+    if (bp_train_batches(&m->net, &m->epoch, t.x->t.data, t.in.n, &t.in.s,
+                         t.y->t.data, t.y->t.numel / t.in.n, &t.loss->spec,
+                         &t.opt->o, bs, shuffle, lbp_rng(L), first - 1, count,
+                         &value, &seen, &err) != BP_OK)
+      lbp_error(L, b.s, "%s", err.msg);
+    if (t.loss->spec.reduction == BP_REDUCE_MEAN && seen > 0)
+      value /= (double)seen;
+    lua_pushnumber(L, value);
+    lua_pushinteger(L, (lua_Integer)seen);
+    lua_pushboolean(L, t.loss->spec.reduction == BP_REDUCE_MEAN);
+    return 3;
+  }
   if (bp_train_epoch(&m->net, &m->epoch, t.x->t.data, t.in.n, &t.in.s,
                      t.y->t.data, t.y->t.numel / t.in.n, &t.loss->spec,
                      &t.opt->o, bs, shuffle, lbp_rng(L), &value, &err) != BP_OK)

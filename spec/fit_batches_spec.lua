@@ -1,0 +1,74 @@
+-- fit's on_batch: Lua is called every batch_every batches, and the epoch
+-- still runs the same batches in the same order as without it.
+local bp = require("backprop")
+
+local function setup(seed)
+  bp.manual_seed(seed)
+  local x = bp.randn(100, 5)
+  local y = bp.zeros(100, 1)
+  for i = 1, 100 do y:set(i, 1, x:get(i, 1) > 0 and 2 or 1) end
+  local net = bp.Sequential{bp.Linear(5, 8), bp.Tanh(), bp.Linear(8, 2)}
+  return net, x, y, bp.CrossEntropyLoss(), bp.SGD(net, {lr = 0.1, momentum = 0.9})
+end
+
+local function weights(net)
+  local out = {}
+  for _, p in ipairs(net:parameters()) do
+    for _, v in ipairs(p:reshape(p:numel()):totable()) do out[#out + 1] = v end
+  end
+  return out
+end
+
+describe("fit with on_batch", function()
+  it("calls back every batch_every batches and trains exactly as without it", function()
+    local net, x, y, loss, opt = setup(1)
+    local h1 = net:fit(x, y, {loss = loss, optimizer = opt, epochs = 2, batch_size = 10})
+    local w1 = weights(net)
+
+    local net2, x2, y2, loss2, opt2 = setup(1)
+    local calls, parts = {}, {}
+    local h2 = net2:fit(x2, y2, {
+      loss = loss2, optimizer = opt2, epochs = 2, batch_size = 10, batch_every = 3,
+      on_batch = function(epoch, batch, l)
+        calls[#calls + 1] = epoch .. ":" .. batch
+        parts[#parts + 1] = l
+      end,
+    })
+    assert.same({"1:3", "1:6", "1:9", "1:10", "2:3", "2:6", "2:9", "2:10"}, calls)
+    assert.same(w1, weights(net2))
+    -- The parts' losses, weighted by their samples, give the epoch's loss.
+    local e1 = (parts[1] * 30 + parts[2] * 30 + parts[3] * 30 + parts[4] * 10) / 100
+    assert.is_true(math.abs(e1 - h2.loss[1]) < 1e-12)
+    assert.is_true(math.abs(h1.loss[2] - h2.loss[2]) < 1e-12)
+  end)
+
+  it("stops when on_batch returns false, after the batches run so far", function()
+    local net, x, y, loss, opt = setup(2)
+    local h = net:fit(x, y, {
+      loss = loss, optimizer = opt, epochs = 5, batch_size = 10, batch_every = 4,
+      on_batch = function(epoch, batch) return not (epoch == 2 and batch == 4) end,
+    })
+    assert.equal(2, h.stopped_epoch)
+    assert.equal(2, #h.loss)
+    -- The same as one full epoch and 4 batches of the next, by hand.
+    local net2, x2, y2, loss2, opt2 = setup(2)
+    net2:_train_epoch(x2, y2, loss2, opt2, 10, true)
+    net2:_train_epoch(x2, y2, loss2, opt2, 10, true, 1, 4)
+    assert.same(weights(net2), weights(net))
+  end)
+
+  it("rejects bad options by name", function()
+    local net, x, y, loss, opt = setup(3)
+    local function fit(o)
+      o.loss, o.optimizer = loss, opt
+      return pcall(net.fit, net, x, y, o)
+    end
+    local ok, err = fit({on_batch = 5})
+    assert.is_false(ok)
+    assert.matches("on_batch must be a function, got number", err, 1, true)
+    ok, err = fit({batch_every = 2})
+    assert.matches("batch_every needs on_batch", err, 1, true)
+    ok, err = fit({batch_every = 0, on_batch = print})
+    assert.matches("batch_every must be a positive integer, got 0", err, 1, true)
+  end)
+end)
