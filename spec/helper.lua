@@ -147,6 +147,36 @@ function H.gradcheck(objective, x, analytic, opts)
   return ok, msg, maxdiff
 end
 
+-- Errors: the message f(...) raises, checked piece by piece.
+
+--- The message of the error f(...) raises; fails the test if f succeeds
+-- or raises something other than a string.
+function H.err_of(f, ...)
+  local ok, err = pcall(f, ...)
+  assert(not ok, "expected an error, but the call succeeded")
+  assert(type(err) == "string", "error value is a " .. type(err) .. ", not a string")
+  return err
+end
+
+--- The error of f(...) must contain every literal piece (a string or a
+-- list of strings), in any order. Returns the message.
+function H.raises(pieces, f, ...)
+  local err = H.err_of(f, ...)
+  if type(pieces) == "string" then pieces = { pieces } end
+  for _, p in ipairs(pieces) do
+    assert(err:find(p, 1, true), string.format("error message lacks %q:\n  %s", p, err))
+  end
+  return err
+end
+
+--- Same, for a message that has to match a Lua pattern (e.g. for NaN,
+-- which C prints as "nan" or "-nan").
+function H.raises_match(pattern, f, ...)
+  local err = H.err_of(f, ...)
+  assert(err:find(pattern), string.format("error message does not match %q:\n  %s", pattern, err))
+  return err
+end
+
 -- Files: a fresh temporary directory, and whole-file reads and writes.
 function H.tmpdir()
   local d = os.tmpname()

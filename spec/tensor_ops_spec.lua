@@ -5,15 +5,7 @@
 
 local bp = require("backprop")
 local H = require("helper")
-
-local function raises(parts, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error")
-  err = tostring(err)
-  for _, p in ipairs(parts) do
-    assert(err:find(p, 1, true), "error message lacks \"" .. p .. "\":\n  " .. err)
-  end
-end
+local raises = H.raises
 
 local function close(actual, expected, tol)
   local ok, msg = H.compare(actual, expected, tol or 1e-6, tol or 1e-6)
