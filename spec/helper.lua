@@ -147,6 +147,88 @@ function H.gradcheck(objective, x, analytic, opts)
   return ok, msg, maxdiff
 end
 
+-- The randomized gradient checks (gradcheck_spec, layers_gradcheck_spec,
+-- losses_gradcheck_spec) run every case under a list of seeds.
+
+--- The seeds of a gradient-check spec: `list`, plus the seed in
+-- BACKPROP_GRADCHECK_SEED when set (to rerun every case under another).
+function H.gradcheck_seeds(list)
+  local extra = tonumber(os.getenv("BACKPROP_GRADCHECK_SEED") or "")
+  if extra then list[#list + 1] = math.tointeger(extra) end
+  return list
+end
+
+--- Seed both generators: bp's (weights, randn) and Lua's (sizes).
+function H.seeded(seed)
+  bp.manual_seed(seed)
+  math.randomseed(seed)
+end
+
+--- A failure context that says how to rerun the case.
+function H.gradcheck_ctx(seed, what)
+  return string.format("seed %d (rerun: BACKPROP_GRADCHECK_SEED=%d) %s", seed, seed, what)
+end
+
+--- A tensor of the given shape, uniform in [lo, hi).
+function H.uniform(shape, lo, hi)
+  return bp.rand(shape) * (hi - lo) + lo
+end
+
+--- Move every value with |v| < margin to sign(v) * (margin + |v|): keeps
+-- inputs away from kinks (ReLU, ELU), which central differences would
+-- straddle. Changes t in place and returns it.
+function H.away_from_zero(t, margin)
+  local f = t:reshape(t:numel())
+  for i = 1, f:numel() do
+    local v = f:get(i)
+    if math.abs(v) < margin then f:set(i, (v < 0 and -1 or 1) * (margin + math.abs(v))) end
+  end
+  return t
+end
+
+--- n random class labels in 1..c, as a vector (or as an n x 1 column).
+function H.labels(n, c, as_column)
+  local t = {}
+  for i = 1, n do t[i] = as_column and { math.random(1, c) } or math.random(1, c) end
+  return bp.tensor(t)
+end
+
+--- sum(out .* rf) in double, rf a flat list of out's size.
+function H.dot(out, rf)
+  local o, s = H.flat(out), 0.0
+  for i = 1, #o do s = s + o[i] * rf[i] end
+  return s
+end
+
+--- Check dL/dx (unless opts.skip_x) and dL/dparameters of net at x for
+-- L = sum(net(x) .* R), R a fixed random tensor, against central
+-- differences (H.gradcheck with tolerances tol); `what` starts every
+-- failure message. opts.before() runs before every forward (Dropout
+-- reseeds there so each pass draws the same mask). Returns net:backward(R)
+-- and the number of parameter tensors checked.
+function H.check_net(net, x, what, tol, opts)
+  opts = opts or {}
+  local before = opts.before or function() end
+  before()
+  local R = bp.randn(net:forward(x):shape())
+  local rf = H.flat(R)
+  local function objective() before() return H.dot(net:forward(x), rf) end
+  net:zero_grad()
+  before()
+  net:forward(x)
+  local dx = net:backward(R):clone()
+  local params, grads = net:parameters()
+  if not opts.skip_x then
+    local ok, msg = H.gradcheck(objective, x, dx, tol)
+    assert(ok, what .. ", dL/dx: " .. msg)
+  end
+  for i, p in ipairs(params) do
+    local ok, msg = H.gradcheck(objective, p, grads[i]:clone(), tol)
+    assert(ok, what .. ", dL/dparameter " .. i .. ": " .. msg)
+  end
+  return dx, #params
+end
+
 -- Errors: the message f(...) raises, checked piece by piece.
 
 --- The message of the error f(...) raises; fails the test if f succeeds
