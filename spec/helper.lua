@@ -32,6 +32,21 @@ local function shape_of(v)
   return table.concat(dims, "x")
 end
 
+--- The float32 nearest to x: the value a tensor stores for x.
+function H.f32(x)
+  return (string.unpack("<f", string.pack("<f", x)))
+end
+
+--- One number: |actual - expected| <= tol * max(1, |expected|) (tol
+-- defaults to 1e-6); `what` names it in the failure message.
+function H.near(actual, expected, tol, what)
+  tol = tol or 1e-6
+  assert(type(actual) == "number",
+         (what or "value") .. ": expected a number, got " .. type(actual))
+  assert(math.abs(actual - expected) <= tol * math.max(1, math.abs(expected)),
+         string.format("%s: expected %.9g, got %.9g", what or "value", expected, actual))
+end
+
 --- Compare two tensors / nested tables / numbers elementwise:
 -- |actual - expected| <= atol + rtol * |expected|. Returns ok, message
 -- (the message names the worst element, its values and the max deviation).

@@ -12,7 +12,7 @@ local function close(actual, expected, tol)
   assert(ok, msg)
 end
 
-local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
+local f32 = H.f32
 
 describe("broadcasting arithmetic", function()
   it("adds a row vector to every row, a column to every column", function()
