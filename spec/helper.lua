@@ -162,6 +162,79 @@ function H.gradcheck(objective, x, analytic, opts)
   return ok, msg, maxdiff
 end
 
+-- Comparisons with PyTorch's values committed under spec/reference/
+-- (reference_spec, optim_ref_spec).
+
+--- A Sequential built from a reference file's layer list ({ "Linear",
+-- in, out }, { "LeakyReLU", slope }, { "Tanh" }, ...) with its parameters.
+function H.reference_net(layers, params)
+  local mods = {}
+  for i, l in ipairs(layers) do
+    if l[1] == "Linear" then mods[i] = bp.Linear(l[2], l[3])
+    elseif l[1] == "LeakyReLU" then mods[i] = bp.LeakyReLU(l[2])
+    else mods[i] = bp[l[1]]() end
+  end
+  return H.set_params(bp.Sequential(mods), params)
+end
+
+--- A checker of values against PyTorch's, within atol + rtol * |expected|,
+-- that keeps the largest deviation of each kind:
+--   R.close(actual, expected, kind, what)  H.assert_close, deviation noted
+--   R.note(kind, d)                        note a deviation computed apart
+--   R.step(case, net, step, value, kind)   the loss `value` before optimizer
+--     step `step` and net's parameters after it vs case.losses[step] and
+--     case.params[step]
+--   R.trajectory(case, net, loss, x, target, steps, by_train_step, kind)
+--     runs `steps` steps of bp[case.optimizer](net, case.options), by
+--     forward/backward/step or by net:train_step, each checked by R.step;
+--     returns the optimizer
+--   R.report()  prints the largest deviations (a teardown when
+--     BACKPROP_REF_VERBOSE is set)
+function H.reference(atol, rtol)
+  local R, maxdev = {}, {}
+
+  function R.note(kind, d)
+    if d > (maxdev[kind] or 0) then maxdev[kind] = d end
+  end
+
+  function R.close(actual, expected, kind, what)
+    R.note(kind, H.assert_close(actual, expected, atol, rtol, what))
+  end
+
+  function R.step(case, net, step, value, kind)
+    R.close(value, case.losses[step], kind, ("%s step %d loss"):format(case.name, step))
+    for i, p in ipairs(net:parameters()) do
+      R.close(p, case.params[step][i], kind, ("%s: parameter %d after step %d"):format(case.name, i, step))
+    end
+  end
+
+  function R.trajectory(case, net, loss, x, target, steps, by_train_step, kind)
+    local opt = bp[case.optimizer](net, case.options)
+    for step = 1, steps do
+      local value
+      if by_train_step then
+        value = net:train_step(x, target, loss, opt)
+      else
+        opt:zero_grad()
+        value = loss:forward(net:forward(x), target)
+        net:backward(loss:backward())
+        opt:step()
+      end
+      R.step(case, net, step, value, kind)
+    end
+    return opt
+  end
+
+  function R.report()
+    local kinds = {}
+    for k in pairs(maxdev) do kinds[#kinds + 1] = k end
+    table.sort(kinds)
+    for _, k in ipairs(kinds) do io.stderr:write(("max |ours - torch| %-22s %.3g\n"):format(k, maxdev[k])) end
+  end
+
+  return R
+end
+
 -- The randomized gradient checks (gradcheck_spec, layers_gradcheck_spec,
 -- losses_gradcheck_spec) run every case under a list of seeds.
 
