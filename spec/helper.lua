@@ -47,6 +47,15 @@ function H.near(actual, expected, tol, what)
          string.format("%s: expected %.9g, got %.9g", what or "value", expected, actual))
 end
 
+--- A uint8 tensor's values as a string of bytes, to compare with a file's
+-- bytes (about 0.1 s a megabyte).
+function H.bytes(t)
+  assert(t:dtype() == "uint8", "expected a uint8 tensor, got " .. t:dtype())
+  local v, out = t:reshape(t:numel()):totable(), {}
+  for i = 1, #v, 4096 do out[#out + 1] = string.char(table.unpack(v, i, math.min(i + 4095, #v))) end
+  return table.concat(out)
+end
+
 --- Compare two tensors / nested tables / numbers elementwise:
 -- |actual - expected| <= atol + rtol * |expected|. Returns ok, message
 -- (the message names the worst element, its values and the max deviation).
