@@ -197,6 +197,10 @@ end
 --     runs `steps` steps of bp[case.optimizer](net, case.options), by
 --     forward/backward/step or by net:train_step, each checked by R.step;
 --     returns the optimizer
+--   R.apart(cases, steps, pairs)  every pair { a, b } of case names ends
+--     (parameters after `steps` steps) more than 50 atol apart: the
+--     comparison only has teeth if each option moves the trajectory by
+--     much more than the tolerance
 --   R.report()  prints the largest deviations (a teardown when
 --     BACKPROP_REF_VERBOSE is set)
 function H.reference(atol, rtol)
@@ -232,6 +236,17 @@ function H.reference(atol, rtol)
       R.step(case, net, step, value, kind)
     end
     return opt
+  end
+
+  function R.apart(cases, steps, pairs)
+    local by = {}
+    for _, c in ipairs(cases) do by[c.name] = c.params[steps] end
+    for _, p in ipairs(pairs) do
+      local a, b = by[p[1]], by[p[2]]
+      assert(a and b, "missing reference case " .. p[1] .. " or " .. p[2])
+      local _, _, d = H.compare(a, b, 0, 0)
+      assert(d > 50 * atol, ("%s and %s differ by only %.3g"):format(p[1], p[2], d))
+    end
   end
 
   function R.report()
