@@ -106,14 +106,14 @@ describe("bp.data.batches", function()
     os.remove(path)
     local raw = {}
     for xb, yb in bp.data.batches(X, L, 4) do
-      assert.equal("uint8", select(2, core._info(xb)))
-      assert.equal("uint8", select(2, core._info(yb)))
-      raw[#raw + 1] = core._u8_string(xb)
+      assert.equal("uint8", xb:dtype())
+      assert.equal("uint8", yb:dtype())
+      raw[#raw + 1] = H.bytes(xb)
     end
     assert.same({ string.char(table.unpack(bytes, 1, 16)), string.char(table.unpack(bytes, 17, 24)) }, raw)
     local got, labels = {}, {}
     for xb, yb in bp.data.batches(X, L, 4, { scale = 1 / 255, y_offset = 1 }) do
-      assert.equal("float32", select(2, core._info(xb)))
+      assert.equal("float32", xb:dtype())
       for _, v in ipairs(H.flat(xb)) do got[#got + 1] = v end
       for _, v in ipairs(H.flat(yb)) do labels[#labels + 1] = v end
     end

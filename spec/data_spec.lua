@@ -8,12 +8,7 @@ local tmpdir, write = H.tmpdir, H.write
 
 local CSV = "examples/data/breast_cancer.csv"
 
-local function near(actual, expected, tol, what)
-  tol = tol or 1e-6
-  assert(type(actual) == "number", (what or "value") .. " is a " .. type(actual))
-  assert(math.abs(actual - expected) <= tol * math.max(1, math.abs(expected)),
-         string.format("%s: expected %.9g, got %.9g", what or "value", expected, actual))
-end
+local near = H.near
 
 -- Column j of an N x d tensor as a Lua list.
 local function column(t, j)

@@ -5,34 +5,8 @@
 
 local bp = require("backprop")
 local H = require("helper")
+local err_of, raises, raises_match = H.err_of, H.raises, H.raises_match
 local tmpdir, rmtree, exists, read, write = H.tmpdir, H.rmtree, H.exists, H.read, H.write
-
--- The message of the error f(...) raises; fails the test if f succeeds.
-local function err_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error, but the call succeeded")
-  assert(type(err) == "string", "error value is a " .. type(err) .. ", not a string")
-  return err
-end
-
--- The error must contain every literal piece, in any order.
-local function raises(pieces, f, ...)
-  local err = err_of(f, ...)
-  if type(pieces) == "string" then pieces = { pieces } end
-  for _, p in ipairs(pieces) do
-    assert(err:find(p, 1, true),
-           string.format("error message lacks %q:\n  %s", p, err))
-  end
-  return err
-end
-
--- Same, for a message that also has to match a Lua pattern (e.g. for NaN,
--- which C prints as "nan" or "-nan").
-local function raises_match(pattern, f, ...)
-  local err = err_of(f, ...)
-  assert(err:find(pattern), string.format("error message does not match %q:\n  %s", pattern, err))
-  return err
-end
 
 -- Deep copy of a network's weights, as nested Lua tables.
 local function weights(net)

@@ -12,9 +12,7 @@
 local bp = require("backprop")
 local H = require("helper")
 
-local SEEDS = { 101, 202, 303, 404 }
-local EXTRA = tonumber(os.getenv("BACKPROP_GRADCHECK_SEED") or "")
-if EXTRA then SEEDS[#SEEDS + 1] = math.tointeger(EXTRA) end
+local SEEDS = H.gradcheck_seeds({ 101, 202, 303, 404 })
 
 -- Tolerances (see helper.gradcheck): h is the central-difference step. The
 -- float32 forward pass limits the accuracy of the layer checks to ~1e-5;
@@ -24,54 +22,8 @@ if EXTRA then SEEDS[#SEEDS + 1] = math.tointeger(EXTRA) end
 local LAYER_TOL = { h = 1e-2, atol = 1e-4, rtol = 1e-2, ntol = 2e-3 }
 local LOSS_TOL = { h = 1e-3, atol = 1e-5, rtol = 1e-3, ntol = 1e-3 }
 
-local function seeded(seed)
-  bp.manual_seed(seed)
-  math.randomseed(seed)
-end
-
--- A tensor of the given shape, uniform in [lo, hi).
-local function uniform(shape, lo, hi)
-  return bp.rand(shape) * (hi - lo) + lo
-end
-
--- Move every value with |v| < margin to sign(v) * (margin + |v|): keeps
--- ReLU inputs away from the kink, which central differences would straddle.
-local function away_from_zero(t, margin)
-  local f = t:reshape(t:numel())
-  for i = 1, f:numel() do
-    local v = f:get(i)
-    if math.abs(v) < margin then f:set(i, (v < 0 and -1 or 1) * (margin + math.abs(v))) end
-  end
-  return t
-end
-
-local function dot(out, rf)
-  local o, s = H.flat(out), 0.0
-  for i = 1, #o do s = s + o[i] * rf[i] end
-  return s
-end
-
--- Check dL/dx and dL/dparams of net at x for L = sum(net(x) .* R).
-local function check_net(net, x, ctx, tol)
-  local R = bp.randn(net:forward(x):shape())
-  local rf = H.flat(R)
-  local function objective() return dot(net:forward(x), rf) end
-  net:zero_grad()
-  net:forward(x)
-  local dx = net:backward(R):clone()
-  local params, grads = net:parameters()
-  local ok, msg = H.gradcheck(objective, x, dx, tol)
-  assert(ok, ctx .. ", dL/dx: " .. msg)
-  for i, p in ipairs(params) do
-    ok, msg = H.gradcheck(objective, p, grads[i]:clone(), tol)
-    assert(ok, ctx .. ", dL/dparameter " .. i .. ": " .. msg)
-  end
-  return #params
-end
-
-local function ctx(seed, what)
-  return string.format("seed %d (rerun: BACKPROP_GRADCHECK_SEED=%d) %s", seed, seed, what)
-end
+local seeded, uniform, away_from_zero, dot = H.seeded, H.uniform, H.away_from_zero, H.dot
+local labels, ctx, check_net = H.labels, H.gradcheck_ctx, H.check_net
 
 describe("gradient check of each layer", function()
   it("Linear, several (batch, in, out)", function()
@@ -83,7 +35,7 @@ describe("gradient check of each layer", function()
       -- non-zero biases, so they take part in the forward pass
       local _ = net:forward(x)
       net:parameters()[2]:copy(bp.randn(o))
-      local np = check_net(net, x, ctx(seed, ("Linear batch=%d in=%d out=%d"):format(n, i, o)), LAYER_TOL)
+      local _, np = check_net(net, x, ctx(seed, ("Linear batch=%d in=%d out=%d"):format(n, i, o)), LAYER_TOL)
       assert.are.equal(2, np)
     end
   end)
@@ -115,7 +67,7 @@ describe("gradient check of each layer", function()
         local n, w = math.random(1, 5), math.random(2, 7)
         local layer = make()
         local x = input({ n, w })
-        local np = check_net(layer, x, ctx(seed, ("%s %s batch=%d width=%d"):format(name, tostring(layer), n, w)), LAYER_TOL)
+        local _, np = check_net(layer, x, ctx(seed, ("%s %s batch=%d width=%d"):format(name, tostring(layer), n, w)), LAYER_TOL)
         assert.are.equal(0, np)
       end
     end)
@@ -182,7 +134,7 @@ describe("gradient check of a deep Sequential", function()
         seeded(seed)
         local n = math.random(1, 4)
         local net, x, w = deep_net(head, n)
-        local np = check_net(net, x, ctx(seed, ("deep net widths %s, batch %d, head %s"):format(
+        local _, np = check_net(net, x, ctx(seed, ("deep net widths %s, batch %d, head %s"):format(
           table.concat(w, "-"), n, head)), DEEP_TOL)
         assert.are.equal(10, np)
       end
@@ -198,12 +150,6 @@ local function check_loss(loss, pred, target, what)
   local g = loss:backward():clone()
   local ok, msg = H.gradcheck(objective, pred, g, LOSS_TOL)
   assert(ok, what .. ", dLoss/dprediction: " .. msg)
-end
-
-local function labels(n, c, as_column)
-  local t = {}
-  for i = 1, n do t[i] = as_column and { math.random(1, c) } or math.random(1, c) end
-  return bp.tensor(t)
 end
 
 describe("gradient check of each loss", function()

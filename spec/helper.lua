@@ -32,6 +32,30 @@ local function shape_of(v)
   return table.concat(dims, "x")
 end
 
+--- The float32 nearest to x: the value a tensor stores for x.
+function H.f32(x)
+  return (string.unpack("<f", string.pack("<f", x)))
+end
+
+--- One number: |actual - expected| <= tol * max(1, |expected|) (tol
+-- defaults to 1e-6); `what` names it in the failure message.
+function H.near(actual, expected, tol, what)
+  tol = tol or 1e-6
+  assert(type(actual) == "number",
+         (what or "value") .. ": expected a number, got " .. type(actual))
+  assert(math.abs(actual - expected) <= tol * math.max(1, math.abs(expected)),
+         string.format("%s: expected %.9g, got %.9g", what or "value", expected, actual))
+end
+
+--- A uint8 tensor's values as a string of bytes, to compare with a file's
+-- bytes (about 0.1 s a megabyte).
+function H.bytes(t)
+  assert(t:dtype() == "uint8", "expected a uint8 tensor, got " .. t:dtype())
+  local v, out = t:reshape(t:numel()):totable(), {}
+  for i = 1, #v, 4096 do out[#out + 1] = string.char(table.unpack(v, i, math.min(i + 4095, #v))) end
+  return table.concat(out)
+end
+
 --- Compare two tensors / nested tables / numbers elementwise:
 -- |actual - expected| <= atol + rtol * |expected|. Returns ok, message
 -- (the message names the worst element, its values and the max deviation).
@@ -145,6 +169,206 @@ function H.gradcheck(objective, x, analytic, opts)
     ok and "gradients match" or "gradient MISMATCH", worst_i, n, worst_num, a, math.abs(worst_num - a),
     atol + rtol * math.max(math.abs(worst_num), math.abs(a)), ratio, ntol)
   return ok, msg, maxdiff
+end
+
+-- Comparisons with PyTorch's values committed under spec/reference/
+-- (reference_spec, optim_ref_spec).
+
+--- A Sequential built from a reference file's layer list ({ "Linear",
+-- in, out }, { "LeakyReLU", slope }, { "Tanh" }, ...) with its parameters.
+function H.reference_net(layers, params)
+  local mods = {}
+  for i, l in ipairs(layers) do
+    if l[1] == "Linear" then mods[i] = bp.Linear(l[2], l[3])
+    elseif l[1] == "LeakyReLU" then mods[i] = bp.LeakyReLU(l[2])
+    else mods[i] = bp[l[1]]() end
+  end
+  return H.set_params(bp.Sequential(mods), params)
+end
+
+--- A checker of values against PyTorch's, within atol + rtol * |expected|,
+-- that keeps the largest deviation of each kind:
+--   R.close(actual, expected, kind, what)  H.assert_close, deviation noted
+--   R.note(kind, d)                        note a deviation computed apart
+--   R.step(case, net, step, value, kind)   the loss `value` before optimizer
+--     step `step` and net's parameters after it vs case.losses[step] and
+--     case.params[step]
+--   R.trajectory(case, net, loss, x, target, steps, by_train_step, kind)
+--     runs `steps` steps of bp[case.optimizer](net, case.options), by
+--     forward/backward/step or by net:train_step, each checked by R.step;
+--     returns the optimizer
+--   R.apart(cases, steps, pairs)  every pair { a, b } of case names ends
+--     (parameters after `steps` steps) more than 50 atol apart: the
+--     comparison only has teeth if each option moves the trajectory by
+--     much more than the tolerance
+--   R.report()  prints the largest deviations (a teardown when
+--     BACKPROP_REF_VERBOSE is set)
+function H.reference(atol, rtol)
+  local R, maxdev = {}, {}
+
+  function R.note(kind, d)
+    if d > (maxdev[kind] or 0) then maxdev[kind] = d end
+  end
+
+  function R.close(actual, expected, kind, what)
+    R.note(kind, H.assert_close(actual, expected, atol, rtol, what))
+  end
+
+  function R.step(case, net, step, value, kind)
+    R.close(value, case.losses[step], kind, ("%s step %d loss"):format(case.name, step))
+    for i, p in ipairs(net:parameters()) do
+      R.close(p, case.params[step][i], kind, ("%s: parameter %d after step %d"):format(case.name, i, step))
+    end
+  end
+
+  function R.trajectory(case, net, loss, x, target, steps, by_train_step, kind)
+    local opt = bp[case.optimizer](net, case.options)
+    for step = 1, steps do
+      local value
+      if by_train_step then
+        value = net:train_step(x, target, loss, opt)
+      else
+        opt:zero_grad()
+        value = loss:forward(net:forward(x), target)
+        net:backward(loss:backward())
+        opt:step()
+      end
+      R.step(case, net, step, value, kind)
+    end
+    return opt
+  end
+
+  function R.apart(cases, steps, pairs)
+    local by = {}
+    for _, c in ipairs(cases) do by[c.name] = c.params[steps] end
+    for _, p in ipairs(pairs) do
+      local a, b = by[p[1]], by[p[2]]
+      assert(a and b, "missing reference case " .. p[1] .. " or " .. p[2])
+      local _, _, d = H.compare(a, b, 0, 0)
+      assert(d > 50 * atol, ("%s and %s differ by only %.3g"):format(p[1], p[2], d))
+    end
+  end
+
+  function R.report()
+    local kinds = {}
+    for k in pairs(maxdev) do kinds[#kinds + 1] = k end
+    table.sort(kinds)
+    for _, k in ipairs(kinds) do io.stderr:write(("max |ours - torch| %-22s %.3g\n"):format(k, maxdev[k])) end
+  end
+
+  return R
+end
+
+-- The randomized gradient checks (gradcheck_spec, layers_gradcheck_spec,
+-- losses_gradcheck_spec) run every case under a list of seeds.
+
+--- The seeds of a gradient-check spec: `list`, plus the seed in
+-- BACKPROP_GRADCHECK_SEED when set (to rerun every case under another).
+function H.gradcheck_seeds(list)
+  local extra = tonumber(os.getenv("BACKPROP_GRADCHECK_SEED") or "")
+  if extra then list[#list + 1] = math.tointeger(extra) end
+  return list
+end
+
+--- Seed both generators: bp's (weights, randn) and Lua's (sizes).
+function H.seeded(seed)
+  bp.manual_seed(seed)
+  math.randomseed(seed)
+end
+
+--- A failure context that says how to rerun the case.
+function H.gradcheck_ctx(seed, what)
+  return string.format("seed %d (rerun: BACKPROP_GRADCHECK_SEED=%d) %s", seed, seed, what)
+end
+
+--- A tensor of the given shape, uniform in [lo, hi).
+function H.uniform(shape, lo, hi)
+  return bp.rand(shape) * (hi - lo) + lo
+end
+
+--- Move every value with |v| < margin to sign(v) * (margin + |v|): keeps
+-- inputs away from kinks (ReLU, ELU), which central differences would
+-- straddle. Changes t in place and returns it.
+function H.away_from_zero(t, margin)
+  local f = t:reshape(t:numel())
+  for i = 1, f:numel() do
+    local v = f:get(i)
+    if math.abs(v) < margin then f:set(i, (v < 0 and -1 or 1) * (margin + math.abs(v))) end
+  end
+  return t
+end
+
+--- n random class labels in 1..c, as a vector (or as an n x 1 column).
+function H.labels(n, c, as_column)
+  local t = {}
+  for i = 1, n do t[i] = as_column and { math.random(1, c) } or math.random(1, c) end
+  return bp.tensor(t)
+end
+
+--- sum(out .* rf) in double, rf a flat list of out's size.
+function H.dot(out, rf)
+  local o, s = H.flat(out), 0.0
+  for i = 1, #o do s = s + o[i] * rf[i] end
+  return s
+end
+
+--- Check dL/dx (unless opts.skip_x) and dL/dparameters of net at x for
+-- L = sum(net(x) .* R), R a fixed random tensor, against central
+-- differences (H.gradcheck with tolerances tol); `what` starts every
+-- failure message. opts.before() runs before every forward (Dropout
+-- reseeds there so each pass draws the same mask). Returns net:backward(R)
+-- and the number of parameter tensors checked.
+function H.check_net(net, x, what, tol, opts)
+  opts = opts or {}
+  local before = opts.before or function() end
+  before()
+  local R = bp.randn(net:forward(x):shape())
+  local rf = H.flat(R)
+  local function objective() before() return H.dot(net:forward(x), rf) end
+  net:zero_grad()
+  before()
+  net:forward(x)
+  local dx = net:backward(R):clone()
+  local params, grads = net:parameters()
+  if not opts.skip_x then
+    local ok, msg = H.gradcheck(objective, x, dx, tol)
+    assert(ok, what .. ", dL/dx: " .. msg)
+  end
+  for i, p in ipairs(params) do
+    local ok, msg = H.gradcheck(objective, p, grads[i]:clone(), tol)
+    assert(ok, what .. ", dL/dparameter " .. i .. ": " .. msg)
+  end
+  return dx, #params
+end
+
+-- Errors: the message f(...) raises, checked piece by piece.
+
+--- The message of the error f(...) raises; fails the test if f succeeds
+-- or raises something other than a string.
+function H.err_of(f, ...)
+  local ok, err = pcall(f, ...)
+  assert(not ok, "expected an error, but the call succeeded")
+  assert(type(err) == "string", "error value is a " .. type(err) .. ", not a string")
+  return err
+end
+
+--- The error of f(...) must contain every literal piece (a string or a
+-- list of strings), in any order. Returns the message.
+function H.raises(pieces, f, ...)
+  local err = H.err_of(f, ...)
+  if type(pieces) == "string" then pieces = { pieces } end
+  for _, p in ipairs(pieces) do
+    assert(err:find(p, 1, true), string.format("error message lacks %q:\n  %s", p, err))
+  end
+  return err
+end
+
+--- Same, for a message that has to match a Lua pattern (e.g. for NaN,
+-- which C prints as "nan" or "-nan").
+function H.raises_match(pattern, f, ...)
+  local err = H.err_of(f, ...)
+  assert(err:find(pattern), string.format("error message does not match %q:\n  %s", pattern, err))
+  return err
 end
 
 -- Files: a fresh temporary directory, and whole-file reads and writes.

@@ -163,8 +163,6 @@ local function expect_error(p, pattern)
   assert.is_truthy(err:find(pattern, 1, true), "expected '" .. pattern .. "' in: " .. err)
 end
 
-local function info(t) return core._info(t) end
-
 ------------------------------------------------------------------ specs
 describe("read_idx on plain files", function()
   it("reads uint8 data as a uint8 tensor of the file's shape", function()
@@ -172,10 +170,9 @@ describe("read_idx on plain files", function()
     for i = 1, 2 * 3 * 4 do bytes[i] = (i * 37) % 256 end
     H.write(path("u8.idx"), idx(0x08, { 2, 3, 4 }, bytes))
     local t = bp.data.read_idx(path("u8.idx"))
-    local shape, dtype = info(t)
-    assert.same({ 2, 3, 4 }, shape)
-    assert.equal("uint8", dtype)
-    assert.equal(string.char(table.unpack(bytes)), core._u8_string(t))
+    assert.same({ 2, 3, 4 }, t:shape())
+    assert.equal("uint8", t:dtype())
+    assert.equal(string.char(table.unpack(bytes)), H.bytes(t))
   end)
 
   local cases = {
@@ -200,8 +197,8 @@ describe("read_idx on plain files", function()
   it("reads a 1-D file (labels)", function()
     H.write(path("labels.idx"), idx(0x08, { 5 }, { 9, 0, 3, 3, 1 }))
     local t = bp.data.read_idx(path("labels.idx"))
-    assert.same({ 5 }, (info(t)))
-    assert.equal("\9\0\3\3\1", core._u8_string(t))
+    assert.same({ 5 }, t:shape())
+    assert.equal("\9\0\3\3\1", H.bytes(t))
   end)
 end)
 
@@ -211,8 +208,8 @@ describe("read_idx on gzip files", function()
   for _, name in ipairs({ "u8_level1", "u8_level9", "u8_level9_small_blocks", "u8_two_members" }) do
     it("reads " .. name .. ".idx.gz made by zlib", function()
       local t = bp.data.read_idx(FIX .. name .. ".idx.gz")
-      assert.same({ 90, 28, 28 }, (info(t)))
-      assert.is_true(core._u8_string(t) == big:sub(17), "data differs from the formula")
+      assert.same({ 90, 28, 28 }, t:shape())
+      assert.is_true(H.bytes(t) == big:sub(17), "data differs from the formula")
     end)
   end
 
@@ -230,7 +227,7 @@ describe("read_idx on gzip files", function()
     local data = idx(0x08, { 200, 28, 28 }) .. pixels(200)    -- 156,816 bytes
     H.write(path("stored.idx.gz"), gzip(stored_blocks(data), data))
     local t = bp.data.read_idx(path("stored.idx.gz"))
-    assert.is_true(core._u8_string(t) == data:sub(17))
+    assert.is_true(H.bytes(t) == data:sub(17))
   end)
 
   it("reads fixed-Huffman blocks with matches across the whole window", function()
@@ -240,8 +237,8 @@ describe("read_idx on gzip files", function()
     H.write(path("fixed.idx.gz"), gzip(fixed_deflate(data), data))
     assert.equal(data, core._gunzip(path("fixed.idx.gz")))
     local t = bp.data.read_idx(path("fixed.idx.gz"))
-    assert.same({ 400, 28, 28 }, (info(t)))
-    assert.is_true(core._u8_string(t) == data:sub(17))
+    assert.same({ 400, 28, 28 }, t:shape())
+    assert.is_true(H.bytes(t) == data:sub(17))
   end)
 
   it("joins mixed blocks: stored, then fixed, in one member", function()
@@ -399,7 +396,7 @@ describe("read_idx errors", function()
     for i = 1, #sources do
       H.write(path("src.gz"), sources[i])
       local t = bp.data.read_idx(path("src.gz"))
-      wants[i] = select(2, core._info(t)) == "uint8" and core._u8_string(t)
+      wants[i] = t:dtype() == "uint8" and H.bytes(t)
                  or table.concat(H.flat(t), ",")
     end
     local p = path("fuzz.idx.gz")
@@ -424,7 +421,7 @@ describe("read_idx errors", function()
       H.write(p, table.concat(damaged))
       local ok, t = pcall(bp.data.read_idx, p)
       if ok then
-        local got = select(2, core._info(t)) == "uint8" and core._u8_string(t)
+        local got = t:dtype() == "uint8" and H.bytes(t)
                     or table.concat(H.flat(t), ",")
         assert.is_true(got == wants[k], "round " .. r .. ": damaged file read without error but gave other data")
         same = same + 1
@@ -444,9 +441,9 @@ describe("read_idx on Fashion-MNIST (when installed)", function()
   local it_ = f and it or pending
   it_("reads the test labels: 10000 of them, 1000 per class", function()
     local t = bp.data.read_idx(D .. "t10k-labels-idx1-ubyte.gz")
-    assert.same({ 10000 }, (core._info(t)))
+    assert.same({ 10000 }, t:shape())
     local counts = {}
-    for c in core._u8_string(t):gmatch(".") do counts[c:byte()] = (counts[c:byte()] or 0) + 1 end
+    for c in H.bytes(t):gmatch(".") do counts[c:byte()] = (counts[c:byte()] or 0) + 1 end
     for c = 0, 9 do assert.equal(1000, counts[c]) end
   end)
 end)

@@ -2,21 +2,8 @@
 -- argument, passes name the layer and the shapes, and the objects stay
 -- usable afterwards.
 local bp = require("backprop")
-
-local function err_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error")
-  return tostring(err)
-end
-
-local function raises(pieces, f, ...)
-  local err = err_of(f, ...)
-  if type(pieces) == "string" then pieces = { pieces } end
-  for _, p in ipairs(pieces) do
-    assert(err:find(p, 1, true), string.format("error message lacks %q:\n  %s", p, err))
-  end
-  return err
-end
+local H = require("helper")
+local err_of, raises = H.err_of, H.raises
 
 describe("layer constructor errors", function()
   it("Conv2d", function()

@@ -8,9 +8,7 @@
 local bp = require("backprop")
 local H = require("helper")
 
-local SEEDS = { 101, 202, 303 }
-local EXTRA = tonumber(os.getenv("BACKPROP_GRADCHECK_SEED") or "")
-if EXTRA then SEEDS[#SEEDS + 1] = math.tointeger(EXTRA) end
+local SEEDS = H.gradcheck_seeds({ 101, 202, 303 })
 
 local TOL = { h = 1e-2, atol = 1e-4, rtol = 1e-2, ntol = 2e-3 }
 -- BatchNorm and LayerNorm divide by a batch standard deviation: float32
@@ -19,26 +17,11 @@ local NORM_TOL = { h = 1e-2, atol = 3e-4, rtol = 2e-2, ntol = 4e-3 }
 -- The CNN stacks BatchNorm's sensitivity on two convolutions.
 local CNN_TOL = { h = 2e-3, atol = 6e-4, rtol = 2e-2, ntol = 4e-3 }
 
-local function seeded(seed)
-  bp.manual_seed(seed)
-  math.randomseed(seed)
-end
-
-local function dot(out, rf)
-  local o, s = H.flat(out), 0.0
-  for i = 1, #o do s = s + o[i] * rf[i] end
-  return s
-end
-
--- Values with |v| >= margin (keeps inputs off the kinks of ELU/ReLU).
-local function away_from_zero(t, margin)
-  local f = t:reshape(t:numel())
-  for i = 1, f:numel() do
-    local v = f:get(i)
-    if math.abs(v) < margin then f:set(i, (v < 0 and -1 or 1) * (margin + math.abs(v))) end
-  end
-  return t
-end
+local seeded, away_from_zero, ctx = H.seeded, H.away_from_zero, H.gradcheck_ctx
+-- check_net(net, x, what, tol, opts): dL/dx (unless opts.skip_x) and
+-- dL/dparams; opts.before() runs before every forward (Dropout reseeds
+-- there so each pass draws the same mask). Returns dL/dx.
+local check_net = H.check_net
 
 -- Distinct values at least `gap` apart, shuffled: no near-ties for MaxPool.
 local function distinct(shape, gap)
@@ -47,35 +30,6 @@ local function distinct(shape, gap)
   local perm = bp.randperm(f:numel())
   for i = 1, f:numel() do f:set(i, (perm:get(i) - f:numel() / 2) * gap) end
   return t
-end
-
--- Check dL/dx (unless skip_x) and dL/dparams. before() runs before every
--- forward (Dropout reseeds there so each pass draws the same mask).
-local function check_net(net, x, what, tol, opts)
-  opts = opts or {}
-  local before = opts.before or function() end
-  before()
-  local R = bp.randn(net:forward(x):shape())
-  local rf = H.flat(R)
-  local function objective() before() return dot(net:forward(x), rf) end
-  net:zero_grad()
-  before()
-  net:forward(x)
-  local dx = net:backward(R):clone()
-  local params, grads = net:parameters()
-  if not opts.skip_x then
-    local ok, msg = H.gradcheck(objective, x, dx, tol)
-    assert(ok, what .. ", dL/dx: " .. msg)
-  end
-  for i, p in ipairs(params) do
-    local ok, msg = H.gradcheck(objective, p, grads[i]:clone(), tol)
-    assert(ok, what .. ", dL/dparameter " .. i .. ": " .. msg)
-  end
-  return dx
-end
-
-local function ctx(seed, what)
-  return string.format("seed %d (rerun: BACKPROP_GRADCHECK_SEED=%d) %s", seed, seed, what)
 end
 
 -- Give every bias (and BatchNorm/LayerNorm gamma, beta) random values.

@@ -3,23 +3,7 @@
 -- loss stays usable afterwards.
 local bp = require("backprop")
 local H = require("helper")
-
-local function err_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error, but the call succeeded")
-  assert(type(err) == "string", "error value is a " .. type(err) .. ", not a string")
-  return err
-end
-
--- The error must contain every literal piece.
-local function raises(pieces, f, ...)
-  local err = err_of(f, ...)
-  if type(pieces) == "string" then pieces = { pieces } end
-  for _, p in ipairs(pieces) do
-    assert(err:find(p, 1, true), string.format("error message lacks %q:\n  %s", p, err))
-  end
-  return err
-end
+local raises = H.raises
 
 local ALL = { "MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss" }
 

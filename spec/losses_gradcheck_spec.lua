@@ -10,28 +10,13 @@
 local bp = require("backprop")
 local H = require("helper")
 
-local SEEDS = { 101, 202, 303, 404 }
-local EXTRA = tonumber(os.getenv("BACKPROP_GRADCHECK_SEED") or "")
-if EXTRA then SEEDS[#SEEDS + 1] = math.tointeger(EXTRA) end
+local SEEDS = H.gradcheck_seeds({ 101, 202, 303, 404 })
 
 local TOL = { h = 3e-4, atol = 1e-5, rtol = 1e-3, ntol = 1e-3 }
 local NONE_TOL = { h = 2e-3, atol = 1e-3, rtol = 1e-3, ntol = 2e-3 }
 local MARGIN = 0.05   -- > h of both tolerances
 
-local function seeded(seed)
-  bp.manual_seed(seed)
-  math.randomseed(seed)
-end
-
-local function uniform(shape, lo, hi)
-  return bp.rand(shape) * (hi - lo) + lo
-end
-
-local function labels(n, c)
-  local t = {}
-  for i = 1, n do t[i] = math.random(1, c) end
-  return bp.tensor(t)
-end
+local seeded, uniform, labels = H.seeded, H.uniform, H.labels
 
 local function positive(c)
   local t = {}

@@ -3,17 +3,7 @@
 -- anything changes.
 local bp = require("backprop")
 local H = require("helper")
-
-local function raises(pieces, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error, but the call succeeded")
-  assert(type(err) == "string", "error value is a " .. type(err))
-  if type(pieces) == "string" then pieces = { pieces } end
-  for _, p in ipairs(pieces) do
-    assert(err:find(p, 1, true), ("error message lacks %q:\n  %s"):format(p, err))
-  end
-  return err
-end
+local raises = H.raises
 
 local function small_net()
   bp.manual_seed(1)

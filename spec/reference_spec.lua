@@ -8,22 +8,10 @@ local H = require("helper")
 local ref = dofile("spec/reference/torch_ref.lua")
 
 local ATOL, RTOL = 1e-5, 1e-5
-local maxdev = {}
+local R = H.reference(ATOL, RTOL)
+local close = R.close
 
-local function close(actual, expected, kind, what)
-  local d = H.assert_close(actual, expected, ATOL, RTOL, what)
-  if d > (maxdev[kind] or 0) then maxdev[kind] = d end
-end
-
-local function build(layers)
-  local mods = {}
-  for i, l in ipairs(layers) do
-    if l[1] == "Linear" then mods[i] = bp.Linear(l[2], l[3])
-    elseif l[1] == "LeakyReLU" then mods[i] = bp.LeakyReLU(l[2])
-    else mods[i] = bp[l[1]]() end
-  end
-  return H.set_params(bp.Sequential(mods), ref.params)
-end
+local function build(layers) return H.reference_net(layers, ref.params) end
 
 local LOSSES = { mse = bp.MSELoss, bce = bp.BCELoss, ce = bp.CrossEntropyLoss }
 
@@ -76,63 +64,26 @@ describe("reference results from PyTorch", function()
     for _, c in ipairs(ref.nets) do if c.name == ref.optim.net then layers = c.layers end end
     local target = bp.tensor(ref.targets[ref.optim.loss])
 
-    -- The loss before the update and the parameters after it, vs PyTorch.
-    local function expect_step(case, net, step, value)
-      close(value, case.losses[step], "optimizer loss", ("%s step %d loss"):format(case.name, step))
-      for i, p in ipairs(net:parameters()) do
-        close(p, case.params[step][i], "optimizer parameter",
-          ("%s: parameter %d after step %d"):format(case.name, i, step))
-      end
-    end
-
+    -- The loss before each update and the parameters after it, vs PyTorch.
     for _, case in ipairs(ref.optim.cases) do
-      it(case.name .. " by forward/backward/step", function()
-        local net, loss = build(layers), LOSSES[ref.optim.loss]()
-        local opt = bp[case.optimizer](net, case.options)
-        for step = 1, ref.optim.steps do
-          opt:zero_grad()
-          local value = loss:forward(net:forward(x), target)
-          net:backward(loss:backward())
-          opt:step()
-          expect_step(case, net, step, value)
-        end
-      end)
-
-      it(case.name .. " by net:train_step", function()
-        local net, loss = build(layers), LOSSES[ref.optim.loss]()
-        local opt = bp[case.optimizer](net, case.options)
-        for step = 1, ref.optim.steps do
-          local value = net:train_step(x, target, loss, opt)
-          expect_step(case, net, step, value)
-        end
-      end)
+      for _, how in ipairs({ "forward/backward/step", "net:train_step" }) do
+        it(case.name .. " by " .. how, function()
+          R.trajectory(case, build(layers), LOSSES[ref.optim.loss](), x, target, ref.optim.steps,
+                       how == "net:train_step", "optimizer")
+        end)
+      end
     end
 
     -- The comparison only has teeth if each option changes the trajectory
     -- by much more than the tolerance.
     it("has variants that differ from their base case by far more than the tolerance", function()
-      local by = {}
-      for _, c in ipairs(ref.optim.cases) do by[c.name] = c.params[ref.optim.steps] end
-      local pairs_ = {
+      R.apart(ref.optim.cases, ref.optim.steps, {
         { "sgd_momentum", "sgd" }, { "sgd_dampening", "sgd_momentum" }, { "sgd_nesterov", "sgd_momentum" },
         { "sgd_weight_decay", "sgd" }, { "sgd_momentum_weight_decay_nesterov", "sgd_nesterov" },
         { "adam_lr", "adam" }, { "adam_weight_decay", "adam_lr" }, { "adam_betas_eps", "adam_lr" },
-      }
-      for _, p in ipairs(pairs_) do
-        local a, b = by[p[1]], by[p[2]]
-        assert(a and b, "missing reference case " .. p[1] .. " or " .. p[2])
-        local _, _, d = H.compare(a, b, 0, 0)
-        assert(d > 50 * ATOL, ("%s and %s differ by only %.3g"):format(p[1], p[2], d))
-      end
+      })
     end)
   end)
 
-  if os.getenv("BACKPROP_REF_VERBOSE") then
-    teardown(function()
-      local kinds = {}
-      for k in pairs(maxdev) do kinds[#kinds + 1] = k end
-      table.sort(kinds)
-      for _, k in ipairs(kinds) do io.stderr:write(("max |ours - torch| %-20s %.3g\n"):format(k, maxdev[k])) end
-    end)
-  end
+  if os.getenv("BACKPROP_REF_VERBOSE") then teardown(R.report) end
 end)

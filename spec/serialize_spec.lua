@@ -77,7 +77,7 @@ describe("save and load", function()
     local x = bp.tensor { { -1, -2, 3 }, { 0.5, -0.25, -8 } }
     H.assert_same(loaded:forward(x), net:forward(x), "LeakyReLU outputs")
     -- float32(0.37) * -8, exactly as the original computes it
-    assert.are.equal(string.unpack("<f", string.pack("<f", 0.37)) * -8, loaded:forward(x):get(2, 3))
+    assert.are.equal(H.f32(0.37) * -8, loaded:forward(x):get(2, 3))
   end)
 
   it("round-trips a lone Linear that was never used (weights drawn at save)", function()
@@ -157,7 +157,7 @@ describe("save and load", function()
       assert.are.same(want[i], { kind, lin, lout }, "layer " .. i)
       assert.are.equal(12, len)
       if kind == 5 then
-        assert.are.equal(string.unpack("<f", string.pack("<f", 0.37)), alpha)
+        assert.are.equal(H.f32(0.37), alpha)
       else
         assert.are.equal(0, alpha)
       end

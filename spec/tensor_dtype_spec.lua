@@ -2,15 +2,8 @@
 -- conversion to and from float32. Expected values written out by hand.
 
 local bp = require("backprop")
-
-local function raises(parts, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error")
-  err = tostring(err)
-  for _, p in ipairs(parts) do
-    assert(err:find(p, 1, true), "error message lacks \"" .. p .. "\":\n  " .. err)
-  end
-end
+local H = require("helper")
+local raises = H.raises
 
 describe("uint8 tensors", function()
   it("are built from tables, zeros and ones, and say their dtype", function()

@@ -5,22 +5,14 @@
 
 local bp = require("backprop")
 local H = require("helper")
-
-local function raises(parts, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error")
-  err = tostring(err)
-  for _, p in ipairs(parts) do
-    assert(err:find(p, 1, true), "error message lacks \"" .. p .. "\":\n  " .. err)
-  end
-end
+local raises = H.raises
 
 local function close(actual, expected, tol)
   local ok, msg = H.compare(actual, expected, tol or 1e-6, tol or 1e-6)
   assert(ok, msg)
 end
 
-local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
+local f32 = H.f32
 
 describe("broadcasting arithmetic", function()
   it("adds a row vector to every row, a column to every column", function()

@@ -2,20 +2,9 @@
 -- random generators. Every expected number below is written out by hand.
 
 local bp = require("backprop")
+local H = require("helper")
 
--- float32 round-trip of a Lua number (the value a tensor stores for x).
-local function f32(x)
-  return (string.unpack("<f", string.pack("<f", x)))
-end
-
-local function near(actual, expected, tol, what)
-  tol = tol or 1e-6
-  assert(type(actual) == "number",
-         (what or "value") .. ": expected a number, got " .. type(actual))
-  assert(math.abs(actual - expected) <= tol * math.max(1, math.abs(expected)),
-         string.format("%s: expected %.9g, got %.9g", what or "value",
-                       expected, actual))
-end
+local f32, near = H.f32, H.near
 
 -- Compare nested tables of numbers (as from t:totable()) element by element.
 local function same(actual, expected, tol, path)

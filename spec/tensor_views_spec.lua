@@ -4,15 +4,8 @@
 -- Every expected value is written out by hand.
 
 local bp = require("backprop")
-
-local function raises(parts, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error")
-  err = tostring(err)
-  for _, p in ipairs(parts) do
-    assert(err:find(p, 1, true), "error message lacks \"" .. p .. "\":\n  " .. err)
-  end
-end
+local H = require("helper")
+local raises = H.raises
 
 -- 3x4 with t[i][j] = 10 * i + j
 local function grid()

@@ -203,10 +203,10 @@ function data.batches(X, Y, batch_size, opts)
   opts = check_options(fn, opts, { shuffle = true, seed = true, drop_last = true,
                                    scale = true, y_offset = true })
   check.tensor("backprop.data." .. fn, "x", X)
-  local n = core._info(X)[1]
+  local n = #X
   if Y ~= nil then
     if not is_tensor(Y) then fail(fn, "y must be a backprop.Tensor or nil, got %s", type(Y)) end
-    local ny = core._info(Y)[1]
+    local ny = #Y
     if ny ~= n then fail(fn, "x has %d samples but y has %d", n, ny) end
   end
   local bs = math.tointeger(batch_size)

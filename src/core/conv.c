@@ -13,36 +13,17 @@
 
 #include "gemm.h"
 #include "layer.h"
-
-/* Output size along one axis; 0 if the kernel does not fit. */
-static size_t outsize(size_t len, size_t k, size_t s, size_t p) {
-  if (len + 2 * p < k) return 0;
-  return (len + 2 * p - k) / s + 1;
-}
+#include "window.h"
 
 static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
                        const bp_shape *in, bp_shape *out, bp_error *err) {
-  char s[96];
+  bp_status st = bp_win_check(n, in, err);
   (void)c;
-  bp_shape_fmt(n, in, s, sizeof s);
-  if (in->ndim != 3)
-    return bp_fail(err, BP_EINVAL, "expected input of shape N x C x H x W, "
-                   "got %s", s);
+  if (st != BP_OK) return st;
   if (in->d[0] != l->in)
     return bp_fail(err, BP_EINVAL, "expected %lu input channels, got %lu",
                    (unsigned long)l->in, (unsigned long)in->d[0]);
-  out->ndim = 3;
-  out->d[0] = l->out;
-  out->d[1] = outsize(in->d[1], l->kh, l->sh, l->ph);
-  out->d[2] = outsize(in->d[2], l->kw, l->sw, l->pw);
-  if (out->d[1] == 0 || out->d[2] == 0) {
-    bp_shape_fmt(0, in, s, sizeof s);
-    return bp_fail(err, BP_EINVAL, "kernel %lux%lu (padding %lu, %lu) is "
-                   "larger than the sample (%s)",
-                   (unsigned long)l->kh, (unsigned long)l->kw,
-                   (unsigned long)l->ph, (unsigned long)l->pw, s);
-  }
-  return BP_OK;
+  return bp_win_shape(l, in, l->out, "kernel", out, err);
 }
 
 typedef struct geom {
@@ -54,8 +35,7 @@ static geom geometry(const bp_layer *l, const bp_shape *in) {
   g.c = in->d[0];
   g.h = in->d[1];
   g.w = in->d[2];
-  g.ho = outsize(g.h, l->kh, l->sh, l->ph);
-  g.wo = outsize(g.w, l->kw, l->sw, l->pw);
+  bp_win_hw(l, in, &g.ho, &g.wo);
   g.k = g.c * l->kh * l->kw;
   g.p = g.ho * g.wo;
   return g;

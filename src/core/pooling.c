@@ -11,35 +11,20 @@
 #include <string.h>
 
 #include "layer.h"
-
-static size_t outsize(size_t len, size_t k, size_t s, size_t p) {
-  if (len + 2 * p < k) return 0;
-  return (len + 2 * p - k) / s + 1;
-}
+#include "window.h"
 
 static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
                        const bp_shape *in, bp_shape *out, bp_error *err) {
   char s[96];
+  bp_status st = bp_win_check(n, in, err);
   (void)c;
-  bp_shape_fmt(n, in, s, sizeof s);
-  if (in->ndim != 3)
-    return bp_fail(err, BP_EINVAL, "expected input of shape N x C x H x W, "
-                   "got %s", s);
-  if (in->d[1] * in->d[2] >= ((size_t)1 << 24))
+  if (st != BP_OK) return st;
+  if (in->d[1] * in->d[2] >= ((size_t)1 << 24)) {
+    bp_shape_fmt(n, in, s, sizeof s);
     return bp_fail(err, BP_EINVAL, "planes of more than 2^24 pixels are not "
                    "supported (%s)", s);
-  out->ndim = 3;
-  out->d[0] = in->d[0];
-  out->d[1] = outsize(in->d[1], l->kh, l->sh, l->ph);
-  out->d[2] = outsize(in->d[2], l->kw, l->sw, l->pw);
-  if (out->d[1] == 0 || out->d[2] == 0) {
-    bp_shape_fmt(0, in, s, sizeof s);
-    return bp_fail(err, BP_EINVAL, "window %lux%lu (padding %lu, %lu) is "
-                   "larger than the sample (%s)",
-                   (unsigned long)l->kh, (unsigned long)l->kw,
-                   (unsigned long)l->ph, (unsigned long)l->pw, s);
   }
-  return BP_OK;
+  return bp_win_shape(l, in, in->d[0], "window", out, err);
 }
 
 /* Window of output (oy, ox), clipped to the image: rows [y0, y1), columns
@@ -66,10 +51,10 @@ static win window(const bp_layer *l, const bp_shape *in, size_t oy,
 static void max_forward(const bp_layer *l, const bp_ctx *c, const float *x,
                         float *y, size_t n, const bp_shape *in) {
   size_t h = in->d[1], w = in->d[2];
-  size_t ho = outsize(h, l->kh, l->sh, l->ph), wo = outsize(w, l->kw, l->sw,
-                                                            l->pw);
+  size_t ho, wo;
   size_t planes = n * in->d[0], pl, oy, ox, i, j;
   float *arg = c->saved;
+  bp_win_hw(l, in, &ho, &wo);
   for (pl = 0; pl < planes; pl++) {
     const float *xp = x + pl * h * w;
     for (oy = 0; oy < ho; oy++)
@@ -93,13 +78,13 @@ static void max_backward(const bp_layer *l, const bp_ctx *c, const float *x,
                          const float *y, const float *dy, float *dx, size_t n,
                          const bp_shape *in) {
   size_t h = in->d[1], w = in->d[2];
-  size_t ho = outsize(h, l->kh, l->sh, l->ph), wo = outsize(w, l->kw, l->sw,
-                                                            l->pw);
+  size_t ho, wo;
   size_t planes = n * in->d[0], pl, q;
   const float *arg = c->saved;
   (void)x;
   (void)y;
   if (dx == NULL) return;
+  bp_win_hw(l, in, &ho, &wo);
   memset(dx, 0, planes * h * w * sizeof *dx);
   for (pl = 0; pl < planes; pl++) {
     float *dp = dx + pl * h * w;
@@ -108,18 +93,19 @@ static void max_backward(const bp_layer *l, const bp_ctx *c, const float *x,
 }
 
 static size_t max_saved(const bp_layer *l, const bp_shape *in, size_t n) {
-  return n * in->d[0] * outsize(in->d[1], l->kh, l->sh, l->ph) *
-         outsize(in->d[2], l->kw, l->sw, l->pw);
+  size_t ho, wo;
+  bp_win_hw(l, in, &ho, &wo);
+  return n * in->d[0] * ho * wo;
 }
 
 static void avg_forward(const bp_layer *l, const bp_ctx *c, const float *x,
                         float *y, size_t n, const bp_shape *in) {
   size_t h = in->d[1], w = in->d[2];
-  size_t ho = outsize(h, l->kh, l->sh, l->ph), wo = outsize(w, l->kw, l->sw,
-                                                            l->pw);
+  size_t ho, wo;
   size_t planes = n * in->d[0], pl, oy, ox, i, j;
   float scale = 1.0f / (float)(l->kh * l->kw);
   (void)c;
+  bp_win_hw(l, in, &ho, &wo);
   for (pl = 0; pl < planes; pl++) {
     const float *xp = x + pl * h * w;
     for (oy = 0; oy < ho; oy++)
@@ -137,14 +123,14 @@ static void avg_backward(const bp_layer *l, const bp_ctx *c, const float *x,
                          const float *y, const float *dy, float *dx, size_t n,
                          const bp_shape *in) {
   size_t h = in->d[1], w = in->d[2];
-  size_t ho = outsize(h, l->kh, l->sh, l->ph), wo = outsize(w, l->kw, l->sw,
-                                                            l->pw);
+  size_t ho, wo;
   size_t planes = n * in->d[0], pl, oy, ox, i, j;
   float scale = 1.0f / (float)(l->kh * l->kw);
   (void)c;
   (void)x;
   (void)y;
   if (dx == NULL) return;
+  bp_win_hw(l, in, &ho, &wo);
   memset(dx, 0, planes * h * w * sizeof *dx);
   for (pl = 0; pl < planes; pl++) {
     float *dp = dx + pl * h * w;

@@ -104,28 +104,6 @@ static int l_gunzip(lua_State *L) {
 
 /* --- tensors of any element type ------------------------------------- */
 
-/* core._u8_string(t): a uint8 tensor's bytes (for the specs). */
-static int l_u8_string(lua_State *L) {
-  const char *fn = "backprop.data._u8_string";
-  ltensor *t = lbp_checkanytensor(L, 1, fn, "t");
-  if (t->t.dtype != BP_UINT8) lbp_error(L, fn, "t must be a uint8 tensor");
-  lua_pushlstring(L, (const char *)t->t.u8, t->t.numel);
-  return 1;
-}
-
-/* core._info(t) -> shape table, "uint8" | "float32", for any tensor. */
-static int l_info(lua_State *L) {
-  ltensor *t = lbp_checkanytensor(L, 1, "backprop.data", "x");
-  int i;
-  lua_createtable(L, t->t.ndim, 0);
-  for (i = 0; i < t->t.ndim; i++) {
-    lua_pushinteger(L, (lua_Integer)t->t.shape[i]);
-    lua_rawseti(L, -2, i + 1);
-  }
-  lua_pushstring(L, t->t.dtype == BP_UINT8 ? "uint8" : "float32");
-  return 2;
-}
-
 /* core._batch_new(src, rows, float) -> a tensor shaped like src but with
 ** `rows` rows: float32 if `float` or src is float32, else uint8. */
 static int l_batch_new(lua_State *L) {
@@ -198,7 +176,6 @@ static int l_batch_fill(lua_State *L) {
 
 static const luaL_Reg functions[] = {
   {"_read_idx", l_read_idx}, {"_gunzip", l_gunzip},
-  {"_u8_string", l_u8_string}, {"_info", l_info},
   {"_batch_new", l_batch_new}, {"_batch_fill", l_batch_fill},
   {NULL, NULL}
 };
