@@ -19,14 +19,20 @@ function M.env_number(name, default)
   return v or default
 end
 
--- Wall clock in seconds: LuaJIT's FFI, luasystem's monotonic clock, or (last
--- resort, and said so in the result note) CPU time.
+-- Wall clock in seconds: LuaJIT's FFI, backprop's bp.clock (monotonic),
+-- luasystem's monotonic clock, or (last resort, and said so in the result
+-- note) CPU time.
 local clock, clock_kind
 do
-  -- LuaJIT first: it must not pick up a luasystem built for another Lua.
-  local ok, system
-  if not jit then ok, system = pcall(require, "system") end
-  if jit then
+  -- LuaJIT first: it must not pick up a module built for another Lua.
+  local ok, system, okbp, core
+  if not jit then
+    okbp, core = pcall(require, "backprop.core")
+    ok, system = pcall(require, "system")
+  end
+  if okbp and type(core) == "table" and core.clock then
+    clock, clock_kind = core.clock, "wall"
+  elseif jit then
     local ffi = require("ffi")
     ffi.cdef[[
       typedef struct { long tv_sec; long tv_nsec; } bench_timespec;

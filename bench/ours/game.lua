@@ -1,6 +1,6 @@
 -- bench/ours/game.lua: the game net, 16-32-32-4 tanh (tanh after every
 -- layer), one forward per call from Lua: a Lua table of 16 numbers in, the
--- 4 outputs back as Lua numbers. Uses net:forward(tbl, out) when the
+-- 4 outputs back as Lua numbers. Uses net:forward(tbl, outtbl) when the
 -- library accepts a table (detected at run time), else the fastest path
 -- the public API has: a preallocated 1-D input tensor filled with t:set,
 -- net:forward(x, out) into a preallocated output, read with out:get.
@@ -27,18 +27,19 @@ local function via_tensor(t)
   return get(out, 1), get(out, 2), get(out, 3), get(out, 4)
 end
 
+local o = {}
 local function via_table(t)
-  forward(net, t, out)
-  return get(out, 1), get(out, 2), get(out, 3), get(out, 4)
+  forward(net, t, o)
+  return o[1], o[2], o[3], o[4]
 end
 
 -- The table path counts only if it gives the tensor path's answer.
 local call, path = via_tensor, "t:set x16, net:forward(x, out), out:get x4"
-if pcall(forward, net, inputs[1], out) then
+if pcall(forward, net, inputs[1], o) then
   local a = {via_tensor(inputs[1])}
   local b = {via_table(inputs[1])}
   if a[1] == b[1] and a[2] == b[2] and a[3] == b[3] and a[4] == b[4] then
-    call, path = via_table, "net:forward(table, out), out:get x4"
+    call, path = via_table, "net:forward(tbl, outtbl): Lua tables in and out"
   end
 end
 
