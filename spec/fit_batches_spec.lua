@@ -72,3 +72,24 @@ describe("fit with on_batch", function()
     assert.matches("batch_every must be a positive integer, got 0", err, 1, true)
   end)
 end)
+
+describe("fit's validation in chunks", function()
+  for _, red in ipairs({"mean", "sum", "none"}) do
+    it("gives the loss of the whole set at once (reduction " .. red .. ")", function()
+      bp.manual_seed(9)
+      local x, vx = bp.randn(64, 5), bp.randn(1000, 5)    -- 1000 = 3 x 256 + 232
+      local y, vy = bp.zeros(64), bp.zeros(1000)
+      for i = 1, 64 do y:set(i, (i % 3) + 1) end
+      for i = 1, 1000 do vy:set(i, (i % 3) + 1) end
+      local net = bp.Sequential{bp.Linear(5, 16), bp.ReLU(), bp.Linear(16, 3)}
+      local loss = bp.CrossEntropyLoss{reduction = red}
+      assert.equal(red, loss:reduction())
+      local h = net:fit(x, y, {loss = loss, optimizer = bp.Adam(net), epochs = 2,
+                               batch_size = 16, validation = {vx, vy}})
+      local whole = loss:forward(net:forward(vx), vy)
+      if type(whole) ~= "number" then whole = whole:sum() end
+      assert.is_true(math.abs(h.val_loss[2] - whole) <= 1e-5 * math.abs(whole),
+                     ("%.9g vs %.9g"):format(h.val_loss[2], whole))
+    end)
+  end
+end)

@@ -114,6 +114,37 @@ local function progress_line(epoch, epochs, loss, val_loss, lr, started)
   io.stderr:flush()
 end
 
+-- Validation runs in chunks of rows, so the network's scratch memory stays
+-- the size of a chunk instead of growing to the whole validation set (5000
+-- images through a CNN would hold gigabytes of activations). The outputs
+-- go into tensors made once, here; this first pass also checks the shapes.
+local function validation_setup(net, s)
+  local n = s.vx:shape()[1]
+  local c = math.min(n, math.max(s.batch_size, 256))
+  s.vchunk, s.vmean = c, s.loss:reduction() == "mean"
+  set_mode(net, "eval")
+  s.vout = net:forward(s.vx:narrow(1, 1, c))
+  s.loss:forward(s.vout, s.vy:narrow(1, 1, c))
+  if n % c > 0 and n > c then
+    s.vout_rest = net:forward(s.vx:narrow(1, n - n % c + 1, n % c))
+  end
+end
+
+-- The validation loss under the loss's reduction ("none": the sum), the
+-- chunks' losses combined (means weighted by their rows).
+local function validation_loss(net, s)
+  local n, c, total = s.vx:shape()[1], s.vchunk, 0
+  for start = 1, n, c do
+    local k = math.min(c, n - start + 1)
+    local out = k == c and s.vout or s.vout_rest
+    net:forward(s.vx:narrow(1, start, k), out)
+    local l = s.loss:forward(out, s.vy:narrow(1, start, k))
+    if type(l) ~= "number" then l = l:sum() end   -- reduction "none"
+    total = total + (s.vmean and l * k or l)
+  end
+  return s.vmean and total / n or total
+end
+
 -- The checked options, as one table the loop reads.
 local function settings(net, opts)
   -- Unlike the other option tables, fit's is required (it names the loss).
@@ -161,9 +192,7 @@ local function settings(net, opts)
       fail("validation must be a table {x, y} of two tensors")
     end
     s.vx, s.vy = v[1], v[2]
-    set_mode(net, "eval")
-    s.vout = net:forward(s.vx)          -- checks the shapes now, reused below
-    s.loss:forward(s.vout, s.vy)
+    validation_setup(net, s)
   end
   return s
 end
@@ -213,9 +242,7 @@ local function train(net, x, y, s)
     local vl
     if s.vx then
       set_mode(net, "eval")
-      net:forward(s.vx, s.vout)
-      vl = s.loss:forward(s.vout, s.vy)
-      if type(vl) ~= "number" then vl = vl:sum() end  -- reduction "none"
+      vl = validation_loss(net, s)
       history.val_loss[epoch] = vl
     end
     local monitored = vl or l

@@ -301,8 +301,16 @@ static int loss_tostring(lua_State *L) {
   return 1;
 }
 
+/* loss:reduction(): "mean", "sum" or "none". */
+static int loss_reduction(lua_State *L) {
+  lloss *l = lbp_checkloss(L, 1, "backprop.Loss:reduction", "self");
+  lua_pushstring(L, REDUCTIONS[l->spec.reduction]);
+  return 1;
+}
+
 static const luaL_Reg methods[] = {
-  {"forward", loss_forward}, {"backward", loss_backward}, {NULL, NULL}
+  {"forward", loss_forward}, {"backward", loss_backward},
+  {"reduction", loss_reduction}, {NULL, NULL}
 };
 
 static const luaL_Reg meta[] = {
