@@ -93,3 +93,64 @@ describe("fit's validation in chunks", function()
     end)
   end
 end)
+
+describe("fit on uint8 inputs", function()
+  local function images(seed)
+    bp.manual_seed(seed)
+    local n = 60
+    local x8 = (bp.rand(n, 1, 4, 4) * 255):byte()
+    local y = bp.zeros(n)
+    for i = 1, n do y:set(i, (i % 3) + 1) end
+    return x8, y
+  end
+  local function net_for()
+    return bp.Sequential{bp.Flatten(), bp.Linear(16, 8), bp.ReLU(), bp.Linear(8, 3)}
+  end
+
+  it("trains exactly as on the same data converted to float beforehand", function()
+    local x8, y = images(1)
+    local xf = x8:float() * (1 / 255)
+    bp.manual_seed(7)
+    local a = net_for()
+    local ha = a:fit(x8, y, {loss = bp.CrossEntropyLoss(), optimizer = bp.Adam(a),
+                             epochs = 3, batch_size = 8, input_scale = 1 / 255,
+                             validation = {x8, y}})
+    bp.manual_seed(7)
+    local b = net_for()
+    local hb = b:fit(xf, y, {loss = bp.CrossEntropyLoss(), optimizer = bp.Adam(b),
+                             epochs = 3, batch_size = 8, validation = {xf, y}})
+    assert.same(weights(b), weights(a))
+    assert.same(hb.loss, ha.loss)
+    assert.same(hb.val_loss, ha.val_loss)
+  end)
+
+  it("works with on_batch and without shuffling", function()
+    local x8, y = images(2)
+    local net = net_for()
+    local calls = 0
+    net:fit(x8, y, {loss = bp.CrossEntropyLoss(), optimizer = bp.SGD(net, {lr = 0.1}),
+                    shuffle = false, input_scale = 0.01, on_batch = function() calls = calls + 1 end,
+                    batch_size = 16})
+    assert.equal(4, calls)
+  end)
+
+  it("rejects input_scale on float inputs and strided uint8 views", function()
+    local x8, y = images(3)
+    local net = net_for()
+    local opt = bp.SGD(net, {lr = 0.1})
+    local ok, err = pcall(net.fit, net, x8:float(), y, {loss = bp.CrossEntropyLoss(),
+                          optimizer = opt, input_scale = 0.5})
+    assert.is_false(ok)
+    assert.matches("input_scale applies to uint8 inputs only", err, 1, true)
+    ok, err = pcall(net.fit, net, x8, y, {loss = bp.CrossEntropyLoss(),
+                    optimizer = opt, input_scale = -1})
+    assert.matches("input_scale must be a finite number > 0, got -1", err, 1, true)
+    local wide = bp.zeros({60, 1, 4, 8}, "uint8")
+    ok, err = pcall(net.fit, net, wide:narrow(4, 1, 4), y, {loss = bp.CrossEntropyLoss(),
+                    optimizer = opt, input_scale = 0.5})
+    assert.is_false(ok)
+    assert.matches("must be contiguous", err, 1, true)
+    ok, err = pcall(net.train_step, net, x8, y, bp.CrossEntropyLoss(), opt)
+    assert.matches("expected a float32 tensor, got uint8", err, 1, true)
+  end)
+end)

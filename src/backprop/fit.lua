@@ -16,7 +16,7 @@ local OPTIONS = {
   shuffle = true, validation = true, progress = true, on_epoch = true,
   scheduler = true, early_stopping = true, restore_best = true,
   clip_grad_norm = true, clip_grad_value = true, on_batch = true,
-  batch_every = true,
+  batch_every = true, input_scale = true,
 }
 
 local function fail(msg, ...)
@@ -118,15 +118,24 @@ end
 -- the size of a chunk instead of growing to the whole validation set (5000
 -- images through a CNN would hold gigabytes of activations). The outputs
 -- go into tensors made once, here; this first pass also checks the shapes.
+-- Rows start .. start + k - 1 of the validation inputs, as floats (uint8
+-- rows converted, times input_scale, a chunk at a time).
+local function val_rows(s, start, k)
+  local rows = s.vx:narrow(1, start, k)
+  if s.vbytes then rows = rows:float() * (s.scale or 1) end
+  return rows
+end
+
 local function validation_setup(net, s)
   local n = s.vx:shape()[1]
   local c = math.min(n, math.max(s.batch_size, 256))
   s.vchunk, s.vmean = c, s.loss:reduction() == "mean"
+  s.vbytes = s.vx:dtype() == "uint8"
   set_mode(net, "eval")
-  s.vout = net:forward(s.vx:narrow(1, 1, c))
+  s.vout = net:forward(val_rows(s, 1, c))
   s.loss:forward(s.vout, s.vy:narrow(1, 1, c))
   if n % c > 0 and n > c then
-    s.vout_rest = net:forward(s.vx:narrow(1, n - n % c + 1, n % c))
+    s.vout_rest = net:forward(val_rows(s, n - n % c + 1, n % c))
   end
 end
 
@@ -137,7 +146,7 @@ local function validation_loss(net, s)
   for start = 1, n, c do
     local k = math.min(c, n - start + 1)
     local out = k == c and s.vout or s.vout_rest
-    net:forward(s.vx:narrow(1, start, k), out)
+    net:forward(val_rows(s, start, k), out)
     local l = s.loss:forward(out, s.vy:narrow(1, start, k))
     if type(l) ~= "number" then l = l:sum() end   -- reduction "none"
     total = total + (s.vmean and l * k or l)
@@ -168,6 +177,9 @@ local function settings(net, opts)
     fail("on_batch must be a function, got %s", type(s.on_batch))
   end
   s.batch_every = positive_integer(opts.batch_every, "batch_every", 1)
+  if opts.input_scale ~= nil then
+    s.scale = positive_number(opts.input_scale, "input_scale")
+  end
   if opts.batch_every ~= nil and s.on_batch == nil then
     fail("batch_every needs on_batch (the function to call)")
   end
@@ -202,6 +214,9 @@ end
 -- those batches). Returns the epoch's loss and whether on_batch said stop.
 local function run_epoch(net, x, y, s, epoch)
   if not s.on_batch then
+    if s.scale then   -- whole epoch (batch 1 on), uint8 rows scaled
+      return (net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle, 1, 0, s.scale)), false
+    end
     return net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle), false
   end
   local n = x:shape()[1]
@@ -210,7 +225,7 @@ local function run_epoch(net, x, y, s, epoch)
   while first <= nbatches do
     local count = math.min(s.batch_every, nbatches - first + 1)
     local l, k
-    l, k, mean = net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle, first, count)
+    l, k, mean = net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle, first, count, s.scale)
     total, seen = total + (mean and l * k or l), seen + k
     first = first + count
     if s.on_batch(epoch, first - 1, l) == false then

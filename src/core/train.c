@@ -63,7 +63,19 @@ static int grow(float **p, size_t *cap, size_t n) {
   return 1;
 }
 
-bp_status bp_train_batches(bp_net *net, bp_epoch_buf *buf, const float *X,
+/* Row r of X as floats into dst. */
+static void row(const bp_samples *X, size_t r, size_t width, float *dst) {
+  if (X->f32 != NULL) {
+    memcpy(dst, X->f32 + r * width, width * sizeof *dst);
+  } else {
+    const unsigned char *src = X->u8 + r * width;
+    size_t j;
+    for (j = 0; j < width; j++) dst[j] = (float)src[j] * X->scale;
+  }
+}
+
+bp_status bp_train_batches(bp_net *net, bp_epoch_buf *buf,
+                           const bp_samples *X,
                            size_t N, const bp_shape *in, const float *Y,
                            size_t ywidth, const bp_loss_spec *lf,
                            bp_optim *opt, size_t batch, int shuffle,
@@ -103,16 +115,16 @@ bp_status bp_train_batches(bp_net *net, bp_epoch_buf *buf, const float *X,
                    "need the same %lu samples, got %lu",
                    (unsigned long)buf->epoch_n, (unsigned long)N);
   }
-  if (shuffle && !grow(&buf->y, &buf->y_cap, batch * ywidth)) goto nomem;
+  if (!grow(&buf->y, &buf->y_cap, batch * ywidth)) goto nomem;
   if (first > (N - 1) / batch) return BP_OK;   /* past the end */
   start = first * batch;
   stop = count == 0 || count > (N - start + batch - 1) / batch
              ? N : start + count * batch;
   for (; start < stop; start += batch) {
     size_t n = N - start < batch ? N - start : batch;
-    const float *xb = X + start * width, *yb = Y + start * ywidth;
+    const float *xb = X->f32 + start * width, *yb = Y + start * ywidth;
     double l;
-    if (shuffle) {
+    if (shuffle || X->f32 == NULL) {
       /* Samples go straight into the network's input buffer (no second
       ** copy in bp_net_forward); one target per sample is copied as a
       ** float, wider ones with memcpy. */
@@ -121,7 +133,7 @@ bp_status bp_train_batches(bp_net *net, bp_epoch_buf *buf, const float *X,
       if (st != BP_OK) return st;
       for (i = 0; i < n; i++) {
         size_t r = buf->order[start + i];
-        memcpy(xin + i * width, X + r * width, width * sizeof *X);
+        row(X, r, width, xin + i * width);
         if (ywidth == 1) yin[i] = Y[r];
         else memcpy(yin + i * ywidth, Y + r * ywidth, ywidth * sizeof *Y);
       }
@@ -146,9 +158,13 @@ bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
                          bp_error *err) {
   double total;
   size_t seen;
-  bp_status st = bp_train_batches(net, buf, X, N, in, Y, ywidth, lf, opt,
-                                  batch, shuffle, rng, 0, 0, &total, &seen,
-                                  err);
+  bp_samples xs;
+  bp_status st;
+  xs.f32 = X;
+  xs.u8 = NULL;
+  xs.scale = 1.0f;
+  st = bp_train_batches(net, buf, &xs, N, in, Y, ywidth, lf, opt, batch,
+                        shuffle, rng, 0, 0, &total, &seen, err);
   if (st != BP_OK) return st;
   *loss = lf->reduction == BP_REDUCE_MEAN ? total / (double)N : total;
   return BP_OK;

@@ -47,6 +47,14 @@ bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
                          size_t batch, int shuffle, bp_rng *rng, double *loss,
                          bp_error *err);
 
+/* The samples of an epoch: float32 rows, or uint8 rows (image data kept
+** compact) turned into floats, u8 x scale, as each batch is formed. */
+typedef struct bp_samples {
+  const float *f32;             /* exactly one of f32 and u8 is set */
+  const unsigned char *u8;
+  float scale;
+} bp_samples;
+
 /* Part of an epoch: batches first .. first + count - 1 (0-based; count 0
 ** runs to the end), so a caller can report every few batches. first == 0
 ** draws the epoch's sample order (shuffled when asked); later calls go on
@@ -54,7 +62,8 @@ bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
 ** *total gets the sum over the part's batches of (loss x batch size) for
 ** reduction MEAN, of the loss otherwise; *seen the samples trained on
 ** (0 when first is past the end). */
-bp_status bp_train_batches(bp_net *net, bp_epoch_buf *buf, const float *X,
+bp_status bp_train_batches(bp_net *net, bp_epoch_buf *buf,
+                           const bp_samples *X,
                            size_t N, const bp_shape *in, const float *Y,
                            size_t ywidth, const bp_loss_spec *lf,
                            bp_optim *opt, size_t batch, int shuffle,

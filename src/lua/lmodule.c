@@ -208,7 +208,7 @@ static void checkinput(lua_State *L, const char *fn, lmodule *m,
   tobatch(L, fn, "input", x, b);
   if (bp_net_out_shape(&m->net, b->n, &b->s, out, &err) != BP_OK)
     lbp_error(L, fn, "%s (input shape %s)", err.msg, lbp_shape(x, &sb));
-  lbp_checkvalues(L, x, fn, "input");
+  if (x->dtype == BP_FLOAT32) lbp_checkvalues(L, x, fn, "input");
 }
 
 /* net:forward(tbl [, outtbl]): one sample as a plain table of numbers,
@@ -419,10 +419,17 @@ typedef struct training {
   batch in;
 } training;
 
+/* Arguments 2..5: input, target, loss, optimizer. uint8 inputs only when
+** `u8` (fit's epochs convert them batch by batch). */
 static void checktraining(lua_State *L, const char *fn, lmodule *m,
-                          training *t) {
+                          training *t, int u8) {
   bp_shape out;
-  t->x = lbp_checktensor(L, 2, fn, "input");
+  t->x = lbp_checkanytensor(L, 2, fn, "input");
+  if (t->x->t.dtype != BP_UINT8 || !u8)
+    t->x = lbp_checktensor(L, 2, fn, "input");  /* float32, contiguous */
+  else if (!bp_tensor_iscontig(&t->x->t))
+    lbp_error(L, fn, "a uint8 input must be contiguous (not a strided "
+              "view): use :clone()");
   t->y = lbp_checktensor(L, 3, fn, "target");
   t->loss = lbp_checkloss(L, 4, fn, "loss");
   t->opt = checkopt(L, 5, fn);
@@ -439,7 +446,7 @@ static int m_train_step(lua_State *L) {
   training t;
   double value;
   bp_error err;
-  checktraining(L, b.s, m, &t);
+  checktraining(L, b.s, m, &t, 0);
   if (bp_train_step(&m->net, t.x->t.data, t.in.n, &t.in.s, t.y->t.data,
                     &t.loss->spec, &t.opt->o, &value, &err) != BP_OK)
     lbp_error(L, b.s, "%s", err.msg);
@@ -447,46 +454,54 @@ static int m_train_step(lua_State *L) {
   return 1;
 }
 
-/* net:_train_epoch(X, Y, loss, opt, batch_size, shuffle [, first, count]):
-** the inner loop of fit, one epoch in C; returns its loss. With first
-** (1-based batch) and count: only those batches (bp_train_batches), for
-** fit's on_batch; returns their loss (the mean over their samples for
-** reduction "mean", else the sum), the samples they held, and whether the
-** reduction is "mean". */
+/* net:_train_epoch(X, Y, loss, opt, batch_size, shuffle [, first, count
+** [, scale]]): the inner loop of fit, one epoch in C; returns its loss.
+** With first (1-based batch) and count (0: to the end): only those batches
+** (bp_train_batches), for fit's on_batch; returns their loss (the mean over
+** their samples for reduction "mean", else the sum), the samples they held,
+** and whether the reduction is "mean". A uint8 X is turned into floats
+** (x scale, default 1) batch by batch, so image data stays compact. */
 static int m_train_epoch(lua_State *L) {
   fnbuf b;
   lmodule *m = checkself(L, "fit", &b);
   size_t bs = lbp_checksize(L, 6, b.s, "batch_size");
-  int shuffle = lua_toboolean(L, 7);
+  int shuffle = lua_toboolean(L, 7), part = !lua_isnoneornil(L, 8);
+  size_t first = 1, count = 0, seen;
   training t;
   double value;
   bp_error err;
+  bp_samples xs;
   lbp_shapebuf sb;
-  ltensor *x = lbp_checktensor(L, 2, b.s, "input");
-  if (x->t.ndim < 2)
-    lbp_error(L, b.s, "expected input of shape N x features, got %s", lbp_shape(&x->t, &sb));
-  checktraining(L, b.s, m, &t);
-  if (!lua_isnoneornil(L, 8)) {
-    size_t first = lbp_checksize(L, 8, b.s, "first batch");
-    size_t count = lbp_checksize(L, 9, b.s, "batch count"), seen;
-    if (bp_train_batches(&m->net, &m->epoch, t.x->t.data, t.in.n, &t.in.s,
-                         t.y->t.data, t.y->t.numel / t.in.n, &t.loss->spec,
-                         &t.opt->o, bs, shuffle, lbp_rng(L), first - 1, count,
-                         &value, &seen, &err) != BP_OK)
-      lbp_error(L, b.s, "%s", err.msg);
-    if (t.loss->spec.reduction == BP_REDUCE_MEAN && seen > 0)
-      value /= (double)seen;
-    lua_pushnumber(L, value);
-    lua_pushinteger(L, (lua_Integer)seen);
-    lua_pushboolean(L, t.loss->spec.reduction == BP_REDUCE_MEAN);
-    return 3;
+  if (part) {
+    first = lbp_checksize(L, 8, b.s, "first batch");
+    if (!lua_isinteger(L, 9) || lua_tointeger(L, 9) < 0)
+      lbp_error(L, b.s, "batch count must be an integer >= 0");
+    count = (size_t)lua_tointeger(L, 9);
   }
-  if (bp_train_epoch(&m->net, &m->epoch, t.x->t.data, t.in.n, &t.in.s,
-                     t.y->t.data, t.y->t.numel / t.in.n, &t.loss->spec,
-                     &t.opt->o, bs, shuffle, lbp_rng(L), &value, &err) != BP_OK)
+  xs.scale = lua_isnoneornil(L, 10) ? 1.0f
+                                    : (float)lbp_checkfinite(L, 10, b.s, "scale");
+  t.x = lbp_checkanytensor(L, 2, b.s, "input");
+  if (t.x->t.ndim < 2)
+    lbp_error(L, b.s, "expected input of shape N x features, got %s",
+              lbp_shape(&t.x->t, &sb));
+  checktraining(L, b.s, m, &t, 1);
+  xs.f32 = t.x->t.data;
+  xs.u8 = t.x->t.u8;
+  if (xs.f32 != NULL && xs.scale != 1.0f)
+    lbp_error(L, b.s, "input_scale applies to uint8 inputs only (this input "
+              "is float32)");
+  if (bp_train_batches(&m->net, &m->epoch, &xs, t.in.n, &t.in.s, t.y->t.data,
+                       t.y->t.numel / t.in.n, &t.loss->spec, &t.opt->o, bs,
+                       shuffle, lbp_rng(L), first - 1, count, &value, &seen,
+                       &err) != BP_OK)
     lbp_error(L, b.s, "%s", err.msg);
+  if (t.loss->spec.reduction == BP_REDUCE_MEAN && seen > 0)
+    value /= (double)seen;
   lua_pushnumber(L, value);
-  return 1;
+  if (!part) return 1;
+  lua_pushinteger(L, (lua_Integer)seen);
+  lua_pushboolean(L, t.loss->spec.reduction == BP_REDUCE_MEAN);
+  return 3;
 }
 
 static int m_save(lua_State *L) {
