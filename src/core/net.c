@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "net.h"
+#include "small.h"
 #include "tensor.h"
+#include "vmath.h"
 
 /* Each parameter tensor and scratch array starts on a 64-byte boundary. */
 #define PAD 16
@@ -302,6 +304,19 @@ bp_status bp_net_forward(bp_net *net, const float *x, size_t n,
       m = n * bp_shape_numel(&net->shape[i]);
       for (k = 0; k < m; k++) y[k] = a[k] + b[k];
       continue;
+    }
+    if (l->kind == BP_LINEAR && n <= BP_SMALL_BATCH && i + 1 < net->nlayers) {
+      /* A small batch through Linear then Sigmoid/Tanh: both layers in
+      ** one kernel, the same bits as running them one after the other. */
+      bp_kind next = net->layers[i + 1].kind;
+      int act = next == BP_SIGMOID ? BP_ACT_SIGMOID
+                : next == BP_TANH  ? BP_ACT_TANH : BP_ACT_NONE;
+      if (act != BP_ACT_NONE) {
+        bp_small_fwd_act(n, l->in, l->out, net->act[i], l->p[0].data,
+                         l->p[1].data, net->act[i + 1], net->act[i + 2], act);
+        i++;
+        continue;
+      }
     }
     if (cls->check_input != NULL) {
       bp_error why;
