@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "net.h"
+#include "pool.h"
 #include "small.h"
 #include "tensor.h"
 #include "vmath.h"
@@ -117,8 +118,23 @@ void bp_net_reset(bp_net *net, bp_rng *rng) {
   }
 }
 
+/* Large buffers are cleared in one contiguous piece per thread. */
+static void zero_task(void *arg, size_t t, size_t nt) {
+  bp_net *net = arg;
+  size_t lines = net->nparams / PAD, lo = lines * t / nt * PAD,
+         hi = lines * (t + 1) / nt * PAD;
+  memset(net->grads + lo, 0, (hi - lo) * sizeof *net->grads);
+}
+
 void bp_net_zero_grad(bp_net *net) {
   memset(net->grads, 0, net->nparams * sizeof *net->grads);
+}
+
+void bp_net_zero_grad_mt(bp_net *net) {
+  if (bp_pool_size(net->pool) > 1 && net->nparams >= ((size_t)1 << 16))
+    bp_pool_run(net->pool, bp_pool_size(net->pool), zero_task, net);
+  else
+    bp_net_zero_grad(net);
 }
 
 /* --- shapes ----------------------------------------------------------- */
