@@ -3,7 +3,10 @@
 #include <string.h>
 
 #include "net.h"
+#include "pool.h"
+#include "small.h"
 #include "tensor.h"
+#include "vmath.h"
 
 /* Each parameter tensor and scratch array starts on a 64-byte boundary. */
 #define PAD 16
@@ -115,8 +118,23 @@ void bp_net_reset(bp_net *net, bp_rng *rng) {
   }
 }
 
+/* Large buffers are cleared in one contiguous piece per thread. */
+static void zero_task(void *arg, size_t t, size_t nt) {
+  bp_net *net = arg;
+  size_t lines = net->nparams / PAD, lo = lines * t / nt * PAD,
+         hi = lines * (t + 1) / nt * PAD;
+  memset(net->grads + lo, 0, (hi - lo) * sizeof *net->grads);
+}
+
 void bp_net_zero_grad(bp_net *net) {
   memset(net->grads, 0, net->nparams * sizeof *net->grads);
+}
+
+void bp_net_zero_grad_mt(bp_net *net) {
+  if (bp_pool_size(net->pool) > 1 && net->nparams >= ((size_t)1 << 16))
+    bp_pool_run(net->pool, bp_pool_size(net->pool), zero_task, net);
+  else
+    bp_net_zero_grad(net);
 }
 
 /* --- shapes ----------------------------------------------------------- */
@@ -302,6 +320,19 @@ bp_status bp_net_forward(bp_net *net, const float *x, size_t n,
       m = n * bp_shape_numel(&net->shape[i]);
       for (k = 0; k < m; k++) y[k] = a[k] + b[k];
       continue;
+    }
+    if (l->kind == BP_LINEAR && n <= BP_SMALL_BATCH && i + 1 < net->nlayers) {
+      /* A small batch through Linear then Sigmoid/Tanh: both layers in
+      ** one kernel, the same bits as running them one after the other. */
+      bp_kind next = net->layers[i + 1].kind;
+      int act = next == BP_SIGMOID ? BP_ACT_SIGMOID
+                : next == BP_TANH  ? BP_ACT_TANH : BP_ACT_NONE;
+      if (act != BP_ACT_NONE) {
+        bp_small_fwd_act(n, l->in, l->out, net->act[i], l->p[0].data,
+                         l->p[1].data, net->act[i + 1], net->act[i + 2], act);
+        i++;
+        continue;
+      }
     }
     if (cls->check_input != NULL) {
       bp_error why;

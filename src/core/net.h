@@ -67,6 +67,8 @@ void bp_net_free(bp_net *net);              /* idempotent */
 /* Fresh weights and state: each layer's init picked by the layer after. */
 void bp_net_reset(bp_net *net, bp_rng *rng);
 void bp_net_zero_grad(bp_net *net);
+/* The same over net->pool (which must be live) for large networks. */
+void bp_net_zero_grad_mt(bp_net *net);
 
 /* Output shape for a batch of n samples of shape `in`, or an error naming
 ** the first layer that disagrees (for a one-layer network, just why). */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "optim.h"
+#include "pool.h"
 #include "small.h"
 #include "tensor.h"
 
@@ -250,6 +251,53 @@ static void rprop(bp_optim *o, float *restrict p, const float *restrict g) {
     p[i] = gi > 0.0f ? p[i] - s : gi < 0.0f ? p[i] + s : p[i];
     m[i] = gi;
   }
+}
+
+/* SGD over the pool: contiguous pieces of whole 64-byte lines, one per
+** thread. The update is elementwise and computes each element the same
+** way wherever a piece starts (small.h), so any thread count gives the
+** same bits. Below MT_MIN floats a wake-up costs more than the loop. */
+#define MT_MIN ((size_t)1 << 16)
+
+typedef struct sgd_job {
+  bp_optim *o;
+  float *p;
+  const float *g;
+  int first;
+} sgd_job;
+
+static void sgd_task(void *arg, size_t t, size_t nt) {
+  const sgd_job *J = arg;
+  bp_optim *o = J->o;
+  size_t lines = (o->n + 15) / 16, lo = lines * t / nt * 16,
+         hi = lines * (t + 1) / nt * 16;
+  float lr = (float)o->lr, wd = (float)o->weight_decay;
+  if (hi > o->n) hi = o->n;
+  if (lo >= hi) return;
+  if (o->m != NULL)
+    bp_upd_sgd_momentum(hi - lo, lr, wd, (float)o->momentum,
+                        (float)(1.0 - o->dampening), J->first, o->nesterov,
+                        J->p + lo, J->g + lo, o->m + lo);
+  else if (wd != 0.0f)
+    bp_upd_sgd_wd(hi - lo, lr, wd, J->p + lo, J->g + lo);
+  else
+    bp_upd_sgd(hi - lo, lr, J->p + lo, J->g + lo);
+}
+
+void bp_optim_step_mt(bp_optim *o, struct bp_pool *pool, float *params,
+                      const float *grads) {
+  size_t nt = bp_pool_size(pool);
+  if (o->kind == BP_SGD && nt > 1 && o->n >= MT_MIN) {
+    sgd_job J;
+    J.o = o;
+    J.p = params;
+    J.g = grads;
+    J.first = o->steps == 0;
+    bp_pool_run(pool, nt, sgd_task, &J);
+    o->steps++;
+    return;
+  }
+  bp_optim_step(o, params, grads);
 }
 
 void bp_optim_step(bp_optim *o, float *params, const float *grads) {

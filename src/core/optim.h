@@ -70,5 +70,10 @@ void bp_optim_free(bp_optim *o);                  /* idempotent */
 /* Bytes of state that init allocated. */
 size_t bp_optim_state_bytes(const bp_optim *o);
 void bp_optim_step(bp_optim *o, float *params, const float *grads);
+/* The same, with SGD's update split over the pool (NULL: inline) when
+** the buffers are large: the same bits for any thread count. */
+struct bp_pool;
+void bp_optim_step_mt(bp_optim *o, struct bp_pool *pool, float *params,
+                      const float *grads);
 
 #endif

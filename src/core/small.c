@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "small.h"
+#include "vmath.h"
 
 /* --- portable: plain loops, bp_gemm's order ---------------------------- */
 
@@ -108,39 +110,65 @@ static void bp_upd_sgd_momentum_portable(size_t m, float lr, float wd,
 #define BP_SMALL_SIMD 1
 #include <immintrin.h>
 
+/* A lane of the mask vector is on when its index is below r; masked-off
+** lanes are neither read nor written (no fault). */
+#define MASK8(r) \
+  _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(r)), \
+                     _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+
+/* Sums of 8 vectors' lanes, one per lane of the result, each added as
+** ((v0+v1) + (v2+v3)) + ((v4+v5) + (v6+v7)) (hadd pairs neighbours; the
+** last add joins the 128-bit halves). */
+__attribute__((target("avx2"))) static inline __m256
+red8(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m256 a5,
+     __m256 a6, __m256 a7) {
+  __m256 u0 = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+  __m256 u1 = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
+  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                       _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+/* The same for 4 vectors, in the same order; lanes 4 to 7 are 0. */
+__attribute__((target("avx2"))) static inline __m256
+red4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+  __m256 u = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps(u, 1));
+  return _mm256_insertf128_ps(_mm256_setzero_ps(), s, 0);
+}
+
 #define VW 16
-#define TARGET __attribute__((target("avx512f,avx2")))
+#define TARGET __attribute__((target("avx512f,avx512vl,avx2")))
 #define SUFFIX(name) name##_avx512
 #define MASK16(r) ((__mmask16)((1u << (r)) - 1u))
+/* 8-lane masked loads and stores through mask registers (AMD's
+** vmaskmovps store is microcoded: many times slower). */
+#define LDM8(p, r) _mm256_maskz_loadu_ps((__mmask8)MASK16(r), (p))
+#define STM8(p, r, v) _mm256_mask_storeu_ps((p), (__mmask8)MASK16(r), (v))
 #define LDM(p, r) ((vf_avx512)_mm512_maskz_loadu_ps(MASK16(r), (p)))
 #define STM(p, r, v) _mm512_mask_storeu_ps((p), MASK16(r), (__m512)(v))
-#define HSUM(v) _mm512_reduce_add_ps((__m512)(v))
+/* 16 lanes to 8: lane i + lane i + 8. */
+#define FOLD(v)                                                        \
+  _mm256_add_ps(_mm512_castps512_ps256((__m512)(v)),                   \
+                _mm256_castpd_ps(_mm512_extractf64x4_pd(               \
+                    _mm512_castps_pd((__m512)(v)), 1)))
 #include "small_simd.h"
 #undef VW
 #undef TARGET
 #undef SUFFIX
 #undef LDM
 #undef STM
-#undef HSUM
+#undef FOLD
+#undef LDM8
+#undef STM8
 
-/* AVX2 has no lane masks: a lane of the mask vector is on when its index
-** is below r; masked-off lanes are neither read nor written (no fault). */
 #define VW 8
 #define TARGET __attribute__((target("avx2")))
 #define SUFFIX(name) name##_avx2
-#define MASK8(r) \
-  _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(r)), \
-                     _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 #define LDM(p, r) ((vf_avx2)_mm256_maskload_ps((p), MASK8(r)))
 #define STM(p, r, v) _mm256_maskstore_ps((p), MASK8(r), (__m256)(v))
-#define HSUM(v) hsum_avx2((__m256)(v))
-
-/* ((s0+s4) + (s2+s6)) + ((s1+s5) + (s3+s7)) */
-__attribute__((target("avx2"))) static inline float hsum_avx2(__m256 v) {
-  __m128 t = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  t = _mm_add_ps(t, _mm_movehl_ps(t, t));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
-}
+#define FOLD(v) ((__m256)(v))
+#define LDM8(p, r) _mm256_maskload_ps((p), MASK8(r))
+#define STM8(p, r, v) _mm256_maskstore_ps((p), MASK8(r), (v))
 #include "small_simd.h"
 #endif
 
@@ -156,6 +184,7 @@ static int chosen = -1;
 static int has(int isa) {
 #ifdef BP_SMALL_SIMD
   if (isa == AVX512) return __builtin_cpu_supports("avx512f") &&
+                            __builtin_cpu_supports("avx512vl") &&
                             __builtin_cpu_supports("avx2");
   if (isa == AVX2) return __builtin_cpu_supports("avx2");
 #endif
@@ -197,6 +226,23 @@ const char *bp_small_isa(void) {
 void bp_small_fwd(size_t n, size_t in, size_t out, const float *x,
                   const float *w, const float *b, float *y) {
   PICK(bp_small_fwd, (n, in, out, x, w, b, y))
+}
+
+void bp_small_fwd_act(size_t n, size_t in, size_t out, const float *x,
+                      const float *w, const float *b, float *y, float *z,
+                      int act) {
+#ifdef BP_SMALL_SIMD
+  /* vmath's portable activations are libm's: only the SIMD ones match. */
+  if (act != BP_ACT_NONE && bp_isa_active() != BP_ISA_PORTABLE)
+    switch (isa()) {
+    case AVX512: bp_small_fwd_act_avx512(n, in, out, x, w, b, y, z, act); return;
+    case AVX2: bp_small_fwd_act_avx2(n, in, out, x, w, b, y, z, act); return;
+    default: break;
+    }
+#endif
+  bp_small_fwd(n, in, out, x, w, b, y);
+  if (act == BP_ACT_SIGMOID) bp_vsigmoid(n * out, y, z);
+  else if (act == BP_ACT_TANH) bp_vtanh(n * out, y, z);
 }
 
 void bp_small_grad(size_t n, size_t in, size_t out, const float *x,

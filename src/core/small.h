@@ -17,7 +17,8 @@
 ** bp_gemm's portable loops. Only bp_small_fwd's dot products sum in an
 ** order that depends on the ISA (its lane count): the portable version
 ** keeps bp_gemm's eight partial sums, the SIMD ones use 8 or 16 lanes and
-** a fixed reduction tree; results are reproducible for a given ISA.
+** a fixed reduction tree (8 rows reduced together); results are
+** reproducible for a given ISA.
 */
 #ifndef BP_SMALL_H
 #define BP_SMALL_H
@@ -34,6 +35,13 @@ const char *bp_small_isa(void);
 ** y[s][j] = b[j] + w[j] . x[s]. */
 void bp_small_fwd(size_t n, size_t in, size_t out, const float *x,
                   const float *w, const float *b, float *y);
+/* bp_small_fwd, then z = act(y) for act a bp_act of vmath.h (NONE,
+** SIGMOID or TANH; z unused for NONE): the same bits as bp_small_fwd
+** followed by bp_vsigmoid or bp_vtanh, computed from the registers (no
+** second pass, no dispatch per layer). z must not overlap y. */
+void bp_small_fwd_act(size_t n, size_t in, size_t out, const float *x,
+                      const float *w, const float *b, float *y, float *z,
+                      int act);
 /* gw[j] += dy[s][j] x[s] and gb[j] += dy[s][j], samples in order. */
 void bp_small_grad(size_t n, size_t in, size_t out, const float *x,
                    const float *dy, float *gw, float *gb);

@@ -3,7 +3,8 @@
 ** extensions and included by small.c twice, with VW (lanes: 16 or 8),
 ** TARGET (the target attribute), SUFFIX(name), and the ISA's masked
 ** loads and stores for row tails: LDM(p, r) loads r < VW floats (the rest
-** 0), STM(p, r, v) stores r, HSUM(v) adds the lanes in a fixed order.
+** 0), STM(p, r, v) stores r, FOLD(v) adds a VW-lane vector's halves into
+** an __m256 (nothing for VW 8).
 ** Multiplies and adds stay separate (the build is ISO C: no contraction),
 ** so the elementwise results equal the portable C bit for bit.
 */
@@ -15,48 +16,129 @@ typedef float SUFFIX(vfu)
 #define ST(p, v) (*(SUFFIX(vfu) *)(void *)(p) = (v))
 #define SPLAT(s) ((vf){0} + (s))
 
-/* Dot products of rows of w with x, four rows at a time so the loads of
-** x are shared and the four sums overlap. */
+/* The activations of vmath, inlined into the kernel. */
+typedef int SUFFIX(vi) __attribute__((vector_size(VW * 4)));
+#define VEC_F vf
+#define VEC_I SUFFIX(vi)
+#include "vmath_vec.h"
+#undef VEC_F
+#undef VEC_I
+
+/* Dot products of 8 rows of w (out x in) with x: VW-lane sums in
+** registers (the loads of x shared), then one transpose-and-add tree for
+** all 8 (RED8) instead of a horizontal sum per row. Rows from `rows` on
+** repeat the last one (read, never stored): a short block runs the same
+** code. Every row's sum is FOLDed and reduced in the same order. */
+TARGET static inline __m256 SUFFIX(dot8)(size_t in, const float *x,
+                                         const float *w, size_t rows) {
+  size_t k, r = in % VW, full = in - r, e = rows - 1;
+#define ROW(i) (w + ((i) < rows ? (i) : e) * in)
+  const float *w0 = w, *w1 = ROW(1), *w2 = ROW(2), *w3 = ROW(3),
+              *w4 = ROW(4), *w5 = ROW(5), *w6 = ROW(6), *w7 = ROW(7);
+  vf a0 = SPLAT(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0,
+     a6 = a0, a7 = a0, xv;
+  for (k = 0; k < full; k += VW) {
+    xv = LD(x + k);
+    a0 += LD(w0 + k) * xv;
+    a1 += LD(w1 + k) * xv;
+    a2 += LD(w2 + k) * xv;
+    a3 += LD(w3 + k) * xv;
+    a4 += LD(w4 + k) * xv;
+    a5 += LD(w5 + k) * xv;
+    a6 += LD(w6 + k) * xv;
+    a7 += LD(w7 + k) * xv;
+  }
+  if (r) {
+    xv = LDM(x + k, r);
+    a0 += LDM(w0 + k, r) * xv;
+    a1 += LDM(w1 + k, r) * xv;
+    a2 += LDM(w2 + k, r) * xv;
+    a3 += LDM(w3 + k, r) * xv;
+    a4 += LDM(w4 + k, r) * xv;
+    a5 += LDM(w5 + k, r) * xv;
+    a6 += LDM(w6 + k, r) * xv;
+    a7 += LDM(w7 + k, r) * xv;
+  }
+  return red8(FOLD(a0), FOLD(a1), FOLD(a2), FOLD(a3), FOLD(a4), FOLD(a5),
+              FOLD(a6), FOLD(a7));
+}
+
+/* The same for up to 4 rows (the sums in the low 4 lanes, 0 above). */
+TARGET static inline __m256 SUFFIX(dot4)(size_t in, const float *x,
+                                         const float *w, size_t rows) {
+  size_t k, r = in % VW, full = in - r, e = rows - 1;
+  const float *w0 = w, *w1 = ROW(1), *w2 = ROW(2), *w3 = ROW(3);
+#undef ROW
+  vf a0 = SPLAT(0.0f), a1 = a0, a2 = a0, a3 = a0, xv;
+  for (k = 0; k < full; k += VW) {
+    xv = LD(x + k);
+    a0 += LD(w0 + k) * xv;
+    a1 += LD(w1 + k) * xv;
+    a2 += LD(w2 + k) * xv;
+    a3 += LD(w3 + k) * xv;
+  }
+  if (r) {
+    xv = LDM(x + k, r);
+    a0 += LDM(w0 + k, r) * xv;
+    a1 += LDM(w1 + k, r) * xv;
+    a2 += LDM(w2 + k, r) * xv;
+    a3 += LDM(w3 + k, r) * xv;
+  }
+  return red4(FOLD(a0), FOLD(a1), FOLD(a2), FOLD(a3));
+}
+
+/* z = act(y) over m floats, whole vectors then a masked tail, as
+** bp_vtanh and bp_vsigmoid (their lanes are computed alike). After all of
+** y, not per block of 8: the activations of a layer are independent, and
+** a row of them in one loop overlaps their long latencies. */
+TARGET static inline void SUFFIX(act_row)(size_t m, const float *y,
+                                          float *z, int act) {
+  size_t k = 0, r = m % VW;
+  if (act == BP_ACT_TANH) {
+    for (; k + VW <= m; k += VW) ST(z + k, SUFFIX(vtanh)(LD(y + k)));
+    if (r) STM(z + k, r, SUFFIX(vtanh)(LDM(y + k, r)));
+  } else {
+    for (; k + VW <= m; k += VW) ST(z + k, SUFFIX(vsigmoid)(LD(y + k)));
+    if (r) STM(z + k, r, SUFFIX(vsigmoid)(LDM(y + k, r)));
+  }
+}
+
+/* y = b + W x for one sample, 8 neurons at a time; with act (not
+** BP_ACT_NONE) then z = act(y). */
 TARGET static void SUFFIX(fwd1)(size_t in, size_t out, const float *x,
-                                const float *w, const float *b, float *y) {
-  size_t j = 0, k, r = in % VW, full = in - r;
-  for (; j + 4 <= out; j += 4) {
-    const float *w0 = w + j * in, *w1 = w0 + in, *w2 = w1 + in,
-                *w3 = w2 + in;
-    vf a0 = SPLAT(0.0f), a1 = a0, a2 = a0, a3 = a0, xv;
-    for (k = 0; k < full; k += VW) {
-      xv = LD(x + k);
-      a0 += LD(w0 + k) * xv;
-      a1 += LD(w1 + k) * xv;
-      a2 += LD(w2 + k) * xv;
-      a3 += LD(w3 + k) * xv;
-    }
-    if (r) {
-      xv = LDM(x + k, r);
-      a0 += LDM(w0 + k, r) * xv;
-      a1 += LDM(w1 + k, r) * xv;
-      a2 += LDM(w2 + k, r) * xv;
-      a3 += LDM(w3 + k, r) * xv;
-    }
-    y[j] = b[j] + HSUM(a0);
-    y[j + 1] = b[j + 1] + HSUM(a1);
-    y[j + 2] = b[j + 2] + HSUM(a2);
-    y[j + 3] = b[j + 3] + HSUM(a3);
+                                const float *w, const float *b, float *y,
+                                float *z, int act) {
+  size_t j = 0;
+  for (; j + 8 <= out; j += 8) {
+    __m256 s = _mm256_add_ps(_mm256_loadu_ps(b + j),
+                             SUFFIX(dot8)(in, x, w + j * in, 8));
+    _mm256_storeu_ps(y + j, s);
   }
-  for (; j < out; j++) {
-    const float *w0 = w + j * in;
-    vf a0 = SPLAT(0.0f);
-    for (k = 0; k < full; k += VW) a0 += LD(w0 + k) * LD(x + k);
-    if (r) a0 += LDM(w0 + k, r) * LDM(x + k, r);
-    y[j] = b[j] + HSUM(a0);
+  if (j < out) {
+    size_t rem = out - j;
+    __m256 s = rem <= 4 ? SUFFIX(dot4)(in, x, w + j * in, rem)
+                        : SUFFIX(dot8)(in, x, w + j * in, rem);
+    s = _mm256_add_ps(LDM8(b + j, rem), s);
+    STM8(y + j, rem, s);
   }
+  if (act != BP_ACT_NONE) SUFFIX(act_row)(out, y, z, act);
 }
 
 TARGET void SUFFIX(bp_small_fwd)(size_t n, size_t in, size_t out,
                                  const float *x, const float *w,
                                  const float *b, float *y) {
   size_t s;
-  for (s = 0; s < n; s++) SUFFIX(fwd1)(in, out, x + s * in, w, b, y + s * out);
+  for (s = 0; s < n; s++)
+    SUFFIX(fwd1)(in, out, x + s * in, w, b, y + s * out, NULL, BP_ACT_NONE);
+}
+
+TARGET void SUFFIX(bp_small_fwd_act)(size_t n, size_t in, size_t out,
+                                     const float *x, const float *w,
+                                     const float *b, float *y, float *z,
+                                     int act) {
+  size_t s;
+  for (s = 0; s < n; s++)
+    SUFFIX(fwd1)(in, out, x + s * in, w, b, y + s * out, z + s * out, act);
 }
 
 /* gw[j] += g x: the row in VW-float pieces, the tail masked. */

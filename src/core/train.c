@@ -44,11 +44,11 @@ bp_status bp_train_step(bp_net *net, const float *x, size_t n,
     if (st == BP_OK) opt->steps++;
     return st;
   }
-  bp_net_zero_grad(net);
+  bp_net_zero_grad_mt(net);
   st = bp_net_backward(net, dy, n, &net->shape[net->nlayers], NULL, err);
   if (st != BP_OK) return st;
   bp_clip_apply(&opt->clip, net->grads, net->nparams);   /* fit's clipping */
-  bp_optim_step(opt, net->params, net->grads);
+  bp_optim_step_mt(opt, net->pool, net->params, net->grads);
   return BP_OK;
 }
 

@@ -19,50 +19,11 @@ typedef int vi __attribute__((vector_size(VW * 4)));
 #define SIGN ((vi){0} + (-0x7FFFFFFF - 1))
 #define SEL(m, a, b) ((vf)(((vi)(a) & (m)) | ((vi)(b) & ~(m))))
 
-TARGET static inline vf SUFFIX(vexp)(vf x) {
-  const float hi = 88.72283935546875f, lo = -103.97208f;
-  const float magic = 12582912.0f;   /* 1.5 * 2^23: adding rounds to int */
-  vi big = x > SPLAT(hi), small = x < SPLAT(lo), n, n1, n2;
-  vf xc = SEL(big, SPLAT(hi), SEL(small, SPLAT(lo), x));
-  vf t = xc * SPLAT(1.44269504088896341f) + SPLAT(magic), nf, r, p, y;
-  n = (vi)t - (vi)SPLAT(magic);
-  nf = t - SPLAT(magic);
-  r = xc - nf * SPLAT(0.693359375f);
-  r = r - nf * SPLAT(-2.12194440e-4f);
-  p = SPLAT(1.9875691500E-4f);
-  p = p * r + SPLAT(1.3981999507E-3f);
-  p = p * r + SPLAT(8.3334519073E-3f);
-  p = p * r + SPLAT(4.1665795894E-2f);
-  p = p * r + SPLAT(1.6666665459E-1f);
-  p = p * r + SPLAT(5.0000001201E-1f);
-  y = p * r * r + r + SPLAT(1.0f);
-  n1 = n >> 1;
-  n2 = n - n1;
-  y = y * (vf)((n1 + 127) << 23) * (vf)((n2 + 127) << 23);
-  y = SEL(big, SPLAT(__builtin_inff()), y);
-  return SEL(small, SPLAT(0.0f), y);
-}
-
-TARGET static inline vf SUFFIX(vsigmoid)(vf x) {
-  vi neg = x < SPLAT(0.0f);
-  vf ax = (vf)((vi)x & ~SIGN);
-  vf e = SUFFIX(vexp)(-ax), s = SPLAT(1.0f) / (SPLAT(1.0f) + e);
-  return SEL(neg, e * s, s);
-}
-
-TARGET static inline vf SUFFIX(vtanh)(vf x) {
-  vi sign = (vi)x & SIGN;
-  vf ax = (vf)((vi)x & ~SIGN), z = x * x, p, e, big;
-  p = SPLAT(-5.70498872745E-3f);
-  p = p * z + SPLAT(2.06390887954E-2f);
-  p = p * z + SPLAT(-5.37397155531E-2f);
-  p = p * z + SPLAT(1.33314422036E-1f);
-  p = p * z + SPLAT(-3.33332819422E-1f);
-  p = ax + ax * z * p;   /* odd: computed on |x|, sign put back below */
-  e = SUFFIX(vexp)(ax + ax);
-  big = SPLAT(1.0f) - SPLAT(2.0f) / (e + SPLAT(1.0f));
-  return (vf)((vi)SEL(ax < SPLAT(0.625f), p, big) | sign);
-}
+#define VEC_F vf
+#define VEC_I vi
+#include "vmath_vec.h"
+#undef VEC_F
+#undef VEC_I
 
 /* Whole vectors, then the tail with masked loads and stores (a padded
 ** stack buffer filled by memcpy stalls on store forwarding, which costs

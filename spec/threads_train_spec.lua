@@ -1,0 +1,37 @@
+-- Training with 2 threads gives the same bits as with 1: the products
+-- split on tile boundaries and the elementwise work (zero_grad, the SGD
+-- updates) in contiguous pieces each computed exactly as inline.
+local bp = require("backprop")
+local H = require("helper")
+
+local function train(threads, opts)
+  local before = bp.get_num_threads()
+  bp.set_num_threads(threads)
+  bp.manual_seed(11)
+  -- 300k parameters: large enough for every split (products and updates).
+  local net = bp.Sequential{bp.Linear(500, 512), bp.ReLU(), bp.Linear(512, 64),
+                            bp.ReLU(), bp.Linear(64, 10)}
+  local x = bp.randn(96, 500)
+  local t = {}
+  for i = 1, 96 do t[i] = (i * 7) % 10 + 1 end
+  local h = net:fit(x, bp.tensor(t), {loss = bp.CrossEntropyLoss(), epochs = 2,
+                                      batch_size = 32,
+                                      optimizer = bp.SGD(net, opts)})
+  bp.set_num_threads(before)
+  return h.loss, H.snapshot(net)
+end
+
+describe("training with 2 threads", function()
+  for _, opts in ipairs{{lr = 0.05, momentum = 0.9},
+                        {lr = 0.05, momentum = 0.9, nesterov = true, weight_decay = 1e-3},
+                        {lr = 0.05, weight_decay = 1e-3}, {lr = 0.05}} do
+    local what = (opts.momentum and "momentum " or "") .. (opts.nesterov and "nesterov " or "") ..
+                 (opts.weight_decay and "weight decay" or "plain")
+    it("gives the same losses and weights bit for bit as 1 thread (SGD " .. what .. ")", function()
+      local l1, w1 = train(1, opts)
+      local l2, w2 = train(2, opts)
+      assert.are.same(l1, l2)
+      H.assert_same(w2, w1, "weights")
+    end)
+  end
+end)
