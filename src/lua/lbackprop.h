@@ -40,6 +40,8 @@ typedef struct lmodule {
   int closed;
   float *row;             /* staging for a Lua-table input (forward) */
   size_t row_cap;
+  bp_rng *rng;            /* the state's generator and a pointer to its */
+  struct bp_pool **pool;  /* pool slot, looked up once: the game path */
 } lmodule;
 
 typedef struct lloss {
@@ -129,5 +131,8 @@ void lbp_open_threads(lua_State *L);
 /* The state's thread pool (bp.set_num_threads), NULL for one thread;
 ** pass it to bp_gemm_mt. Owned by the state: never free it. */
 struct bp_pool *lbp_pool(lua_State *L);
+/* Where the state keeps its pool pointer: the address stays valid for the
+** state's lifetime while set_num_threads changes what it holds. */
+struct bp_pool **lbp_poolslot(lua_State *L);
 
 #endif

@@ -16,6 +16,8 @@ lmodule *lbp_newmodule(lua_State *L, const char *name) {
   lmodule *m = lbp_newuserdata(L, sizeof *m);
   memset(m, 0, sizeof *m);
   m->name = name;
+  m->rng = lbp_rng(L);
+  m->pool = lbp_poolslot(L);
   luaL_setmetatable(L, LBP_MODULE);
   return m;
 }

@@ -291,8 +291,8 @@ static int m_forward(lua_State *L) {
   int nd;
   bp_error err;
   if (m != NULL && !m->closed && lua_type(L, 2) == LUA_TTABLE) {
-    m->net.rng = lbp_rng(L);
-    m->net.pool = lbp_pool(L);
+    m->net.rng = m->rng;
+    m->net.pool = m->pool != NULL ? *m->pool : NULL;
     return forward_table(L, m);
   }
   m = checkself(L, "forward", &b);

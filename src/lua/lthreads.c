@@ -57,6 +57,11 @@ static lpool *getpool(lua_State *L) {
   return p;
 }
 
+struct bp_pool **lbp_poolslot(lua_State *L) {
+  lpool *p = getpool(L);
+  return p != NULL ? &p->pool : NULL;
+}
+
 struct bp_pool *lbp_pool(lua_State *L) {
   lpool *p = getpool(L);
   return p != NULL ? p->pool : NULL;
