@@ -16,13 +16,14 @@ local function open(path, magic)
   return f
 end
 
--- Images as an N x (rows*cols) float tensor scaled to [0, 1]; image i of
--- the file goes to row at[i] (the identity when at is nil).
+-- Images as an N x (rows*cols) uint8 tensor (one byte a pixel, as in the
+-- file: train with fit's input_scale = 1/255); image i of the file goes to
+-- row at[i] (the identity when at is nil).
 function M.images(path, at)
   local f = open(path, 2051)
   local n, rows, cols = string.unpack(">I4>I4>I4", f:read(12))
   local width = rows * cols
-  local X = bp.zeros(n, width)
+  local X = bp.zeros({n, width}, "uint8")
   local flat = X:reshape(-1)
   local set, byte = flat.set, string.byte
   for i = 1, n do
@@ -32,7 +33,7 @@ function M.images(path, at)
     local b = {byte(s, 1, width)}
     for j = 1, width do
       local v = b[j]
-      if v ~= 0 then set(flat, base + j, v / 255) end
+      if v ~= 0 then set(flat, base + j, v) end
     end
     -- The row tables are garbage at once; collect often so they never
     -- show in the peak memory the bench reports.
