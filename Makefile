@@ -12,6 +12,8 @@
 #   make asan            ASan+UBSan build; all specs and both examples against it
 #   make fashion-data    Fashion-MNIST in $(FASHION_DIR) (apt-get installs
 #                        dataset-fashion-mnist when run as root)
+#   make fashion         fashion-data, build, run examples/fashion_mnist.lua
+#                        (FASHION_MODEL=mlp|cnn|all, FASHION_SEED=n)
 #   make install         core.so -> $(DESTDIR)$(LIBDIR)/backprop/, *.lua -> $(DESTDIR)$(LUADIR)/backprop/
 #   make uninstall | clean | deps
 
@@ -58,8 +60,10 @@ INPLACE    := env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 \
               LUA_PATH='src/?.lua;src/?/init.lua;;' LUA_CPATH='build/?.so;;'
 DEPS_ENV   := LUA='$(LUA)' LUA_INCDIR='$(LUA_INCDIR)' CC='$(CC)'
 FASHION_DIR ?= /usr/share/datasets/fashion-mnist
+FASHION_MODEL ?= all
+FASHION_SEED  ?= 1
 
-.PHONY: all test demo xor regression game bench asan install uninstall clean deps fashion-data FORCE
+.PHONY: all test demo xor regression game bench asan install uninstall clean deps fashion-data fashion FORCE
 .DEFAULT_GOAL := all
 
 all: $(MODULE)
@@ -122,6 +126,13 @@ game:
 	@$(DEPS_ENV) bash tools/deps.sh
 	@$(MAKE) --no-print-directory -s all
 	$(INPLACE) $(LUA) examples/game_agent.lua
+
+# Full-data training: minutes, not part of `make test`.
+fashion:
+	@$(DEPS_ENV) bash tools/deps.sh
+	@FASHION_DIR='$(FASHION_DIR)' bash tools/fashion-data.sh
+	@$(MAKE) --no-print-directory -s all
+	FASHION_DIR='$(FASHION_DIR)' $(INPLACE) $(LUA) examples/fashion_mnist.lua $(FASHION_MODEL) $(FASHION_SEED)
 
 # Benchmarks (issue 4): bench/run.lua runs every workload against every
 # baseline it finds and prints one table. The C helpers are built here; an
