@@ -154,3 +154,27 @@ describe("fit on uint8 inputs", function()
     assert.matches("expected a float32 tensor, got uint8", err, 1, true)
   end)
 end)
+
+describe("fit's restore_best with BatchNorm", function()
+  it("puts back the best epoch's running statistics with its weights", function()
+    bp.manual_seed(21)
+    local x, vx = bp.randn(64, 4), bp.randn(32, 4)
+    local y, vy = bp.zeros(64), bp.zeros(32)
+    for i = 1, 64 do y:set(i, x:get(i, 1) > 0 and 2 or 1) end
+    for i = 1, 32 do vy:set(i, 1) end          -- a validation set it cannot fit
+    local net = bp.Sequential{bp.Linear(4, 8), bp.BatchNorm1d(8), bp.ReLU(), bp.Linear(8, 2)}
+    local seen = {}
+    local h = net:fit(x, y, {
+      loss = bp.CrossEntropyLoss(), optimizer = bp.SGD(net, {lr = 0.5}), epochs = 8,
+      batch_size = 16, validation = {vx, vy}, restore_best = true,
+      on_epoch = function(epoch)
+        seen[epoch] = {weights(net), net:buffers()[1]:totable(), net:buffers()[2]:totable()}
+      end,
+    })
+    assert.is_true(h.restored, "the case must restore an earlier epoch")
+    local best = seen[h.best_epoch]
+    assert.same(best[1], weights(net))
+    assert.same(best[2], net:buffers()[1]:totable())
+    assert.same(best[3], net:buffers()[2]:totable())
+  end)
+end)

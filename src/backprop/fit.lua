@@ -238,7 +238,13 @@ end
 local function train(net, x, y, s)
   local history = { loss = {}, val_loss = s.vx and {} or nil, lr = {} }
   -- Best weights are copied into buffers made once, here.
-  local params, best_params = net:parameters(), nil
+  -- The state to restore: the parameters and the non-trainable buffers
+  -- (BatchNorm's running statistics belong to the same epoch's weights).
+  local params, best_params = {}, nil
+  for _, p in ipairs(net:parameters()) do params[#params + 1] = p end
+  if net.buffers then
+    for _, b in ipairs(net:buffers()) do params[#params + 1] = b end
+  end
   if s.restore then
     best_params = {}
     for i, p in ipairs(params) do best_params[i] = p:clone() end
