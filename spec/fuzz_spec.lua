@@ -18,7 +18,12 @@ local function pool()
     bp.zeros(2, 2, 2), bp.tensor({0 / 0, 1, 2}), bp.tensor({{1}, {2}}),
     net, bp.Linear(2, 2), bp.ReLU(), bp.Softmax(), bp.MSELoss(), bp.BCELoss(),
     bp.CrossEntropyLoss(), bp.SGD(net, {lr = 0.1}),
-    bp.Adam(bp.Linear(1, 1)), "/nonexistent/dir/model.bp"
+    bp.Adam(bp.Linear(1, 1)), "/nonexistent/dir/model.bp",
+    bp.zeros({2, 3}, "uint8"), bp.randn(4, 6):narrow(2, 2, 3), bp.randn(2, 1, 4, 4),
+    bp.Conv2d(1, 2, 3, 1, 1), bp.MaxPool2d(2), bp.BatchNorm1d(3), bp.Embedding(4, 2),
+    bp.Dropout(0.5), bp.Residual(bp.Linear(3, 3)), bp.LayerNorm(3), bp.Flatten(),
+    bp.HuberLoss(), bp.NLLLoss{reduction = "none"}, bp.RMSprop(bp.Linear(2, 2)),
+    {1, 2, 3}, {0.5, "a", 2}
   )
 end
 
