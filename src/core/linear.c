@@ -4,8 +4,11 @@
 ** PyTorch, so row j of W holds the weights of neuron j. Each sample is a
 ** vector of `in` features.
 */
+#include <string.h>
+
 #include "gemm.h"
 #include "layer.h"
+#include "optim.h"
 #include "small.h"
 
 static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
@@ -43,7 +46,8 @@ static void forward(const bp_layer *l, const bp_ctx *c, const float *x,
 /* The fused step (bp_ctx.fused): dx first, while W is unchanged. */
 static void backward_sgd(const bp_layer *l, const bp_ctx *c, const float *x,
                          const float *dy, float *dx, size_t n) {
-  float lr = c->lr;
+  const bp_optim *o = c->opt;
+  int plain = o->m == NULL && o->weight_decay == 0.0;
   float *w = l->p[0].data, *b = l->p[1].data;
   float *gw = l->p[0].grad, *gb = l->p[1].grad;
   size_t i, j;
@@ -52,17 +56,23 @@ static void backward_sgd(const bp_layer *l, const bp_ctx *c, const float *x,
     else bp_gemm_mt(c->pool, 0, 0, n, l->in, l->out, 1.0f, dy, l->out, w,
                     l->in, 0.0f, dx, l->in);
   }
-  if (n <= BP_SMALL_BATCH) {     /* as the unfused path: same sums */
-    bp_small_grad_sgd(n, l->in, l->out, x, dy, gw, gb, w, b, lr);
+  if (n <= BP_SMALL_BATCH && plain) {   /* as the unfused path: same sums */
+    bp_small_grad_sgd(n, l->in, l->out, x, dy, gw, gb, w, b, (float)o->lr);
     return;
   }
-  bp_gemm_mt(c->pool, 1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in,
-             0.0f, gw, l->in);
-  for (j = 0; j < l->out; j++) gb[j] = 0.0f;
-  for (i = 0; i < n; i++)
-    for (j = 0; j < l->out; j++) gb[j] += dy[i * l->out + j];
-  bp_upd_sgd(l->p[0].numel, lr, w, gw);
-  bp_upd_sgd(l->p[1].numel, lr, b, gb);
+  if (n <= BP_SMALL_BATCH) {
+    memset(gw, 0, l->p[0].numel * sizeof *gw);
+    memset(gb, 0, l->p[1].numel * sizeof *gb);
+    bp_small_grad(n, l->in, l->out, x, dy, gw, gb);
+  } else {
+    bp_gemm_mt(c->pool, 1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in,
+               0.0f, gw, l->in);
+    for (j = 0; j < l->out; j++) gb[j] = 0.0f;
+    for (i = 0; i < n; i++)
+      for (j = 0; j < l->out; j++) gb[j] += dy[i * l->out + j];
+  }
+  bp_optim_sgd_part(o, c->params, w, gw, l->p[0].numel);
+  bp_optim_sgd_part(o, c->params, b, gb, l->p[1].numel);
 }
 
 static void backward(const bp_layer *l, const bp_ctx *c, const float *x,

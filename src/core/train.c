@@ -12,12 +12,11 @@ void bp_epoch_buf_free(bp_epoch_buf *b) {
   memset(b, 0, sizeof *b);
 }
 
-/* Plain SGD (no momentum, weight decay or clipping) on a network whose
-** layers can fuse it: zero_grad, backward and the update in one pass (see
-** bp_net_backward_sgd), the same results bit for bit. */
+/* SGD (clipping needs every gradient before the first update) on a
+** network whose layers can fuse it: zero_grad, backward and the update in
+** one pass (see bp_net_backward_sgd), the same results bit for bit. */
 static int fusable(const bp_net *net, const bp_optim *opt) {
-  return net->fuses_sgd && opt->kind == BP_SGD && opt->m == NULL &&
-         opt->weight_decay == 0.0 && !(opt->clip.value > 0) &&
+  return net->fuses_sgd && opt->kind == BP_SGD && !(opt->clip.value > 0) &&
          !(opt->clip.max_norm > 0);
 }
 
@@ -39,8 +38,8 @@ bp_status bp_train_step(bp_net *net, const float *x, size_t n,
     return bp_fail(err, BP_EINVAL, "the loss is %g: training diverged "
                    "(try a lower learning rate)", *loss);
   if (fusable(net, opt)) {
-    st = bp_net_backward_sgd(net, dy, n, &net->shape[net->nlayers],
-                             (float)opt->lr, err);
+    st = bp_net_backward_sgd(net, dy, n, &net->shape[net->nlayers], opt,
+                             err);
     if (st == BP_OK) opt->steps++;
     return st;
   }
