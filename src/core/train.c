@@ -139,6 +139,20 @@ bp_status bp_train_batches(bp_net *net, bp_epoch_buf *buf,
       xb = xin;
       yb = yin;
     }
+    if (X->f32 != NULL) {
+      /* fit scans the whole input once, not every epoch: each batch is
+      ** checked here, while it is in cache, in case it changed since. */
+      size_t m = n * width, k = bp_vfind_nonfinite(m, xb), r;
+      if (k < m) {
+        char s[96];
+        r = shuffle ? buf->order[start + k / width] : start + k / width;
+        bp_shape_fmt(N, in, s, sizeof s);
+        return bp_fail(err, BP_EINVAL, "input contains %g at row %lu, "
+                       "element %lu (shape %s)", (double)xb[k],
+                       (unsigned long)r + 1, (unsigned long)(k % width) + 1,
+                       s);
+      }
+    }
     st = bp_train_step(net, xb, n, in, yb, lf, opt, &l, err);
     if (st != BP_OK) return st;
     *total += lf->reduction == BP_REDUCE_MEAN ? l * (double)n : l;

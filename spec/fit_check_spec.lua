@@ -1,0 +1,48 @@
+-- fit scans its float input for NaN and infinity once (the first call
+-- into C), then checks each batch just before its step
+-- (src/core/train.c): a value changed between epochs or batches is still
+-- refused, naming the row of the input tensor.
+local bp = require("backprop")
+local assert = require("luassert")
+
+local function setup()
+  bp.manual_seed(3)
+  local net = bp.Sequential{bp.Linear(5, 4), bp.ReLU(), bp.Linear(4, 2)}
+  local x, y = bp.randn(40, 5), bp.zeros(40)
+  for i = 1, 40 do y[i] = i % 2 + 1 end
+  return net, x, y
+end
+
+describe("fit's input check", function()
+  it("refuses a bad value before any step", function()
+    local net, x, y = setup()
+    local before = net:parameters()[1]:clone()
+    x[37][4] = 0 / 0
+    local ok, err = pcall(net.fit, net, x, y, {loss = bp.CrossEntropyLoss(),
+                                               optimizer = bp.SGD(net, {lr = 0.1}), epochs = 2})
+    assert.is_false(ok)
+    assert.matches("fit: input contains %-?nan at row 37, element 4 %(shape 40x5%)", err)
+    assert.are.same(before:totable(), net:parameters()[1]:totable())
+  end)
+
+  for _, shuffle in ipairs{true, false} do
+    for _, hook in ipairs{"on_epoch", "on_batch"} do
+      it(string.format("refuses a value made infinite by %s (shuffle %s)", hook, tostring(shuffle)), function()
+        local net, x, y = setup()
+        local opts = {loss = bp.CrossEntropyLoss(), optimizer = bp.SGD(net, {lr = 0.1}), epochs = 3,
+                      batch_size = 8, shuffle = shuffle}
+        local calls = 0
+        opts[hook] = function()
+          calls = calls + 1
+          if calls == 1 then x[23][2] = -1 / 0 end
+        end
+        local ok, err = pcall(net.fit, net, x, y, opts)
+        assert.is_false(ok)
+        assert.matches("fit: input contains %-inf at row 23, element 2 %(shape 40x5%)", err)
+        -- The network is still usable.
+        x[23][2] = 0
+        net:fit(x, y, {loss = bp.CrossEntropyLoss(), optimizer = bp.SGD(net, {lr = 0.1}), epochs = 1})
+      end)
+    end
+  end
+end)
