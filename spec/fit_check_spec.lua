@@ -45,4 +45,42 @@ describe("fit's input check", function()
       end)
     end
   end
+
+  -- bp_vfind_nonfinite tests blocks of 256 values (AVX2 or portable, by
+  -- BACKPROP_ISA, read once per process): bad values in and around
+  -- blocks, each alone in a 3 x 1100 input, in a child process per ISA.
+  local script = [[
+    package.path, package.cpath = %q, %q
+    local bp = require("backprop")
+    local net = bp.Linear(1100, 2)
+    local out = {}
+    for _, at in ipairs{1, 8, 255, 256, 257, 768, 1100, 1101, 2048, 3300} do
+      for _, v in ipairs{0 / 0, 1 / 0, -1 / 0} do
+        local x = bp.rand(3, 1100)
+        x[(at - 1) // 1100 + 1][(at - 1) %% 1100 + 1] = v
+        local ok, err = pcall(net.forward, net, x)
+        out[#out + 1] = ok and "ok" or err:match("at (row %%d+, element %%d+)")
+      end
+    end
+    local ok = pcall(net.forward, net, bp.rand(3, 1100))
+    out[#out + 1] = ok and "clean" or "refused"
+    io.write(table.concat(out, ";"))
+  ]]
+  for _, isa in ipairs{"portable", "avx2", "avx512"} do
+    it("finds NaN and infinity anywhere in a large input (" .. isa .. ")", function()
+      local lua = os.getenv("LUA") or "lua5.4"
+      local code = string.format(script, package.path, package.cpath)
+      local p = assert(io.popen(string.format("BACKPROP_ISA=%s %s -e %q", isa, lua, code)))
+      local text = p:read("a")
+      p:close()
+      local want = {}
+      for _, at in ipairs{1, 8, 255, 256, 257, 768, 1100, 1101, 2048, 3300} do
+        for _ = 1, 3 do
+          want[#want + 1] = string.format("row %d, element %d", (at - 1) // 1100 + 1, (at - 1) % 1100 + 1)
+        end
+      end
+      want[#want + 1] = "clean"
+      assert.are.equal(table.concat(want, ";"), text)
+    end)
+  end
 end)
