@@ -83,4 +83,21 @@ describe("fit's input check", function()
       assert.are.equal(table.concat(want, ";"), text)
     end)
   end
+
+  it("uint8 rows (widths around the 16-byte blocks) train as floats converted beforehand", function()
+    for _, w in ipairs{5, 16, 37} do
+      local x8 = (bp.rand(30, w) * 255):byte()
+      local y = bp.zeros(30)
+      for i = 1, 30 do y[i] = i % 2 + 1 end
+      local nets = {}
+      for k, x in ipairs{x8, x8:float() * (1 / 255)} do
+        bp.manual_seed(5)
+        local net = bp.Sequential{bp.Linear(w, 6), bp.ReLU(), bp.Linear(6, 2)}
+        net:fit(x, y, {loss = bp.CrossEntropyLoss(), optimizer = bp.SGD(net, {lr = 0.1, momentum = 0.9}),
+                       epochs = 2, batch_size = 7, input_scale = k == 1 and 1 / 255 or nil})
+        nets[k] = net:parameters()[1]:totable()
+      end
+      assert.are.same(nets[2], nets[1])
+    end
+  end)
 end)
