@@ -84,8 +84,8 @@ describe("fit's input check", function()
     end)
   end
 
-  it("uint8 rows (widths around the 16-byte blocks) train as floats converted beforehand", function()
-    for _, w in ipairs{5, 16, 37} do
+  it("uint8 rows (widths around the 16- and 32-byte blocks) train as floats converted beforehand", function()
+    for _, w in ipairs{5, 16, 37, 70} do
       local x8 = (bp.rand(30, w) * 255):byte()
       local y = bp.zeros(30)
       for i = 1, 30 do y[i] = i % 2 + 1 end

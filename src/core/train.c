@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "tensor.h"
 #include "train.h"
 
@@ -73,10 +74,40 @@ static void bytes_to_floats(size_t n, const unsigned char *restrict src,
   for (; j < n; j++) dst[j] = (float)src[j] * scale;
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+
+/* The same with AVX2: 32 bytes a step, widened 8 at a time. */
+__attribute__((target("avx2"))) static void
+bytes_to_floats_avx2(size_t n, const unsigned char *restrict src, float scale,
+                     float *restrict dst) {
+  const __m256 s = _mm256_set1_ps(scale);
+  size_t j = 0, k;
+  for (; j + 32 <= n; j += 32) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(src + j));
+    __m128i lo = _mm256_castsi256_si128(v), hi = _mm256_extracti128_si256(v, 1);
+    __m128i q[4];
+    q[0] = lo;
+    q[1] = _mm_srli_si128(lo, 8);
+    q[2] = hi;
+    q[3] = _mm_srli_si128(hi, 8);
+    for (k = 0; k < 4; k++)
+      _mm256_storeu_ps(dst + j + 8 * k,
+                       _mm256_mul_ps(_mm256_cvtepi32_ps(
+                                         _mm256_cvtepu8_epi32(q[k])), s));
+  }
+  bytes_to_floats(n - j, src + j, scale, dst + j);
+}
+#endif
+
 /* Row r of X as floats into dst. */
 static void row(const bp_samples *X, size_t r, size_t width, float *dst) {
   if (X->f32 != NULL)
     memcpy(dst, X->f32 + r * width, width * sizeof *dst);
+#if defined(__GNUC__) && defined(__x86_64__)
+  else if (bp_isa_active() != BP_ISA_PORTABLE)
+    bytes_to_floats_avx2(width, X->u8 + r * width, X->scale, dst);
+#endif
   else
     bytes_to_floats(width, X->u8 + r * width, X->scale, dst);
 }
