@@ -54,7 +54,7 @@ describe("fused plain SGD step", function()
     H.assert_same(H.snapshot(a, 2), H.snapshot(b, 2), "gradients")
   end)
 
-  it("is not used for momentum, weight decay or clipping, which still train", function()
+  it("trains with momentum or weight decay, and with clipping (not fused)", function()
     for _, opts in ipairs{{momentum = 0.9}, {weight_decay = 0.01}} do
       bp.manual_seed(9)
       local net = mlp(4, 8, 1)

@@ -212,12 +212,18 @@ end
 -- One epoch. Without on_batch, one call into C; with it, one call per
 -- batch_every batches, on_batch(epoch, batch, loss) after each (loss over
 -- those batches). Returns the epoch's loss and whether on_batch said stop.
+-- Only the first call scans all of x for NaN and infinity (s.checked):
+-- later ones check each batch just before its step.
 local function run_epoch(net, x, y, s, epoch)
   if not s.on_batch then
+    local l
     if s.scale then   -- whole epoch (batch 1 on), uint8 rows scaled
-      return (net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle, 1, 0, s.scale)), false
+      l = net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle, 1, 0, s.scale, s.checked)
+    else
+      l = net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle, nil, nil, nil, s.checked)
     end
-    return net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle), false
+    s.checked = true
+    return l, false
   end
   local n = x:shape()[1]
   local nbatches = (n + s.batch_size - 1) // s.batch_size
@@ -225,7 +231,9 @@ local function run_epoch(net, x, y, s, epoch)
   while first <= nbatches do
     local count = math.min(s.batch_every, nbatches - first + 1)
     local l, k
-    l, k, mean = net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle, first, count, s.scale)
+    l, k, mean = net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle, first, count, s.scale,
+                                  s.checked)
+    s.checked = true
     total, seen = total + (mean and l * k or l), seen + k
     first = first + count
     if s.on_batch(epoch, first - 1, l) == false then

@@ -87,20 +87,25 @@ typedef struct bp_param {
 struct bp_pool;
 
 /* What a pass gives each layer. */
+struct bp_optim;
+
 typedef struct bp_ctx {
   int training;          /* 1: Dropout drops, BatchNorm uses batch stats */
   bp_rng *rng;           /* Dropout's masks (the per-Lua-state generator) */
   struct bp_pool *pool;  /* NULL for now */
   float *work;           /* shared workspace, valid during one call */
   float *saved;          /* this layer's forward-to-backward memory */
-  /* Backward only. 1 when bp_train_step fuses a plain SGD step into the
-  ** pass (only when every layer with parameters is Linear, the one class
-  ** that implements it): the layer then WRITES its
-  ** gradients instead of adding to them (they were not zeroed) and
-  ** applies p -= lr * g to its parameters after its last read of them,
-  ** bit for bit what zero_grad, backward and bp_optim_step would do. */
+  /* Backward only. 1 when bp_train_step fuses an SGD step (any
+  ** momentum, weight decay) into the pass (only when every layer with
+  ** parameters is Linear, the one class that implements it): the layer
+  ** then WRITES its gradients instead of adding to them (they were not
+  ** zeroed) and applies opt's update (bp_optim_sgd_part) to its
+  ** parameters after its last read of them, bit for bit what zero_grad,
+  ** backward and bp_optim_step would do; params is the network's
+  ** parameter buffer, where the optimizer's state lines up. */
   int fused;
-  float lr;
+  const struct bp_optim *opt;
+  float *params;
 } bp_ctx;
 
 /* Settings. Which fields a kind uses is documented next to each; a

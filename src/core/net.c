@@ -147,7 +147,8 @@ static bp_ctx context(const bp_net *net) {
   c.work = net->work;
   c.saved = NULL;
   c.fused = 0;
-  c.lr = 0.0f;
+  c.opt = NULL;
+  c.params = NULL;
   return c;
 }
 
@@ -360,7 +361,7 @@ float *bp_net_dy_buffer(bp_net *net) {
 
 static bp_status backprop(bp_net *net, const float *dy, size_t n,
                           const bp_shape *s, const float **dx, int fused,
-                          float lr, bp_error *err) {
+                          const bp_optim *opt, bp_error *err) {
   const bp_shape *out = &net->shape[net->nlayers];
   size_t i, r, k;
   bp_ctx c;
@@ -376,7 +377,8 @@ static bp_status backprop(bp_net *net, const float *dy, size_t n,
   }
   c = context(net);
   c.fused = fused;
-  c.lr = lr;
+  c.opt = opt;
+  c.params = net->params;
   for (i = net->nlayers; i-- > 0;) {
     const bp_layer *l = &net->layers[i];
     float *d = (i > 0 || dx != NULL) ? net->delta[i & 1] : NULL;
@@ -403,12 +405,13 @@ static bp_status backprop(bp_net *net, const float *dy, size_t n,
 
 bp_status bp_net_backward(bp_net *net, const float *dy, size_t n,
                           const bp_shape *s, const float **dx, bp_error *err) {
-  return backprop(net, dy, n, s, dx, 0, 0.0f, err);
+  return backprop(net, dy, n, s, dx, 0, NULL, err);
 }
 
 bp_status bp_net_backward_sgd(bp_net *net, const float *dy, size_t n,
-                              const bp_shape *s, float lr, bp_error *err) {
+                              const bp_shape *s, const bp_optim *opt,
+                              bp_error *err) {
   if (!net->fuses_sgd)
     return bp_fail(err, BP_EINVAL, "this network cannot fuse the SGD step");
-  return backprop(net, dy, n, s, NULL, 1, lr, err);
+  return backprop(net, dy, n, s, NULL, 1, opt, err);
 }

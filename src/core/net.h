@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "layer.h"
+#include "optim.h"
 #include "rng.h"
 #include "status.h"
 
@@ -96,12 +97,15 @@ float *bp_net_dy_buffer(bp_net *net);
 ** next call). */
 bp_status bp_net_backward(bp_net *net, const float *dy, size_t n,
                           const bp_shape *s, const float **dx, bp_error *err);
-/* zero_grad, backward and plain SGD (p -= lr * g) in one pass, with the
-** same results bit for bit: each layer writes its gradients and updates
-** its parameters as soon as it no longer reads them, so the parameters
-** and gradients are touched once while still in cache. Only when
-** fuses_sgd (every layer with parameters supports it). */
+/* zero_grad, backward and opt's SGD step (opt->kind BP_SGD, any
+** momentum and weight decay, no clipping) in one pass, with the same
+** results bit for bit: each layer writes its gradients and updates its
+** parameters as soon as it no longer reads them, so the parameters and
+** gradients are touched once while still in cache. Only when fuses_sgd
+** (every layer with parameters supports it). The caller counts the step
+** (opt->steps) afterwards. */
 bp_status bp_net_backward_sgd(bp_net *net, const float *dy, size_t n,
-                              const bp_shape *s, float lr, bp_error *err);
+                              const bp_shape *s, const bp_optim *opt,
+                              bp_error *err);
 
 #endif

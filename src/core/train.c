@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "tensor.h"
 #include "train.h"
 
@@ -12,12 +13,11 @@ void bp_epoch_buf_free(bp_epoch_buf *b) {
   memset(b, 0, sizeof *b);
 }
 
-/* Plain SGD (no momentum, weight decay or clipping) on a network whose
-** layers can fuse it: zero_grad, backward and the update in one pass (see
-** bp_net_backward_sgd), the same results bit for bit. */
+/* SGD (clipping needs every gradient before the first update) on a
+** network whose layers can fuse it: zero_grad, backward and the update in
+** one pass (see bp_net_backward_sgd), the same results bit for bit. */
 static int fusable(const bp_net *net, const bp_optim *opt) {
-  return net->fuses_sgd && opt->kind == BP_SGD && opt->m == NULL &&
-         opt->weight_decay == 0.0 && !(opt->clip.value > 0) &&
+  return net->fuses_sgd && opt->kind == BP_SGD && !(opt->clip.value > 0) &&
          !(opt->clip.max_norm > 0);
 }
 
@@ -39,8 +39,8 @@ bp_status bp_train_step(bp_net *net, const float *x, size_t n,
     return bp_fail(err, BP_EINVAL, "the loss is %g: training diverged "
                    "(try a lower learning rate)", *loss);
   if (fusable(net, opt)) {
-    st = bp_net_backward_sgd(net, dy, n, &net->shape[net->nlayers],
-                             (float)opt->lr, err);
+    st = bp_net_backward_sgd(net, dy, n, &net->shape[net->nlayers], opt,
+                             err);
     if (st == BP_OK) opt->steps++;
     return st;
   }
@@ -63,15 +63,53 @@ static int grow(float **p, size_t *cap, size_t n) {
   return 1;
 }
 
+/* n bytes times scale into dst. Blocks of a fixed length, the scale in a
+** local and restrict let the compiler vectorize (a store through dst
+** could otherwise change X->scale); the same product for every value. */
+static void bytes_to_floats(size_t n, const unsigned char *restrict src,
+                            float scale, float *restrict dst) {
+  size_t j = 0, k;
+  for (; j + 16 <= n; j += 16)
+    for (k = 0; k < 16; k++) dst[j + k] = (float)src[j + k] * scale;
+  for (; j < n; j++) dst[j] = (float)src[j] * scale;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+
+/* The same with AVX2: 32 bytes a step, widened 8 at a time. */
+__attribute__((target("avx2"))) static void
+bytes_to_floats_avx2(size_t n, const unsigned char *restrict src, float scale,
+                     float *restrict dst) {
+  const __m256 s = _mm256_set1_ps(scale);
+  size_t j = 0, k;
+  for (; j + 32 <= n; j += 32) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(src + j));
+    __m128i lo = _mm256_castsi256_si128(v), hi = _mm256_extracti128_si256(v, 1);
+    __m128i q[4];
+    q[0] = lo;
+    q[1] = _mm_srli_si128(lo, 8);
+    q[2] = hi;
+    q[3] = _mm_srli_si128(hi, 8);
+    for (k = 0; k < 4; k++)
+      _mm256_storeu_ps(dst + j + 8 * k,
+                       _mm256_mul_ps(_mm256_cvtepi32_ps(
+                                         _mm256_cvtepu8_epi32(q[k])), s));
+  }
+  bytes_to_floats(n - j, src + j, scale, dst + j);
+}
+#endif
+
 /* Row r of X as floats into dst. */
 static void row(const bp_samples *X, size_t r, size_t width, float *dst) {
-  if (X->f32 != NULL) {
+  if (X->f32 != NULL)
     memcpy(dst, X->f32 + r * width, width * sizeof *dst);
-  } else {
-    const unsigned char *src = X->u8 + r * width;
-    size_t j;
-    for (j = 0; j < width; j++) dst[j] = (float)src[j] * X->scale;
-  }
+#if defined(__GNUC__) && defined(__x86_64__)
+  else if (bp_isa_active() != BP_ISA_PORTABLE)
+    bytes_to_floats_avx2(width, X->u8 + r * width, X->scale, dst);
+#endif
+  else
+    bytes_to_floats(width, X->u8 + r * width, X->scale, dst);
 }
 
 bp_status bp_train_batches(bp_net *net, bp_epoch_buf *buf,
@@ -139,6 +177,20 @@ bp_status bp_train_batches(bp_net *net, bp_epoch_buf *buf,
       }
       xb = xin;
       yb = yin;
+    }
+    if (X->f32 != NULL) {
+      /* fit scans the whole input once, not every epoch: each batch is
+      ** checked here, while it is in cache, in case it changed since. */
+      size_t m = n * width, k = bp_vfind_nonfinite(m, xb), r;
+      if (k < m) {
+        char s[96];
+        r = shuffle ? buf->order[start + k / width] : start + k / width;
+        bp_shape_fmt(N, in, s, sizeof s);
+        return bp_fail(err, BP_EINVAL, "input contains %g at row %lu, "
+                       "element %lu (shape %s)", (double)xb[k],
+                       (unsigned long)r + 1, (unsigned long)(k % width) + 1,
+                       s);
+      }
     }
     st = bp_train_step(net, xb, n, in, yb, lf, opt, &l, err);
     if (st != BP_OK) return st;

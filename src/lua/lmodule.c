@@ -199,16 +199,22 @@ static int fullshape(const batch *b, const bp_shape *s, size_t *shape) {
 }
 
 /* Check an input: its shape against the network (the error names the
-** first layer that disagrees) and its values. *out gets the output
-** sample shape. */
-static void checkinput(lua_State *L, const char *fn, lmodule *m,
-                       const bp_tensor *x, batch *b, bp_shape *out) {
+** first layer that disagrees) and, when `values`, its values. *out gets
+** the output sample shape. */
+static void checkinput_values(lua_State *L, const char *fn, lmodule *m,
+                              const bp_tensor *x, batch *b, bp_shape *out,
+                              int values) {
   lbp_shapebuf sb;
   bp_error err;
   tobatch(L, fn, "input", x, b);
   if (bp_net_out_shape(&m->net, b->n, &b->s, out, &err) != BP_OK)
     lbp_error(L, fn, "%s (input shape %s)", err.msg, lbp_shape(x, &sb));
-  if (x->dtype == BP_FLOAT32) lbp_checkvalues(L, x, fn, "input");
+  if (values && x->dtype == BP_FLOAT32) lbp_checkvalues(L, x, fn, "input");
+}
+
+static void checkinput(lua_State *L, const char *fn, lmodule *m,
+                       const bp_tensor *x, batch *b, bp_shape *out) {
+  checkinput_values(L, fn, m, x, b, out, 1);
 }
 
 /* net:forward(tbl [, outtbl]): one sample as a plain table of numbers,
@@ -420,9 +426,10 @@ typedef struct training {
 } training;
 
 /* Arguments 2..5: input, target, loss, optimizer. uint8 inputs only when
-** `u8` (fit's epochs convert them batch by batch). */
+** `u8` (fit's epochs convert them batch by batch). The input's values
+** only when `values`. */
 static void checktraining(lua_State *L, const char *fn, lmodule *m,
-                          training *t, int u8) {
+                          training *t, int u8, int values) {
   bp_shape out;
   t->x = lbp_checkanytensor(L, 2, fn, "input");
   if (t->x->t.dtype != BP_UINT8 || !u8)
@@ -433,7 +440,7 @@ static void checktraining(lua_State *L, const char *fn, lmodule *m,
   t->y = lbp_checktensor(L, 3, fn, "target");
   t->loss = lbp_checkloss(L, 4, fn, "loss");
   t->opt = checkopt(L, 5, fn);
-  checkinput(L, fn, m, &t->x->t, &t->in, &out);
+  checkinput_values(L, fn, m, &t->x->t, &t->in, &out, values);
   lbp_checktarget(L, fn, t->loss->spec.kind, t->in.n, bp_shape_numel(&out),
                   &t->y->t);
   lbp_ensure_init(L, m);
@@ -446,7 +453,7 @@ static int m_train_step(lua_State *L) {
   training t;
   double value;
   bp_error err;
-  checktraining(L, b.s, m, &t, 0);
+  checktraining(L, b.s, m, &t, 0, 1);
   if (bp_train_step(&m->net, t.x->t.data, t.in.n, &t.in.s, t.y->t.data,
                     &t.loss->spec, &t.opt->o, &value, &err) != BP_OK)
     lbp_error(L, b.s, "%s", err.msg);
@@ -455,7 +462,11 @@ static int m_train_step(lua_State *L) {
 }
 
 /* net:_train_epoch(X, Y, loss, opt, batch_size, shuffle [, first, count
-** [, scale]]): the inner loop of fit, one epoch in C; returns its loss.
+** [, scale [, checked]]]): the inner loop of fit, one epoch in C; returns
+** its loss. With checked, a float X is not scanned for NaN and infinity
+** up front (fit scans it once, at its first call): each batch is checked
+** anyway just before its step (bp_train_batches), so a value changed
+** between calls is still refused, only after the batches before it.
 ** With first (1-based batch) and count (0: to the end): only those batches
 ** (bp_train_batches), for fit's on_batch; returns their loss (the mean over
 ** their samples for reduction "mean", else the sum), the samples they held,
@@ -484,7 +495,7 @@ static int m_train_epoch(lua_State *L) {
   if (t.x->t.ndim < 2)
     lbp_error(L, b.s, "expected input of shape N x features, got %s",
               lbp_shape(&t.x->t, &sb));
-  checktraining(L, b.s, m, &t, 1);
+  checktraining(L, b.s, m, &t, 1, !lua_toboolean(L, 11));
   xs.f32 = t.x->t.data;
   xs.u8 = t.x->t.u8;
   if (xs.f32 != NULL && xs.scale != 1.0f)
