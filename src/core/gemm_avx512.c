@@ -33,43 +33,64 @@ TARGET static inline void store(float *c, __m512 acc, float alpha,
   _mm512_mask_storeu_ps(c, k, t);
 }
 
-TARGET static void ukr(size_t kc, const float *a, ptrdiff_t rsa,
-                       ptrdiff_t csa, const float *b, ptrdiff_t rsb,
-                       float alpha, float beta, float *c, ptrdiff_t rsc,
-                       size_t m, size_t n) {
+/* The tile body for exactly RM rows and NV vectors of B (constants once
+** inlined), so an edge tile costs what it computes: a 10-row or 16-column
+** remainder does not pay for 12 x 32. */
+#define BODY_ARGS                                                          \
+  size_t kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, \
+      ptrdiff_t rsb, float alpha, float beta, float *c, ptrdiff_t rsc,     \
+      size_t n
+TARGET static inline __attribute__((always_inline)) void
+body(const int RM, const int NV, BODY_ARGS) {
   __m512 c0[MR], c1[MR];
   __mmask16 k0 = mask16(n), k1 = mask16(n > 16 ? n - 16 : 0);
   size_t p;
   int r;
 #pragma GCC unroll 12
-  for (r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+  for (r = 0; r < RM; r++) c0[r] = c1[r] = _mm512_setzero_ps();
   if (csa == 1) {            /* A rows contiguous along p */
     for (p = 0; p < kc; p++, b += rsb) {
-      __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+      __m512 b0 = _mm512_loadu_ps(b), b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : b0;
 #pragma GCC unroll 12
-      for (r = 0; r < MR; r++) {
+      for (r = 0; r < RM; r++) {
         __m512 av = _mm512_set1_ps(a[r * rsa + (ptrdiff_t)p]);
         c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
-        c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+        if (NV > 1) c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
       }
     }
-  } else {                   /* rsa == 1: MR values side by side per p */
+  } else {                   /* rsa == 1: the rows side by side per p */
     for (p = 0; p < kc; p++, b += rsb, a += csa) {
-      __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+      __m512 b0 = _mm512_loadu_ps(b), b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : b0;
 #pragma GCC unroll 12
-      for (r = 0; r < MR; r++) {
+      for (r = 0; r < RM; r++) {
         __m512 av = _mm512_set1_ps(a[r]);
         c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
-        c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+        if (NV > 1) c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
       }
     }
   }
 #pragma GCC unroll 12
-  for (r = 0; r < MR; r++)
-    if ((size_t)r < m) {
-      store(c + r * rsc, c0[r], alpha, beta, k0);
-      if (k1) store(c + r * rsc + 16, c1[r], alpha, beta, k1);
-    }
+  for (r = 0; r < RM; r++) {
+    store(c + r * rsc, c0[r], alpha, beta, k0);
+    if (NV > 1 && k1) store(c + r * rsc + 16, c1[r], alpha, beta, k1);
+  }
+}
+
+#define CASE(RM)                                               \
+  case RM:                                                     \
+    if (n > 16) body(RM, 2, kc, a, rsa, csa, b, rsb, alpha, beta, c, rsc, n); \
+    else body(RM, 1, kc, a, rsa, csa, b, rsb, alpha, beta, c, rsc, n);        \
+    break;
+
+TARGET static void ukr(size_t kc, const float *a, ptrdiff_t rsa,
+                       ptrdiff_t csa, const float *b, ptrdiff_t rsb,
+                       float alpha, float beta, float *c, ptrdiff_t rsc,
+                       size_t m, size_t n) {
+  switch (m) {
+    CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6)
+    CASE(7) CASE(8) CASE(9) CASE(10) CASE(11)
+    default: CASE(12)   /* m == MR */
+  }
 }
 
 TARGET static void rows(size_t M, size_t N, size_t K, float alpha,
