@@ -263,7 +263,7 @@ static int small(const bp_gemm_kernels *k, int ta, int tb, size_t M,
             B, ldb, beta, C, ldc);
     return 1;
   }
-  if (!ta && tb && (M <= 4 || N <= 4)) {   /* dot products */
+  if (!ta && tb && (M <= 4 || N <= k->dots_n)) {   /* dot products */
     k->dots(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return 1;
   }
@@ -335,6 +335,26 @@ void bp_gemm(int ta, int tb, size_t M, size_t N, size_t K, float alpha,
   bp_gemm_mt(NULL, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+/* Rows of C as dot products, split between threads in pairs of rows (a
+** row's values do not depend on the split). */
+typedef struct dots_job {
+  const bp_gemm_kernels *k;
+  size_t M, N, K, lda, ldb, ldc;
+  const float *A, *B;
+  float *C;
+  float alpha, beta;
+} dots_job;
+
+static void dots_task(void *arg, size_t t, size_t nt) {
+  const dots_job *D = arg;
+  size_t pairs = (D->M + 1) / 2, lo = pairs * t / nt * 2,
+         hi = pairs * (t + 1) / nt * 2;
+  if (hi > D->M) hi = D->M;
+  if (lo < hi)
+    D->k->dots(hi - lo, D->N, D->K, D->alpha, D->A + lo * D->lda, D->lda,
+               D->B, D->ldb, D->beta, D->C + lo * D->ldc, D->ldc);
+}
+
 typedef struct job {
   const prob *P;
   size_t tiles, step;    /* tiles along the split dimension, their width */
@@ -360,6 +380,12 @@ void bp_gemm_mt(struct bp_pool *pool, int ta, int tb, size_t M, size_t N,
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == 0.0f) {
     scale(M, N, beta, C, ldc);
+    return;
+  }
+  if (nt >= 2 && !ta && tb && M > 4 && N <= kernels()->dots_n &&
+      (double)M * N * K >= (double)MT_MIN) {   /* small()'s dots, threaded */
+    dots_job D = {kernels(), M, N, K, lda, ldb, ldc, A, B, C, alpha, beta};
+    bp_pool_run(pool, nt < (M + 1) / 2 ? nt : (M + 1) / 2, dots_task, &D);
     return;
   }
   if (small(kernels(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))

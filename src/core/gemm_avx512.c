@@ -120,48 +120,101 @@ TARGET static void rows(size_t M, size_t N, size_t K, float alpha,
     }
 }
 
-/* Four dot products at once (four independent FMA chains); rows past N
-** repeat the last one and are not stored. */
+/* Lane q of the result = the sum of the lanes of v[q], for q < NJ <= 16
+** (lanes NJ.. are 0): a tree of unpacks and 128-bit shuffles that sums
+** 16 vectors in 15 adds instead of 16 separate reductions. */
+TARGET static inline __attribute__((always_inline)) __m512
+hsums(const __m512 *v, const int NJ) {
+  __m512 x[8], y[4], z[2], zero = _mm512_setzero_ps();
+  int q;
+  for (q = 0; q < 8; q++) {   /* lanes 0,2 / 1,3 of each 128: v[2q], v[2q+1] */
+    __m512 u = v[2 * q < NJ ? 2 * q : 0], w = 2 * q + 1 < NJ ? v[2 * q + 1] : zero;
+    x[q] = 2 * q >= NJ ? zero
+                       : _mm512_add_ps(_mm512_unpacklo_ps(u, w),
+                                       _mm512_unpackhi_ps(u, w));
+  }
+  for (q = 0; q < 4; q++) {   /* lane r of each 128: v[4q + r] */
+    __m512d u = _mm512_castps_pd(x[2 * q]), w = _mm512_castps_pd(x[2 * q + 1]);
+    y[q] = 4 * q >= NJ ? zero
+                       : _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(u, w)),
+                                       _mm512_castpd_ps(_mm512_unpackhi_pd(u, w)));
+  }
+  for (q = 0; q < 2; q++)     /* 128-bit lanes: halves of v[8q..8q+3], v[8q+4..] */
+    z[q] = 8 * q >= NJ ? zero
+                       : _mm512_add_ps(_mm512_shuffle_f32x4(y[2 * q], y[2 * q + 1], 0x88),
+                                       _mm512_shuffle_f32x4(y[2 * q], y[2 * q + 1], 0xDD));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(z[0], z[1], 0x88),
+                       _mm512_shuffle_f32x4(z[0], z[1], 0xDD));
+}
+
+/* RI (1 or 2) rows of A against NJ (<= 12) rows of B: RI*NJ FMA chains
+** of 16 lanes each, every B vector loaded once for both rows. A row's
+** values do not depend on RI. */
+TARGET static inline __attribute__((always_inline)) void
+dblock(const int RI, const int NJ, size_t K, const float *a, size_t lda,
+       const float *b, size_t ldb, float alpha, float beta, float *c,
+       size_t ldc) {
+  __m512 s0[12], s1[12];
+  __mmask16 kt = mask16(K % 16);
+  size_t p;
+  int q;
+#pragma GCC unroll 12
+  for (q = 0; q < NJ; q++) s0[q] = s1[q] = _mm512_setzero_ps();
+  for (p = 0; p + 16 <= K; p += 16) {
+    __m512 a0 = _mm512_loadu_ps(a + p),
+           a1 = RI > 1 ? _mm512_loadu_ps(a + lda + p) : a0;
+#pragma GCC unroll 12
+    for (q = 0; q < NJ; q++) {
+      __m512 bq = _mm512_loadu_ps(b + q * ldb + p);
+      s0[q] = _mm512_fmadd_ps(a0, bq, s0[q]);
+      if (RI > 1) s1[q] = _mm512_fmadd_ps(a1, bq, s1[q]);
+    }
+  }
+  if (kt) {
+    __m512 a0 = _mm512_maskz_loadu_ps(kt, a + p),
+           a1 = RI > 1 ? _mm512_maskz_loadu_ps(kt, a + lda + p) : a0;
+#pragma GCC unroll 12
+    for (q = 0; q < NJ; q++) {
+      __m512 bq = _mm512_maskz_loadu_ps(kt, b + q * ldb + p);
+      s0[q] = _mm512_fmadd_ps(a0, bq, s0[q]);
+      if (RI > 1) s1[q] = _mm512_fmadd_ps(a1, bq, s1[q]);
+    }
+  }
+  store(c, hsums(s0, NJ), alpha, beta, mask16((size_t)NJ));
+  if (RI > 1) store(c + ldc, hsums(s1, NJ), alpha, beta, mask16((size_t)NJ));
+}
+
+#define DCASE(RI, NJ)                                                 \
+  case NJ:                                                            \
+    dblock(RI, NJ, K, ai, lda, bj, ldb, alpha, beta, cij, ldc);       \
+    break;
+#define DSWITCH(RI)                                                   \
+  switch (nj) {                                                       \
+    DCASE(RI, 1) DCASE(RI, 2) DCASE(RI, 3) DCASE(RI, 4) DCASE(RI, 5)  \
+    DCASE(RI, 6) DCASE(RI, 7) DCASE(RI, 8) DCASE(RI, 9) DCASE(RI, 10) \
+    DCASE(RI, 11) default: DCASE(RI, 12)                              \
+  }
+
+/* Dot products, rows of A in pairs and rows of B in groups of 12. */
 TARGET static void dots(size_t M, size_t N, size_t K, float alpha,
                         const float *a, size_t lda, const float *b,
                         size_t ldb, float beta, float *c, size_t ldc) {
-  size_t i, j, p;
-  __mmask16 kt = mask16(K % 16);
-  for (i = 0; i < M; i++) {
-    const float *ai = a + i * lda;
-    for (j = 0; j < N; j += 4) {
-      size_t nj = N - j < 4 ? N - j : 4;
-      const float *b0 = b + j * ldb, *b1 = b + (j + (nj > 1)) * ldb,
-                  *b2 = b + (j + (nj > 2 ? 2 : nj - 1)) * ldb,
-                  *b3 = b + (j + nj - 1) * ldb;
-      __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-      float out[4];
-      for (p = 0; p + 16 <= K; p += 16) {
-        __m512 av = _mm512_loadu_ps(ai + p);
-        s0 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b0 + p), s0);
-        s1 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b1 + p), s1);
-        s2 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b2 + p), s2);
-        s3 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b3 + p), s3);
+  size_t i, j;
+  for (i = 0; i < M; i += 2)
+    for (j = 0; j < N; j += 12) {
+      size_t nj = N - j < 12 ? N - j : 12;
+      const float *ai = a + i * lda, *bj = b + j * ldb;
+      float *cij = c + i * ldc + j;
+      if (M - i >= 2) {
+        DSWITCH(2)
+      } else {
+        DSWITCH(1)
       }
-      if (kt) {
-        __m512 av = _mm512_maskz_loadu_ps(kt, ai + p);
-        s0 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(kt, b0 + p), s0);
-        s1 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(kt, b1 + p), s1);
-        s2 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(kt, b2 + p), s2);
-        s3 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(kt, b3 + p), s3);
-      }
-      out[0] = _mm512_reduce_add_ps(s0);
-      out[1] = _mm512_reduce_add_ps(s1);
-      out[2] = _mm512_reduce_add_ps(s2);
-      out[3] = _mm512_reduce_add_ps(s3);
-      store(c + i * ldc + j, _mm512_castps128_ps512(_mm_loadu_ps(out)), alpha,
-            beta, mask16(nj));
     }
-  }
 }
 
-const bp_gemm_kernels bp_gemm_avx512 = {MR, NR, ukr, rows, dots};
+const bp_gemm_kernels bp_gemm_avx512 = {MR, NR, 16, ukr, rows, dots};
 
 #else /* not x86-64 with GCC/Clang: never selected (bp_cpu_has says no) */
-const bp_gemm_kernels bp_gemm_avx512 = {0, 0, 0, 0, 0};
+const bp_gemm_kernels bp_gemm_avx512 = {0, 0, 0, 0, 0, 0};
 #endif

@@ -36,6 +36,7 @@ typedef void bp_dots_fn(size_t M, size_t N, size_t K, float alpha,
 
 typedef struct bp_gemm_kernels {
   size_t mr, nr;
+  size_t dots_n;   /* dots also beats the tiles for A B^T with N <= dots_n */
   bp_ukr_fn *ukr;
   bp_rows_fn *rows;
   bp_dots_fn *dots;
