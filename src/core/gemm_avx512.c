@@ -195,11 +195,118 @@ dblock(const int RI, const int NJ, size_t K, const float *a, size_t lda,
     DCASE(RI, 11) default: DCASE(RI, 12)                              \
   }
 
+/* Few columns (N <= 16, K <= KQ): B packed once so that one vector holds
+** 4 consecutive p of 4 rows of B, bq[(t*G + g)*16 + 4*jj + e] =
+** B(4g + jj, 4t + e), zero past N and K. A row's 4 values at p..p+3 are
+** broadcast to the four 128-bit lanes, so every FMA does 16 useful
+** products and the reduction is one 4 x 4 transpose-add per row instead
+** of a 16-way tree. */
+#define KQ 512
+
+TARGET static void packq(size_t N, size_t K, const float *b, size_t ldb,
+                         size_t G, float *bq) {
+  size_t t, j, T = (K + 3) / 4, full = K / 4;
+  __mmask8 kt = (__mmask8)((1u << (K % 4)) - 1);
+  for (j = 0; j < 4 * G; j++) {
+    float *dst = bq + (j / 4) * 16 + (j % 4) * 4;
+    const float *src = b + j * ldb;
+    if (j >= N) {
+      for (t = 0; t < T; t++) _mm_store_ps(dst + t * G * 16, _mm_setzero_ps());
+      continue;
+    }
+    for (t = 0; t < full; t++) _mm_store_ps(dst + t * G * 16, _mm_loadu_ps(src + 4 * t));
+    if (kt) _mm_store_ps(dst + t * G * 16, _mm_maskz_loadu_ps(kt, src + 4 * t));
+  }
+}
+
+TARGET static inline __attribute__((always_inline)) void
+qblock(const int RI, const int G, size_t K, const float *a, size_t lda,
+       const float *bq, float alpha, float beta, float *c, size_t ldc,
+       __mmask16 kn) {
+  __m512 s[4][4];
+  const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10,
+                                         14, 3, 7, 11, 15);
+  __mmask8 kt = (__mmask8)((1u << (K % 4)) - 1);
+  size_t p, t;
+  int r, g;
+#pragma GCC unroll 4
+  for (r = 0; r < RI; r++)
+#pragma GCC unroll 4
+    for (g = 0; g < G; g++) s[r][g] = _mm512_setzero_ps();
+  for (p = 0, t = 0; p + 4 <= K; p += 4, t++) {
+    __m512 av[4];
+#pragma GCC unroll 4
+    for (r = 0; r < RI; r++) av[r] = _mm512_broadcast_f32x4(_mm_loadu_ps(a + r * lda + p));
+#pragma GCC unroll 4
+    for (g = 0; g < G; g++) {
+      __m512 bv = _mm512_load_ps(bq + (t * G + g) * 16);
+#pragma GCC unroll 4
+      for (r = 0; r < RI; r++) s[r][g] = _mm512_fmadd_ps(av[r], bv, s[r][g]);
+    }
+  }
+  if (kt) {
+    __m512 av[4];
+#pragma GCC unroll 4
+    for (r = 0; r < RI; r++)
+      av[r] = _mm512_broadcast_f32x4(_mm_maskz_loadu_ps(kt, a + r * lda + p));
+#pragma GCC unroll 4
+    for (g = 0; g < G; g++) {
+      __m512 bv = _mm512_load_ps(bq + (t * G + g) * 16);
+#pragma GCC unroll 4
+      for (r = 0; r < RI; r++) s[r][g] = _mm512_fmadd_ps(av[r], bv, s[r][g]);
+    }
+  }
+#pragma GCC unroll 4
+  for (r = 0; r < RI; r++) {
+    /* lane 4L + e of s[r][g]: partial e of column 4g + L */
+    __m512 z = _mm512_setzero_ps(), s0 = s[r][0], s1 = G > 1 ? s[r][1] : z,
+           s2 = G > 2 ? s[r][2] : z, s3 = G > 3 ? s[r][3] : z;
+    __m512 x0 = _mm512_add_ps(_mm512_unpacklo_ps(s0, s1), _mm512_unpackhi_ps(s0, s1)),
+           x1 = G > 2 ? _mm512_add_ps(_mm512_unpacklo_ps(s2, s3),
+                                      _mm512_unpackhi_ps(s2, s3))
+                      : z;
+    __m512d d0 = _mm512_castps_pd(x0), d1 = _mm512_castps_pd(x1);
+    __m512 y = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(d0, d1)),
+                             _mm512_castpd_ps(_mm512_unpackhi_pd(d0, d1)));
+    /* lane 4L + g of y: column 4g + L */
+    store(c + r * ldc, _mm512_permutexvar_ps(perm, y), alpha, beta, kn);
+  }
+}
+
+#define QCASE(RI, G)                                                   \
+  case G:                                                              \
+    qblock(RI, G, K, a + i * lda, lda, bq, alpha, beta, c + i * ldc,   \
+           ldc, kn);                                                   \
+    break;
+#define QSWITCH(RI) \
+  switch (G) { QCASE(RI, 1) QCASE(RI, 2) QCASE(RI, 3) default: QCASE(RI, 4) }
+
+TARGET static void dotsq(size_t M, size_t N, size_t K, float alpha,
+                         const float *a, size_t lda, const float *b,
+                         size_t ldb, float beta, float *c, size_t ldc) {
+  float bq[KQ * 16] __attribute__((aligned(64)));
+  size_t G = (N + 3) / 4, i;
+  __mmask16 kn = mask16(N);
+  packq(N, K, b, ldb, G, bq);
+  for (i = 0; i < M; i += 4) {
+    switch (M - i) {
+    case 1: QSWITCH(1) break;
+    case 2: QSWITCH(2) break;
+    case 3: QSWITCH(3) break;
+    default: QSWITCH(4)
+    }
+  }
+}
+
 /* Dot products, rows of A in pairs and rows of B in groups of 12. */
 TARGET static void dots(size_t M, size_t N, size_t K, float alpha,
                         const float *a, size_t lda, const float *b,
                         size_t ldb, float beta, float *c, size_t ldc) {
   size_t i, j;
+  if (N <= 16 && K <= KQ && M > 4) {
+    dotsq(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
   for (i = 0; i < M; i += 2)
     for (j = 0; j < N; j += 12) {
       size_t nj = N - j < 12 ? N - j : 12;
