@@ -106,10 +106,13 @@ static float *workspace(void) {
 }
 
 /* dst[p*nr + j] = B(p, j) for j < n, 0 for n <= j < nr. */
-static void pack_b(size_t kc, size_t n, size_t nr, const float *b,
-                   ptrdiff_t rs, ptrdiff_t cs, float *dst) {
+static void pack_b(const bp_gemm_kernels *k, size_t kc, size_t n,
+                   size_t nr, const float *b, ptrdiff_t rs, ptrdiff_t cs,
+                   float *dst) {
   size_t p, j;
-  if (cs == 1) {
+  if (rs == 1 && cs != 1 && k->packt != NULL && nr % 16 == 0) {
+    k->packt(kc, n, nr, b, cs, dst);
+  } else if (cs == 1) {
     for (p = 0; p < kc; p++) {
       memcpy(dst + p * nr, b + (ptrdiff_t)p * rs, n * sizeof *dst);
       for (j = n; j < nr; j++) dst[p * nr + j] = 0.0f;
@@ -180,7 +183,7 @@ static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
       const float *b = P->B + (ptrdiff_t)pc * P->rsb + (ptrdiff_t)jr * P->csb;
       ptrdiff_t rsb = P->rsb;
       if (P->csb != 1 || n < nr) {
-        pack_b(kc, n, nr, b, P->rsb, P->csb, bbuf);
+        pack_b(P->kern, kc, n, nr, b, P->rsb, P->csb, bbuf);
         b = bbuf;
         rsb = (ptrdiff_t)nr;
       }
@@ -210,7 +213,7 @@ static void run_packed(const prob *P, float *ws, size_t i0, size_t i1,
       size_t kc = P->K - pc < kcb ? P->K - pc : kcb;
       float beta = pc == 0 ? P->beta : 1.0f;
       for (jr = 0; jr < nc; jr += nr)
-        pack_b(kc, nc - jr < nr ? nc - jr : nr, nr,
+        pack_b(P->kern, kc, nc - jr < nr ? nc - jr : nr, nr,
                P->B + (ptrdiff_t)pc * P->rsb + (ptrdiff_t)(jc + jr) * P->csb,
                P->rsb, P->csb, bpack + jr * kc);
       for (ic = i0; ic < i1; ic += MC) {
