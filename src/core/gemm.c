@@ -170,7 +170,9 @@ static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
   size_t mr = P->kern->mr, nr = P->kern->nr, kcb = kblock(P->K);
   float abuf[BP_MR_MAX * KC] ALIGNED, bbuf[KC * BP_NR_MAX] ALIGNED;
   size_t pc, ir, jr;
-  size_t iedge = i1 - (i1 - i0) % mr;   /* start of a partial A panel */
+  /* start of a partial A panel, copied and padded unless the kernel
+  ** reads only the rows it computes */
+  size_t iedge = P->kern->exact_m ? i1 : i1 - (i1 - i0) % mr;
   for (pc = 0; pc < P->K; pc += kcb) {
     size_t kc = P->K - pc < kcb ? P->K - pc : kcb;
     float beta = pc == 0 ? P->beta : 1.0f;
@@ -191,7 +193,7 @@ static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
         size_t m = i1 - ir < mr ? i1 - ir : mr;
         const float *a = P->A + (ptrdiff_t)ir * P->rsa + (ptrdiff_t)pc * P->csa;
         float *c = P->C + (ptrdiff_t)ir * P->rsc + (ptrdiff_t)jr * P->csc;
-        if (m < mr) {
+        if (ir >= iedge) {
           tile(P, kc, abuf, 1, (ptrdiff_t)mr, b, rsb, beta, c, m, n);
         } else {
           tile(P, kc, a, P->rsa, P->csa, b, rsb, beta, c, m, n);

@@ -362,8 +362,8 @@ TARGET static void packt(size_t kc, size_t n, size_t nr, const float *b,
     }
 }
 
-const bp_gemm_kernels bp_gemm_avx512 = {MR, NR, 16, ukr, rows, dots, packt};
+const bp_gemm_kernels bp_gemm_avx512 = {MR, NR, 16, 1, ukr, rows, dots, packt};
 
 #else /* not x86-64 with GCC/Clang: never selected (bp_cpu_has says no) */
-const bp_gemm_kernels bp_gemm_avx512 = {0, 0, 0, 0, 0, 0, 0};
+const bp_gemm_kernels bp_gemm_avx512 = {0, 0, 0, 0, 0, 0, 0, 0};
 #endif

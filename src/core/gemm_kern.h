@@ -42,6 +42,7 @@ typedef void bp_packt_fn(size_t kc, size_t n, size_t nr, const float *b,
 typedef struct bp_gemm_kernels {
   size_t mr, nr;
   size_t dots_n;   /* dots also beats the tiles for A B^T with N <= dots_n */
+  int exact_m;     /* ukr reads rows r < m only: edge A panels need no copy */
   bp_ukr_fn *ukr;
   bp_rows_fn *rows;
   bp_dots_fn *dots;
