@@ -69,6 +69,14 @@ body(const int RM, const int NV, BODY_ARGS) {
       }
     }
   }
+  if (alpha == 1.0f && beta == 0.0f) {   /* store()'s common case, hoisted */
+#pragma GCC unroll 12
+    for (r = 0; r < RM; r++) {
+      _mm512_mask_storeu_ps(c + r * rsc, k0, c0[r]);
+      if (NV > 1) _mm512_mask_storeu_ps(c + r * rsc + 16, k1, c1[r]);
+    }
+    return;
+  }
 #pragma GCC unroll 12
   for (r = 0; r < RM; r++) {
     store(c + r * rsc, c0[r], alpha, beta, k0);
