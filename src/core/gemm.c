@@ -106,10 +106,13 @@ static float *workspace(void) {
 }
 
 /* dst[p*nr + j] = B(p, j) for j < n, 0 for n <= j < nr. */
-static void pack_b(size_t kc, size_t n, size_t nr, const float *b,
-                   ptrdiff_t rs, ptrdiff_t cs, float *dst) {
+static void pack_b(const bp_gemm_kernels *k, size_t kc, size_t n,
+                   size_t nr, const float *b, ptrdiff_t rs, ptrdiff_t cs,
+                   float *dst) {
   size_t p, j;
-  if (cs == 1) {
+  if (rs == 1 && cs != 1 && k->packt != NULL && nr % 16 == 0) {
+    k->packt(kc, n, nr, b, cs, dst);
+  } else if (cs == 1) {
     for (p = 0; p < kc; p++) {
       memcpy(dst + p * nr, b + (ptrdiff_t)p * rs, n * sizeof *dst);
       for (j = n; j < nr; j++) dst[p * nr + j] = 0.0f;
@@ -166,8 +169,10 @@ static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
                        size_t j1) {
   size_t mr = P->kern->mr, nr = P->kern->nr, kcb = kblock(P->K);
   float abuf[BP_MR_MAX * KC] ALIGNED, bbuf[KC * BP_NR_MAX] ALIGNED;
-  size_t pc, ir, jr;
-  size_t iedge = i1 - (i1 - i0) % mr;   /* start of a partial A panel */
+  size_t pc, ir, jr, m;
+  /* start of a partial A panel, copied and padded unless the kernel
+  ** reads only the rows it computes */
+  size_t iedge = P->kern->exact_m ? i1 : i1 - (i1 - i0) % mr;
   for (pc = 0; pc < P->K; pc += kcb) {
     size_t kc = P->K - pc < kcb ? P->K - pc : kcb;
     float beta = pc == 0 ? P->beta : 1.0f;
@@ -180,15 +185,21 @@ static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
       const float *b = P->B + (ptrdiff_t)pc * P->rsb + (ptrdiff_t)jr * P->csb;
       ptrdiff_t rsb = P->rsb;
       if (P->csb != 1 || n < nr) {
-        pack_b(kc, n, nr, b, P->rsb, P->csb, bbuf);
+        pack_b(P->kern, kc, n, nr, b, P->rsb, P->csb, bbuf);
         b = bbuf;
         rsb = (ptrdiff_t)nr;
       }
-      for (ir = i0; ir < i1; ir += mr) {
-        size_t m = i1 - ir < mr ? i1 - ir : mr;
-        const float *a = P->A + (ptrdiff_t)ir * P->rsa + (ptrdiff_t)pc * P->csa;
-        float *c = P->C + (ptrdiff_t)ir * P->rsc + (ptrdiff_t)jr * P->csc;
-        if (m < mr) {
+      for (ir = i0; ir < i1; ir += m) {
+        const float *a;
+        float *c;
+        m = i1 - ir < mr ? i1 - ir : mr;
+        /* a thin last tile (12 + 4 rows) runs slower than two halves
+        ** (8 + 8) when the kernel is exact in m */
+        if (P->kern->exact_m && i1 - ir > mr && i1 - ir < mr + mr / 2)
+          m = (i1 - ir + 1) / 2;
+        a = P->A + (ptrdiff_t)ir * P->rsa + (ptrdiff_t)pc * P->csa;
+        c = P->C + (ptrdiff_t)ir * P->rsc + (ptrdiff_t)jr * P->csc;
+        if (ir >= iedge) {
           tile(P, kc, abuf, 1, (ptrdiff_t)mr, b, rsb, beta, c, m, n);
         } else {
           tile(P, kc, a, P->rsa, P->csa, b, rsb, beta, c, m, n);
@@ -210,7 +221,7 @@ static void run_packed(const prob *P, float *ws, size_t i0, size_t i1,
       size_t kc = P->K - pc < kcb ? P->K - pc : kcb;
       float beta = pc == 0 ? P->beta : 1.0f;
       for (jr = 0; jr < nc; jr += nr)
-        pack_b(kc, nc - jr < nr ? nc - jr : nr, nr,
+        pack_b(P->kern, kc, nc - jr < nr ? nc - jr : nr, nr,
                P->B + (ptrdiff_t)pc * P->rsb + (ptrdiff_t)(jc + jr) * P->csb,
                P->rsb, P->csb, bpack + jr * kc);
       for (ic = i0; ic < i1; ic += MC) {
@@ -263,7 +274,7 @@ static int small(const bp_gemm_kernels *k, int ta, int tb, size_t M,
             B, ldb, beta, C, ldc);
     return 1;
   }
-  if (!ta && tb && (M <= 4 || N <= 4)) {   /* dot products */
+  if (!ta && tb && (M <= 4 || N <= k->dots_n)) {   /* dot products */
     k->dots(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return 1;
   }
@@ -335,6 +346,26 @@ void bp_gemm(int ta, int tb, size_t M, size_t N, size_t K, float alpha,
   bp_gemm_mt(NULL, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+/* Rows of C as dot products, split between threads in pairs of rows (a
+** row's values do not depend on the split). */
+typedef struct dots_job {
+  const bp_gemm_kernels *k;
+  size_t M, N, K, lda, ldb, ldc;
+  const float *A, *B;
+  float *C;
+  float alpha, beta;
+} dots_job;
+
+static void dots_task(void *arg, size_t t, size_t nt) {
+  const dots_job *D = arg;
+  size_t pairs = (D->M + 1) / 2, lo = pairs * t / nt * 2,
+         hi = pairs * (t + 1) / nt * 2;
+  if (hi > D->M) hi = D->M;
+  if (lo < hi)
+    D->k->dots(hi - lo, D->N, D->K, D->alpha, D->A + lo * D->lda, D->lda,
+               D->B, D->ldb, D->beta, D->C + lo * D->ldc, D->ldc);
+}
+
 typedef struct job {
   const prob *P;
   size_t tiles, step;    /* tiles along the split dimension, their width */
@@ -360,6 +391,12 @@ void bp_gemm_mt(struct bp_pool *pool, int ta, int tb, size_t M, size_t N,
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == 0.0f) {
     scale(M, N, beta, C, ldc);
+    return;
+  }
+  if (nt >= 2 && !ta && tb && M > 4 && N <= kernels()->dots_n &&
+      (double)M * N * K >= (double)MT_MIN) {   /* small()'s dots, threaded */
+    dots_job D = {kernels(), M, N, K, lda, ldb, ldc, A, B, C, alpha, beta};
+    bp_pool_run(pool, nt < (M + 1) / 2 ? nt : (M + 1) / 2, dots_task, &D);
     return;
   }
   if (small(kernels(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))

@@ -34,11 +34,19 @@ typedef void bp_dots_fn(size_t M, size_t N, size_t K, float alpha,
                         const float *a, size_t lda, const float *b,
                         size_t ldb, float beta, float *c, size_t ldc);
 
+/* Transposing pack (NULL: gemm.c's scalar copy): dst[p*nr + j] =
+** b[j*cs + p] for j < n, p < kc; 0 for n <= j < nr. */
+typedef void bp_packt_fn(size_t kc, size_t n, size_t nr, const float *b,
+                         ptrdiff_t cs, float *dst);
+
 typedef struct bp_gemm_kernels {
   size_t mr, nr;
+  size_t dots_n;   /* dots also beats the tiles for A B^T with N <= dots_n */
+  int exact_m;     /* ukr reads rows r < m only: edge A panels need no copy */
   bp_ukr_fn *ukr;
   bp_rows_fn *rows;
   bp_dots_fn *dots;
+  bp_packt_fn *packt;
 } bp_gemm_kernels;
 
 extern const bp_gemm_kernels bp_gemm_portable, bp_gemm_avx2, bp_gemm_avx512;
