@@ -73,11 +73,16 @@ local function check_gemm(c)
 end
 
 -- Shapes with the sizes 1, 3, 17, 255, 1023 (not all combinations), the
--- layer shapes, and one product large enough for the packed path.
+-- layer shapes, narrow ones, and one product large enough for the packed
+-- path.
 local SHAPES = {
   { 1, 1, 1 }, { 3, 17, 255 }, { 1023, 3, 17 }, { 17, 1023, 3 }, { 255, 17, 3 },
   { 1, 255, 17 }, { 3, 1, 1023 }, { 17, 17, 17 }, { 4, 33, 9 }, { 64, 10, 128 },
   { 13, 255, 31 }, { 255, 1, 17 },
+  -- narrow outputs (N 5..16) take the dot-product paths; 10 and 16 rows
+  -- the exact-row edge tiles; K above 512 the unpacked dot kernel
+  { 64, 5, 128 }, { 65, 13, 600 }, { 10, 128, 64 }, { 64, 16, 17 }, { 300, 9, 7 },
+  { 16, 33, 300 }, { 28, 12, 1 },
 }
 local BIG = { 400, 520, 70 }   -- packed (M >= 384, N >= 512)
 
