@@ -289,6 +289,48 @@ qblock(const int RI, const int G, size_t K, const float *a, size_t lda,
 #define QSWITCH(RI) \
   switch (G) { QCASE(RI, 1) QCASE(RI, 2) QCASE(RI, 3) default: QCASE(RI, 4) }
 
+/* Few rows of A (M <= 4, a layer at batch 1..4): four dot products at
+** once, four independent FMA chains, one horizontal sum each; columns past
+** N repeat the last one and are not stored. Cheaper than the grouped
+** kernels below when there are too few rows to share their set-up. */
+TARGET static void dots_rows(size_t M, size_t N, size_t K, float alpha,
+                        const float *a, size_t lda, const float *b,
+                        size_t ldb, float beta, float *c, size_t ldc) {
+  size_t i, j, p;
+  __mmask16 kt = mask16(K % 16);
+  for (i = 0; i < M; i++) {
+    const float *ai = a + i * lda;
+    for (j = 0; j < N; j += 4) {
+      size_t nj = N - j < 4 ? N - j : 4;
+      const float *b0 = b + j * ldb, *b1 = b + (j + (nj > 1)) * ldb,
+                  *b2 = b + (j + (nj > 2 ? 2 : nj - 1)) * ldb,
+                  *b3 = b + (j + nj - 1) * ldb;
+      __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+      float out[4];
+      for (p = 0; p + 16 <= K; p += 16) {
+        __m512 av = _mm512_loadu_ps(ai + p);
+        s0 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b0 + p), s0);
+        s1 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b1 + p), s1);
+        s2 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b2 + p), s2);
+        s3 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b3 + p), s3);
+      }
+      if (kt) {
+        __m512 av = _mm512_maskz_loadu_ps(kt, ai + p);
+        s0 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(kt, b0 + p), s0);
+        s1 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(kt, b1 + p), s1);
+        s2 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(kt, b2 + p), s2);
+        s3 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(kt, b3 + p), s3);
+      }
+      out[0] = _mm512_reduce_add_ps(s0);
+      out[1] = _mm512_reduce_add_ps(s1);
+      out[2] = _mm512_reduce_add_ps(s2);
+      out[3] = _mm512_reduce_add_ps(s3);
+      store(c + i * ldc + j, _mm512_castps128_ps512(_mm_loadu_ps(out)), alpha,
+            beta, mask16(nj));
+    }
+  }
+}
+
 TARGET static void dotsq(size_t M, size_t N, size_t K, float alpha,
                          const float *a, size_t lda, const float *b,
                          size_t ldb, float beta, float *c, size_t ldc) {
@@ -311,7 +353,11 @@ TARGET static void dots(size_t M, size_t N, size_t K, float alpha,
                         const float *a, size_t lda, const float *b,
                         size_t ldb, float beta, float *c, size_t ldc) {
   size_t i, j;
-  if (N <= 16 && K <= KQ && M > 4) {
+  if (M <= 4) {
+    dots_rows(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  if (N <= 16 && K <= KQ) {
     dotsq(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
