@@ -403,4 +403,14 @@ function H.write(path, data)
   return path
 end
 
+-- One training step written out by hand (forward, loss, zero_grad,
+-- backward, step): the reference net:train_step must match bit for bit.
+function H.manual_step(net, x, y, loss, opt)
+  local l = loss:forward(net:forward(x), y)
+  net:zero_grad()
+  net:backward(loss:backward())
+  opt:step()
+  return l
+end
+
 return H

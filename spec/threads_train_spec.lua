@@ -35,3 +35,14 @@ describe("training with 2 threads", function()
     end)
   end
 end)
+
+describe("bp.clock", function()
+  it("is a monotonic wall clock in seconds", function()
+    local a = bp.clock()
+    local c0 = os.clock()
+    while os.clock() - c0 < 0.02 do end   -- busy: wall time passes too
+    local b = bp.clock()
+    assert.is_number(a)
+    assert.is_true(b >= a + 0.015 and b < a + 5, ("%g then %g"):format(a, b))
+  end)
+end)

@@ -5,23 +5,16 @@
 -- ($BENCH_DIR/fmnist_order.txt), from the exported initial weights.
 -- The images stay uint8 (one byte a pixel) and fit scales each batch by
 -- 1/255 as it is formed. Only the epochs are timed (wall clock, each one; the best is reported);
--- test-set accuracy after the run. THREADS > 1 needs bp.set_num_threads.
+-- test-set accuracy after the run. THREADS: bp.set_num_threads.
 
 local bp = require("backprop")
 local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 local U = dofile(here .. "/util.lua")
-local idx = dofile(here .. "/idx.lua")
 local lib = U.lib
 
 local threads = tonumber(arg[1]) or 1
 local name = threads == 1 and "backprop" or ("backprop-" .. threads .. "T")
-if threads > 1 then
-  if not bp.set_num_threads then
-    print("SKIP workload=fmnist name=" .. name .. " note=bp.set_num_threads does not exist yet")
-    return
-  end
-  bp.set_num_threads(threads)
-end
+bp.set_num_threads(threads)
 
 local epochs = lib.env_number("BENCH_EPOCHS", 2)
 local root = os.getenv("BENCH_FMNIST") or "/usr/share/datasets/fashion-mnist"
@@ -29,36 +22,18 @@ local root = os.getenv("BENCH_FMNIST") or "/usr/share/datasets/fashion-mnist"
 -- as the text file the baselines read, without text parsing's garbage in
 -- the peak memory reported).
 local net = bp.load(lib.dir() .. "/fmnist_init.bp")
--- Is the exported order the file's own? Streamed line by line: a table of
--- 60000 entries would stay in the peak memory reported.
-local identity, k = true, 0
+-- The exported order is the file's own (export.lua): check it, streamed
+-- line by line (a table of 60000 entries would stay in the peak memory
+-- reported), then read the files in C, images kept as uint8.
+local k = 0
 for line in io.lines(lib.dir() .. "/fmnist_order.txt") do
-  if k > 0 and tonumber(line) ~= k then identity = false break end
+  assert(k == 0 or tonumber(line) == k, "fmnist_order.txt is not the file order")
   k = k + 1
 end
-local at
-if not identity then
-  local order = lib.read_blocks(lib.dir() .. "/fmnist_order.txt").perm
-  at = {}                            -- file image i -> training row at[i]
-  for r = 1, order.rows do at[order[r]] = r end
-end
-collectgarbage()
-
-local X, Y, TX, TY
-if identity then
-  -- The file order: read in C, images kept as uint8, labels 1..10.
-  local function images(f) local t = bp.data.read_idx(root .. f) return t:reshape(t:shape()[1], 784) end
-  local function labels(f) return bp.data.read_idx(root .. f):float() + 1 end
-  X, Y = images("/train-images-idx3-ubyte.gz"), labels("/train-labels-idx1-ubyte.gz")
-  TX, TY = images("/t10k-images-idx3-ubyte.gz"), labels("/t10k-labels-idx1-ubyte.gz")
-else
-  X = idx.images(root .. "/train-images-idx3-ubyte.gz", at)
-  Y = idx.labels(root .. "/train-labels-idx1-ubyte.gz", at)
-  TX = idx.images(root .. "/t10k-images-idx3-ubyte.gz")
-  TY = idx.labels(root .. "/t10k-labels-idx1-ubyte.gz")
-end
-at = nil
-collectgarbage()
+local function images(f) local t = bp.data.read_idx(root .. f) return t:reshape(t:shape()[1], 784) end
+local function labels(f) return bp.data.read_idx(root .. f):float() + 1 end
+local X, Y = images("/train-images-idx3-ubyte.gz"), labels("/train-labels-idx1-ubyte.gz")
+local TX, TY = images("/t10k-images-idx3-ubyte.gz"), labels("/t10k-labels-idx1-ubyte.gz")
 
 local opt = bp.SGD(net, {lr = 0.01, momentum = 0.9})
 

@@ -94,15 +94,6 @@ local function early_stopping_option(v)
   return positive_integer(v.patience, "early_stopping.patience", 5), delta
 end
 
--- net:train() / net:eval() come with the layers that behave differently in
--- training (Dropout, BatchNorm), built on another branch at the time of
--- writing: call them when the network has them, so fit works before and
--- after that lands.
-local function set_mode(net, mode)
-  local f = net[mode]
-  if f then f(net) end
-end
-
 -- One line, rewritten in place (\r): only for a person at a terminal.
 -- The caller ends it with a newline when training stops.
 local function progress_line(epoch, epochs, loss, val_loss, lr, started)
@@ -131,7 +122,7 @@ local function validation_setup(net, s)
   local c = math.min(n, math.max(s.batch_size, 256))
   s.vchunk, s.vmean = c, s.loss:reduction() == "mean"
   s.vbytes = s.vx:dtype() == "uint8"
-  set_mode(net, "eval")
+  net:eval()
   s.vout = net:forward(val_rows(s, 1, c))
   s.loss:forward(s.vout, s.vy:narrow(1, 1, c))
   if n % c > 0 and n > c then
@@ -250,9 +241,7 @@ local function train(net, x, y, s)
   -- (BatchNorm's running statistics belong to the same epoch's weights).
   local params, best_params = {}, nil
   for _, p in ipairs(net:parameters()) do params[#params + 1] = p end
-  if net.buffers then
-    for _, b in ipairs(net:buffers()) do params[#params + 1] = b end
-  end
+  for _, b in ipairs(net:buffers()) do params[#params + 1] = b end
   if s.restore then
     best_params = {}
     for i, p in ipairs(params) do best_params[i] = p:clone() end
@@ -261,7 +250,7 @@ local function train(net, x, y, s)
   local started = core.clock()
   for epoch = 1, s.epochs do
     history.lr[epoch] = s.opt.lr
-    set_mode(net, "train")
+    net:train()
     local l, stop = run_epoch(net, x, y, s, epoch)
     history.loss[epoch] = l
     if stop then
@@ -270,7 +259,7 @@ local function train(net, x, y, s)
     end
     local vl
     if s.vx then
-      set_mode(net, "eval")
+      net:eval()
       vl = validation_loss(net, s)
       history.val_loss[epoch] = vl
     end
@@ -300,7 +289,7 @@ local function train(net, x, y, s)
     for i, p in ipairs(params) do p:copy(best_params[i]) end
     history.restored = true
   end
-  set_mode(net, "eval")
+  net:eval()
   return history
 end
 
