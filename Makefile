@@ -47,7 +47,7 @@ BUILD      := build
 OBJDIR     := $(BUILD)/obj
 MODULE     := $(BUILD)/backprop/core.so
 
-CORE_SRCS  := $(sort $(wildcard src/core/*.c))
+CORE_SRCS  := $(sort $(wildcard src/core/*/*.c))
 BIND_SRCS  := $(sort $(wildcard src/lua/*.c))
 SRCS       := $(CORE_SRCS) $(BIND_SRCS)
 OBJS       := $(patsubst src/%.c,$(OBJDIR)/%.o,$(SRCS))
@@ -148,7 +148,7 @@ $(BENCH_BIN)/rss: bench/rss.c
 # bench/gemm.c: our kernels against OpenBLAS (loaded with dlopen when
 # installed); the driver runs it with OPENBLAS_CORETYPE as set and unset.
 GEMM_BENCH := $(BENCH_BIN)/gemm
-$(GEMM_BENCH): bench/gemm.c $(filter-out src/core/gemm_cblas%,$(CORE_SRCS)) $(OBJDIR)/compile.flags
+$(GEMM_BENCH): bench/gemm.c $(CORE_SRCS) $(OBJDIR)/compile.flags
 	@mkdir -p $(@D)
 	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -o $@ bench/gemm.c $(CORE_SRCS) $(LDFLAGS) $(BP_LIBS) -ldl
 

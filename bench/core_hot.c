@@ -19,12 +19,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "loss.h"
-#include "net.h"
-#include "optim.h"
-#include "rng.h"
-#include "tensor.h"
-#include "train.h"
+#include "nn/loss.h"
+#include "nn/net.h"
+#include "train/optim.h"
+#include "base/rng.h"
+#include "tensor/tensor.h"
+#include "train/train.h"
 
 static double now(void) {
   struct timespec ts;

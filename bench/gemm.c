@@ -19,10 +19,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "cpu.h"
-#include "gemm.h"
-#include "pool.h"
-#include "tensor.h"
+#include "base/cpu.h"
+#include "kernels/gemm.h"
+#include "base/threadpool.h"
+#include "tensor/tensor.h"
 
 typedef void sgemm_fn(int order, int ta, int tb, int M, int N, int K,
                       float alpha, const float *A, int lda, const float *B,

@@ -1,6 +1,6 @@
 -- fit scans its float input for NaN and infinity once (the first call
 -- into C), then checks each batch just before its step
--- (src/core/train.c): a value changed between epochs or batches is still
+-- (src/core/train/train.c): a value changed between epochs or batches is still
 -- refused, naming the row of the input tensor.
 local bp = require("backprop")
 local assert = require("luassert")

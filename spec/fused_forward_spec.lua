@@ -1,4 +1,4 @@
--- The fused small-batch forward (src/core/net.c, bp_small_fwd_act):
+-- The fused small-batch forward (src/core/nn/net.c, bp_small_fwd_act):
 -- Linear followed by Sigmoid or Tanh, for batches up to 4, runs as one
 -- kernel that must give the same bits as the two layers one after the
 -- other (Linear alone, then the activation alone), on every ISA.

@@ -1,5 +1,5 @@
 -- The fused SGD step with momentum, dampening, Nesterov and weight decay
--- (src/core/linear.c backward_sgd, bp_optim_sgd_part): train_step on a
+-- (src/core/nn/linear.c backward_sgd, bp_optim_sgd_part): train_step on a
 -- network of Linear layers updates each layer inside the backward pass;
 -- it must equal zero_grad, backward and opt:step bit for bit.
 local bp = require("backprop")

@@ -1,4 +1,4 @@
--- The per-sample hot path (src/core/small.c): the small-batch Linear
+-- The per-sample hot path (src/core/kernels/small.c): the small-batch Linear
 -- kernels, the fused plain-SGD step, and every SIMD path the CPU has
 -- (forced through BACKPROP_ISA in a child process).
 local bp = require("backprop")

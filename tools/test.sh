@@ -158,7 +158,7 @@ check_module_loads() {
 check_rockspec_lists() {
   {
     local f
-    for f in src/core/*.c src/lua/*.c src/backprop/*.lua; do
+    for f in src/core/*/*.c src/lua/*.c src/backprop/*.lua; do
       [[ -f $f ]] && printf '%s\n' "$f"
     done
   } | ROCKSPEC=$ROCKSPEC "$LUA" -e '

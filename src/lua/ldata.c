@@ -8,8 +8,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "idx.h"
-#include "lbackprop.h"
+#include "io/idx.h"
+#include "ldata.h"
+#include "ltensor.h"
 
 #define LBP_IDXREADER "backprop.IdxReader"
 #define LBP_GUNZIP "backprop.Gunzip"

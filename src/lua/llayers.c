@@ -10,7 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "llayers.h"
+#include "lmodule.h"
+#include "lstate.h"
 
 lmodule *lbp_newmodule(lua_State *L, const char *name) {
   lmodule *m = lbp_newuserdata(L, sizeof *m);

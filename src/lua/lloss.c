@@ -14,7 +14,38 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lbackprop.h"
+#include "lloss.h"
+#include "ltensor.h"
+
+lloss *lbp_checkloss(lua_State *L, int idx, const char *fn, const char *arg) {
+  return lbp_checkudata(L, idx, LBP_LOSS, fn, arg);
+}
+
+void lbp_checktarget(lua_State *L, const char *fn, bp_loss_kind kind,
+                     size_t n, size_t c, const bp_tensor *y) {
+  lbp_shapebuf b;
+  int labels = bp_loss_takes_labels(kind), ok;
+  if (labels)
+    ok = y->ndim >= 1 && y->shape[0] == n &&
+         (y->ndim == 1 || (y->ndim == 2 && y->shape[1] == 1));
+  else
+    ok = (y->ndim == 2 && y->shape[0] == n && y->shape[1] == c) ||
+         (y->ndim == 1 && y->shape[0] == n && c == 1) ||
+         (y->ndim == 1 && y->shape[0] == c && n == 1);  /* one sample */
+  if (!ok) {
+    if (labels)
+      lbp_error(L, fn, "expected %lu class labels (shape %lu or %lux1), got "
+                "shape %s (prediction %lux%lu)", (unsigned long)n,
+                (unsigned long)n, (unsigned long)n, lbp_shape(y, &b),
+                (unsigned long)n, (unsigned long)c);
+    lbp_error(L, fn, "expected target of shape %lux%lu%s, got %s "
+              "(prediction %lux%lu)", (unsigned long)n, (unsigned long)c,
+              c == 1 ? " (or a vector)" : "", lbp_shape(y, &b),
+              (unsigned long)n, (unsigned long)c);
+  }
+  if (labels) return;
+  lbp_checkvalues(L, y, fn, "target");
+}
 
 #define GRAD 1
 #define WEIGHTED 2

@@ -7,25 +7,31 @@
 ** already been used brings its weights along instead. bp.Residual(m) is
 ** m's layers followed by a Residual layer (see net.h: containers are
 ** flattened, so there is one parameter buffer however deep the nesting).
-** The layer constructors are in llayers.c.
+** The layer constructors are in llayers.c, train_step and fit's epochs in
+** ltrain.c.
 */
 #include <stdio.h>
 #include <string.h>
 
-#include "llayers.h"
-#include "serialize.h"
+#include "io/serialize.h"
+#include "lmodule.h"
+#include "lstate.h"
+#include "ltensor.h"
 
-typedef struct fnbuf {
-  char s[64];
-} fnbuf;
+lmodule *lbp_checkmodule(lua_State *L, int idx, const char *fn,
+                         const char *arg) {
+  lmodule *m = lbp_checkudata(L, idx, LBP_MODULE, fn, arg);
+  if (m->closed) lbp_error(L, fn, "%s is a closed module", arg);
+  return m;
+}
 
 /* "backprop.Linear:forward" */
-static const char *fname(const lmodule *m, const char *method, fnbuf *b) {
+static const char *fname(const lmodule *m, const char *method, lbp_fname *b) {
   snprintf(b->s, sizeof b->s, "backprop.%s:%s", m->name, method);
   return b->s;
 }
 
-static lmodule *checkself(lua_State *L, const char *method, fnbuf *b) {
+lmodule *lbp_modself(lua_State *L, const char *method, lbp_fname *b) {
   lmodule *m = luaL_testudata(L, 1, LBP_MODULE);
   if (m == NULL) {
     snprintf(b->s, sizeof b->s, "backprop.Module:%s", method);
@@ -37,8 +43,6 @@ static lmodule *checkself(lua_State *L, const char *method, fnbuf *b) {
   m->net.pool = lbp_pool(L);    /* bp.set_num_threads; NULL for one */
   return m;
 }
-
-#define newmodule lbp_newmodule
 
 static void report(lua_State *L, const lmodule *m) {
   lbp_gc_report(L, (m->net.nparams * 2 + m->net.nstate) * sizeof(float));
@@ -90,7 +94,7 @@ static int assemble(lua_State *L, const char *fn, const char *name,
     if (bp_layer_init(&layers[at], &err) != BP_OK)
       lbp_error(L, fn, "%s", err.msg);
   }
-  m = newmodule(L, name);
+  m = lbp_newmodule(L, name);
   if (bp_net_init(&m->net, layers, total, &err) != BP_OK)
     lbp_error(L, fn, "%s", err.msg);
   report(L, m);
@@ -156,7 +160,7 @@ static int l_load(lua_State *L) {
     lbp_error(L, "backprop.load", "path must be a string, got %s",
               luaL_typename(L, 1));
   path = lua_tostring(L, 1);
-  m = newmodule(L, "Sequential");
+  m = lbp_newmodule(L, "Sequential");
   if (bp_net_load(&m->net, path, &err) != BP_OK)
     lbp_error(L, "backprop.load", "%s", err.msg);
   m->initialized = 1;
@@ -166,17 +170,8 @@ static int l_load(lua_State *L) {
 
 /* --- passes ---------------------------------------------------------- */
 
-/* A batch as the core sees it: n samples of shape s. A 1-D tensor is one
-** sample (its output is then unbatched too); otherwise dim 1 is the
-** batch. */
-typedef struct batch {
-  size_t n;
-  bp_shape s;
-  int unbatched;
-} batch;
-
 static void tobatch(lua_State *L, const char *fn, const char *what,
-                    const bp_tensor *t, batch *b) {
+                    const bp_tensor *t, lbp_batch *b) {
   int i;
   if (t->ndim > BP_SAMPLE_DIMS + 1) {
     lbp_shapebuf sb;
@@ -191,30 +186,23 @@ static void tobatch(lua_State *L, const char *fn, const char *what,
 }
 
 /* The tensor shape of n samples of shape s (unbatched: s alone). */
-static int fullshape(const batch *b, const bp_shape *s, size_t *shape) {
+static int fullshape(const lbp_batch *b, const bp_shape *s, size_t *shape) {
   int i, off = b->unbatched ? 0 : 1;
   if (off) shape[0] = b->n;
   for (i = 0; i < s->ndim; i++) shape[i + off] = s->d[i];
   return s->ndim + off;
 }
 
-/* Check an input: its shape against the network (the error names the
-** first layer that disagrees) and, when `values`, its values. *out gets
-** the output sample shape. */
-static void checkinput_values(lua_State *L, const char *fn, lmodule *m,
-                              const bp_tensor *x, batch *b, bp_shape *out,
-                              int values) {
+/* See lmodule.h. */
+void lbp_checkinput(lua_State *L, const char *fn, lmodule *m,
+                    const bp_tensor *x, lbp_batch *b, bp_shape *out,
+                    int values) {
   lbp_shapebuf sb;
   bp_error err;
   tobatch(L, fn, "input", x, b);
   if (bp_net_out_shape(&m->net, b->n, &b->s, out, &err) != BP_OK)
     lbp_error(L, fn, "%s (input shape %s)", err.msg, lbp_shape(x, &sb));
   if (values && x->dtype == BP_FLOAT32) lbp_checkvalues(L, x, fn, "input");
-}
-
-static void checkinput(lua_State *L, const char *fn, lmodule *m,
-                       const bp_tensor *x, batch *b, bp_shape *out) {
-  checkinput_values(L, fn, m, x, b, out, 1);
 }
 
 /* net:forward(tbl [, outtbl]): one sample as a plain table of numbers,
@@ -225,7 +213,7 @@ static void checkinput(lua_State *L, const char *fn, lmodule *m,
 #define CHUNK 16
 
 static int forward_table(lua_State *L, lmodule *m) {
-  fnbuf b;
+  lbp_fname b;
   bp_error err;
   bp_shape in;
   const bp_shape *os;
@@ -288,12 +276,12 @@ static int forward_table(lua_State *L, lmodule *m) {
 
 /* net:forward(x [, out]) */
 static int m_forward(lua_State *L) {
-  fnbuf b;
+  lbp_fname b;
   lmodule *m = luaL_testudata(L, 1, LBP_MODULE);
   ltensor *x, *y;
   size_t shape[BP_SAMPLE_DIMS + 1];
   bp_shape os;
-  batch in;
+  lbp_batch in;
   int nd;
   bp_error err;
   if (m != NULL && !m->closed && lua_type(L, 2) == LUA_TTABLE) {
@@ -301,9 +289,9 @@ static int m_forward(lua_State *L) {
     m->net.pool = m->pool != NULL ? *m->pool : NULL;
     return forward_table(L, m);
   }
-  m = checkself(L, "forward", &b);
+  m = lbp_modself(L, "forward", &b);
   x = lbp_checktensor(L, 2, b.s, "input");
-  checkinput(L, b.s, m, &x->t, &in, &os);
+  lbp_checkinput(L, b.s, m, &x->t, &in, &os, 1);
   nd = fullshape(&in, &os, shape);
   if (!lua_isnoneornil(L, 3)) {
     lbp_shapebuf s1, s2;
@@ -327,14 +315,14 @@ static int m_forward(lua_State *L) {
 /* net:backward(dy): returns dL/dinput, a tensor the module reuses. dy is
 ** batched or not, as the input was (one sample: the output shape alone). */
 static int m_backward(lua_State *L) {
-  fnbuf b;
-  lmodule *m = checkself(L, "backward", &b);
+  lbp_fname b;
+  lmodule *m = lbp_modself(L, "backward", &b);
   ltensor *dy = lbp_checktensor(L, 2, b.s, "gradient"), *dx;
   size_t shape[BP_SAMPLE_DIMS + 1];
   const float *g;
   bp_error err;
   lbp_shapebuf sb;
-  batch gb;
+  lbp_batch gb;
   int nd;
   if (m->net.batch > 0) {
     int d = m->net.shape[m->net.nlayers].ndim;
@@ -366,15 +354,15 @@ static int m_backward(lua_State *L) {
 }
 
 static int m_zero_grad(lua_State *L) {
-  fnbuf b;
-  bp_net_zero_grad(&checkself(L, "zero_grad", &b)->net);
+  lbp_fname b;
+  bp_net_zero_grad(&lbp_modself(L, "zero_grad", &b)->net);
   return 0;
 }
 
 /* Two lists of views: each weight then its bias, and their gradients. */
 static int m_parameters(lua_State *L) {
-  fnbuf b;
-  lmodule *m = checkself(L, "parameters", &b);
+  lbp_fname b;
+  lmodule *m = lbp_modself(L, "parameters", &b);
   size_t i, n = 0;
   int p;
   lbp_ensure_init(L, m);
@@ -395,8 +383,8 @@ static int m_parameters(lua_State *L) {
 }
 
 static int m_num_parameters(lua_State *L) {
-  fnbuf b;
-  lmodule *m = checkself(L, "num_parameters", &b);
+  lbp_fname b;
+  lmodule *m = lbp_modself(L, "num_parameters", &b);
   size_t i, n = 0;
   int p;
   for (i = 0; i < m->net.nlayers; i++)
@@ -406,118 +394,9 @@ static int m_num_parameters(lua_State *L) {
   return 1;
 }
 
-/* The optimizer at idx must have been made for the module at 1. */
-static loptim *checkopt(lua_State *L, int idx, const char *fn) {
-  loptim *o = lbp_checkoptim(L, idx, fn, "optimizer");
-  lbp_getuservalue(L, idx);
-  if (!lua_rawequal(L, -1, 1))
-    lbp_error(L, fn, "the optimizer was made for another network");
-  lua_pop(L, 1);
-  return o;
-}
-
-/* The arguments train_step and fit share: input at 2, target at 3, loss
-** at 4 and this network's optimizer at 5, checked against each other. */
-typedef struct training {
-  ltensor *x, *y;
-  lloss *loss;
-  loptim *opt;
-  batch in;
-} training;
-
-/* Arguments 2..5: input, target, loss, optimizer. uint8 inputs only when
-** `u8` (fit's epochs convert them batch by batch). The input's values
-** only when `values`. */
-static void checktraining(lua_State *L, const char *fn, lmodule *m,
-                          training *t, int u8, int values) {
-  bp_shape out;
-  t->x = lbp_checkanytensor(L, 2, fn, "input");
-  if (t->x->t.dtype != BP_UINT8 || !u8)
-    t->x = lbp_checktensor(L, 2, fn, "input");  /* float32, contiguous */
-  else if (!bp_tensor_iscontig(&t->x->t))
-    lbp_error(L, fn, "a uint8 input must be contiguous (not a strided "
-              "view): use :clone()");
-  t->y = lbp_checktensor(L, 3, fn, "target");
-  t->loss = lbp_checkloss(L, 4, fn, "loss");
-  t->opt = checkopt(L, 5, fn);
-  checkinput_values(L, fn, m, &t->x->t, &t->in, &out, values);
-  lbp_checktarget(L, fn, t->loss->spec.kind, t->in.n, bp_shape_numel(&out),
-                  &t->y->t);
-  lbp_ensure_init(L, m);
-}
-
-/* net:train_step(x, y, loss, opt): one update, one C call. */
-static int m_train_step(lua_State *L) {
-  fnbuf b;
-  lmodule *m = checkself(L, "train_step", &b);
-  training t;
-  double value;
-  bp_error err;
-  checktraining(L, b.s, m, &t, 0, 1);
-  if (bp_train_step(&m->net, t.x->t.data, t.in.n, &t.in.s, t.y->t.data,
-                    &t.loss->spec, &t.opt->o, &value, &err) != BP_OK)
-    lbp_error(L, b.s, "%s", err.msg);
-  lua_pushnumber(L, value);
-  return 1;
-}
-
-/* net:_train_epoch(X, Y, loss, opt, batch_size, shuffle [, first, count
-** [, scale [, checked]]]): the inner loop of fit, one epoch in C; returns
-** its loss. With checked, a float X is not scanned for NaN and infinity
-** up front (fit scans it once, at its first call): each batch is checked
-** anyway just before its step (bp_train_batches), so a value changed
-** between calls is still refused, only after the batches before it.
-** With first (1-based batch) and count (0: to the end): only those batches
-** (bp_train_batches), for fit's on_batch; returns their loss (the mean over
-** their samples for reduction "mean", else the sum), the samples they held,
-** and whether the reduction is "mean". A uint8 X is turned into floats
-** (x scale, default 1) batch by batch, so image data stays compact. */
-static int m_train_epoch(lua_State *L) {
-  fnbuf b;
-  lmodule *m = checkself(L, "fit", &b);
-  size_t bs = lbp_checksize(L, 6, b.s, "batch_size");
-  int shuffle = lua_toboolean(L, 7), part = !lua_isnoneornil(L, 8);
-  size_t first = 1, count = 0, seen;
-  training t;
-  double value;
-  bp_error err;
-  bp_samples xs;
-  lbp_shapebuf sb;
-  if (part) {
-    first = lbp_checksize(L, 8, b.s, "first batch");
-    if (!lua_isinteger(L, 9) || lua_tointeger(L, 9) < 0)
-      lbp_error(L, b.s, "batch count must be an integer >= 0");
-    count = (size_t)lua_tointeger(L, 9);
-  }
-  xs.scale = lua_isnoneornil(L, 10) ? 1.0f
-                                    : (float)lbp_checkfinite(L, 10, b.s, "scale");
-  t.x = lbp_checkanytensor(L, 2, b.s, "input");
-  if (t.x->t.ndim < 2)
-    lbp_error(L, b.s, "expected input of shape N x features, got %s",
-              lbp_shape(&t.x->t, &sb));
-  checktraining(L, b.s, m, &t, 1, !lua_toboolean(L, 11));
-  xs.f32 = t.x->t.data;
-  xs.u8 = t.x->t.u8;
-  if (xs.f32 != NULL && xs.scale != 1.0f)
-    lbp_error(L, b.s, "input_scale applies to uint8 inputs only (this input "
-              "is float32)");
-  if (bp_train_batches(&m->net, &m->epoch, &xs, t.in.n, &t.in.s, t.y->t.data,
-                       t.y->t.numel / t.in.n, &t.loss->spec, &t.opt->o, bs,
-                       shuffle, lbp_rng(L), first - 1, count, &value, &seen,
-                       &err) != BP_OK)
-    lbp_error(L, b.s, "%s", err.msg);
-  if (t.loss->spec.reduction == BP_REDUCE_MEAN && seen > 0)
-    value /= (double)seen;
-  lua_pushnumber(L, value);
-  if (!part) return 1;
-  lua_pushinteger(L, (lua_Integer)seen);
-  lua_pushboolean(L, t.loss->spec.reduction == BP_REDUCE_MEAN);
-  return 3;
-}
-
 static int m_save(lua_State *L) {
-  fnbuf b;
-  lmodule *m = checkself(L, "save", &b);
+  lbp_fname b;
+  lmodule *m = lbp_modself(L, "save", &b);
   const char *path;
   bp_error err;
   if (lua_type(L, 2) != LUA_TSTRING)
@@ -557,8 +436,8 @@ static int m_close(lua_State *L) {
 ** BatchNorm uses batch statistics only in training mode, the default).
 ** Return self, as PyTorch, so `net:eval():forward(x)` reads well. */
 static int m_train(lua_State *L) {
-  fnbuf b;
-  lmodule *m = checkself(L, "train", &b);
+  lbp_fname b;
+  lmodule *m = lbp_modself(L, "train", &b);
   if (!lua_isnoneornil(L, 2) && !lua_isboolean(L, 2))
     lbp_error(L, b.s, "mode must be a boolean, got %s", luaL_typename(L, 2));
   m->net.training = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
@@ -567,15 +446,15 @@ static int m_train(lua_State *L) {
 }
 
 static int m_eval(lua_State *L) {
-  fnbuf b;
-  checkself(L, "eval", &b)->net.training = 0;
+  lbp_fname b;
+  lbp_modself(L, "eval", &b)->net.training = 0;
   lua_settop(L, 1);
   return 1;
 }
 
 static int m_is_training(lua_State *L) {
-  fnbuf b;
-  lua_pushboolean(L, checkself(L, "is_training", &b)->net.training);
+  lbp_fname b;
+  lua_pushboolean(L, lbp_modself(L, "is_training", &b)->net.training);
   return 1;
 }
 
@@ -583,8 +462,8 @@ static int m_is_training(lua_State *L) {
 ** (BatchNorm: running mean, then running variance), as PyTorch's
 ** buffers(). Saved with the network; optimizers never touch them. */
 static int m_buffers(lua_State *L) {
-  fnbuf b;
-  lmodule *m = checkself(L, "buffers", &b);
+  lbp_fname b;
+  lmodule *m = lbp_modself(L, "buffers", &b);
   size_t i, n = 0;
   lbp_ensure_init(L, m);
   lua_newtable(L);
@@ -663,7 +542,7 @@ static int m_tostring(lua_State *L) {
 
 /* The shape at idx: a table of sizes as forward would take a tensor
 ** ({64, 1, 28, 28}, or {784} for one sample). */
-static void checkshape(lua_State *L, int idx, const char *fn, batch *bt) {
+static void checkshape(lua_State *L, int idx, const char *fn, lbp_batch *bt) {
   size_t shape[BP_MAXDIM];
   bp_tensor t;
   int i, nd;
@@ -691,14 +570,14 @@ static void checkshape(lua_State *L, int idx, const char *fn, batch *bt) {
 ** (print(net:summary()) shows it): a method that printed by itself would
 ** write into every program that only wants the string. */
 static int m_summary(lua_State *L) {
-  fnbuf fb;
-  lmodule *m = checkself(L, "summary", &fb);
+  lbp_fname fb;
+  lmodule *m = lbp_modself(L, "summary", &fb);
   const bp_net *net = &m->net;
   const bp_shape *shapes = NULL;
   luaL_Buffer b;
   char line[320], desc[160], shp[96];
   size_t i, n = 0, total = 0, state = 0;
-  batch bt;
+  lbp_batch bt;
   int depth = 1;
   if (!lua_isnoneornil(L, 2)) {
     bp_shape out;
@@ -757,8 +636,8 @@ static int m_summary(lua_State *L) {
 static const luaL_Reg methods[] = {
   {"forward", m_forward}, {"backward", m_backward},
   {"zero_grad", m_zero_grad}, {"parameters", m_parameters},
-  {"num_parameters", m_num_parameters}, {"train_step", m_train_step},
-  {"_train_epoch", m_train_epoch}, {"save", m_save}, {"close", m_close},
+  {"num_parameters", m_num_parameters}, {"save", m_save},
+  {"close", m_close},
   {"train", m_train}, {"eval", m_eval}, {"is_training", m_is_training},
   {"buffers", m_buffers}, {"summary", m_summary},
   {NULL, NULL}

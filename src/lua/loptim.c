@@ -12,7 +12,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lbackprop.h"
+#include "lmodule.h"
+#include "loptim.h"
+
+loptim *lbp_checkoptim(lua_State *L, int idx, const char *fn,
+                       const char *arg) {
+  return lbp_checkudata(L, idx, LBP_OPTIM, fn, arg);
+}
 
 /* The options, one table for parsing, reading (opt.betas) and printing.
 ** A pair is two adjacent doubles in bp_optim, given as a Lua table {a, b}. */

@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gemm.h"
+#include "kernels/gemm.h"
+#include "lmodule.h"   /* parameter views are owned by a module */
+#include "lstate.h"
 #include "ltensor.h"
-#include "reduce.h"
-#include "tview.h"
+#include "tensor/reduce.h"
+#include "tensor/tview.h"
 
 #define CHECK_T(L, i, fn) lbp_checktensor(L, i, fn, "self")
 #define CHECK_ANY(L, i, fn) lbp_checkanytensor(L, i, fn, "self")

@@ -11,11 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cpu.h"
-#include "gemm.h"
-#include "lbackprop.h"
-#include "pool.h"
-#include "vmath.h"
+#include "base/cpu.h"
+#include "kernels/gemm.h"
+#include "lstate.h"
+#include "ltensor.h"
+#include "base/threadpool.h"
+#include "kernels/vmath.h"
 
 #define LBP_POOL "backprop.ThreadPool"
 

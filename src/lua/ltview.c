@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "ltensor.h"
-#include "tview.h"
+#include "tensor/tview.h"
 
 /* --- views ----------------------------------------------------------- */
 

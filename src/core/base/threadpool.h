@@ -1,0 +1,35 @@
+/*
+** threadpool.h: a small pthread pool, a value its owner creates and frees (one
+** per Lua state in the binding; nothing global). bp_pool_run is a
+** parallel-for with a static schedule: task i always runs on thread
+** i mod n (task 0 on the caller), so work split by task index is deterministic.
+**
+** One caller at a time: a pool is not shared between threads that call
+** bp_pool_run concurrently (a Lua state is single-threaded). A call made
+** from inside a task runs its tasks serially on that thread.
+*/
+#ifndef BP_POOL_H
+#define BP_POOL_H
+
+#include <stddef.h>
+
+#include "base/status.h"
+
+typedef struct bp_pool bp_pool;
+
+typedef void bp_task_fn(void *arg, size_t task, size_t ntasks);
+
+#define BP_POOL_MAX 256
+
+/* nthreads in 1..BP_POOL_MAX, the caller included (nthreads - 1 workers
+** are started; 1 starts none). */
+bp_status bp_pool_new(size_t nthreads, bp_pool **pool, bp_error *err);
+void bp_pool_free(bp_pool *pool);   /* joins the workers; NULL is fine */
+size_t bp_pool_size(const bp_pool *pool);   /* 1 for NULL */
+
+/* fn(arg, i, ntasks) for every i < ntasks; returns when all are done.
+** Thread t of n (t = 0 is the caller) runs tasks t, t + n, t + 2n, ...
+** NULL pool: runs them in order here. */
+void bp_pool_run(bp_pool *pool, size_t ntasks, bp_task_fn *fn, void *arg);
+
+#endif

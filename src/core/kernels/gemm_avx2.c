@@ -1,0 +1,159 @@
+/*
+** gemm_avx2.c: AVX2 + FMA kernels, compiled with a target attribute (see
+** gemm_avx512.c). Micro-tile 6 x 16: 12 ymm accumulators, two vectors of
+** B and one broadcast of A per step, 15 of the 16 registers.
+*/
+#include "kernels/gemm_kern.h"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx2,fma")))
+#define MR 6
+#define NR 16
+
+/* Lanes j < n set (n may exceed 8). */
+TARGET static inline __m256i mask8(size_t n) {
+  int k = n > 8 ? 8 : (int)n;
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(k),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+TARGET static inline void store(float *c, __m256 acc, float alpha,
+                                float beta, __m256i k, int full) {
+  __m256 t = alpha == 1.0f ? acc : _mm256_mul_ps(_mm256_set1_ps(alpha), acc);
+  if (beta != 0.0f) {
+    __m256 old = full ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, k);
+    t = beta == 1.0f ? _mm256_add_ps(old, t)
+                     : _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(beta), old), t);
+  }
+  if (full) _mm256_storeu_ps(c, t);
+  else _mm256_maskstore_ps(c, k, t);
+}
+
+TARGET static void ukr(size_t kc, const float *a, ptrdiff_t rsa,
+                       ptrdiff_t csa, const float *b, ptrdiff_t rsb,
+                       float alpha, float beta, float *c, ptrdiff_t rsc,
+                       size_t m, size_t n) {
+  __m256 c0[MR], c1[MR];
+  __m256i k0 = mask8(n), k1 = mask8(n > 8 ? n - 8 : 0);
+  size_t p;
+  int r;
+#pragma GCC unroll 6
+  for (r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+  if (csa == 1) {
+    for (p = 0; p < kc; p++, b += rsb) {
+      __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+      for (r = 0; r < MR; r++) {
+        __m256 av = _mm256_broadcast_ss(a + r * rsa + (ptrdiff_t)p);
+        c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
+        c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+      }
+    }
+  } else {
+    for (p = 0; p < kc; p++, b += rsb, a += csa) {
+      __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+      for (r = 0; r < MR; r++) {
+        __m256 av = _mm256_broadcast_ss(a + r);
+        c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
+        c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+      }
+    }
+  }
+#pragma GCC unroll 6
+  for (r = 0; r < MR; r++)
+    if ((size_t)r < m) {
+      store(c + r * rsc, c0[r], alpha, beta, k0, n >= 8);
+      if (n > 8) store(c + r * rsc + 8, c1[r], alpha, beta, k1, n >= 16);
+    }
+}
+
+TARGET static void rows(size_t M, size_t N, size_t K, float alpha,
+                        const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                        const float *b, size_t ldb, float beta, float *c,
+                        size_t ldc) {
+  size_t i, j, p;
+  for (i = 0; i < M; i++)
+    for (j = 0; j < N; j += 32) {
+      size_t n = N - j;
+      __m256i k0 = mask8(n), k1 = mask8(n > 8 ? n - 8 : 0),
+              k2 = mask8(n > 16 ? n - 16 : 0), k3 = mask8(n > 24 ? n - 24 : 0);
+      __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+      const float *bp = b + j, *ap = a + (ptrdiff_t)i * rsa;
+      float *cp = c + i * ldc + j;
+      if (n >= 32) {
+        for (p = 0; p < K; p++, bp += ldb, ap += csa) {
+          __m256 av = _mm256_broadcast_ss(ap);
+          s0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp), s0);
+          s1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp + 8), s1);
+          s2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp + 16), s2);
+          s3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp + 24), s3);
+        }
+      } else {
+        for (p = 0; p < K; p++, bp += ldb, ap += csa) {
+          __m256 av = _mm256_broadcast_ss(ap);
+          s0 = _mm256_fmadd_ps(av, _mm256_maskload_ps(bp, k0), s0);
+          if (n > 8) s1 = _mm256_fmadd_ps(av, _mm256_maskload_ps(bp + 8, k1), s1);
+          if (n > 16) s2 = _mm256_fmadd_ps(av, _mm256_maskload_ps(bp + 16, k2), s2);
+          if (n > 24) s3 = _mm256_fmadd_ps(av, _mm256_maskload_ps(bp + 24, k3), s3);
+        }
+      }
+      store(cp, s0, alpha, beta, k0, n >= 8);
+      if (n > 8) store(cp + 8, s1, alpha, beta, k1, n >= 16);
+      if (n > 16) store(cp + 16, s2, alpha, beta, k2, n >= 24);
+      if (n > 24) store(cp + 24, s3, alpha, beta, k3, n >= 32);
+    }
+}
+
+TARGET static inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+TARGET static void dots(size_t M, size_t N, size_t K, float alpha,
+                        const float *a, size_t lda, const float *b,
+                        size_t ldb, float beta, float *c, size_t ldc) {
+  size_t i, j, p, q;
+  __m256i kt = mask8(K % 8);
+  for (i = 0; i < M; i++) {
+    const float *ai = a + i * lda;
+    for (j = 0; j < N; j += 4) {
+      size_t nj = N - j < 4 ? N - j : 4;
+      const float *b0 = b + j * ldb, *b1 = b + (j + (nj > 1)) * ldb,
+                  *b2 = b + (j + (nj > 2 ? 2 : nj - 1)) * ldb,
+                  *b3 = b + (j + nj - 1) * ldb;
+      __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+      float out[8];
+      for (p = 0; p + 8 <= K; p += 8) {
+        __m256 av = _mm256_loadu_ps(ai + p);
+        s0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b0 + p), s0);
+        s1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b1 + p), s1);
+        s2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b2 + p), s2);
+        s3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b3 + p), s3);
+      }
+      if (K % 8) {
+        __m256 av = _mm256_maskload_ps(ai + p, kt);
+        s0 = _mm256_fmadd_ps(av, _mm256_maskload_ps(b0 + p, kt), s0);
+        s1 = _mm256_fmadd_ps(av, _mm256_maskload_ps(b1 + p, kt), s1);
+        s2 = _mm256_fmadd_ps(av, _mm256_maskload_ps(b2 + p, kt), s2);
+        s3 = _mm256_fmadd_ps(av, _mm256_maskload_ps(b3 + p, kt), s3);
+      }
+      out[0] = hsum(s0);
+      out[1] = hsum(s1);
+      out[2] = hsum(s2);
+      out[3] = hsum(s3);
+      for (q = 4; q < 8; q++) out[q] = 0.0f;
+      store(c + i * ldc + j, _mm256_loadu_ps(out), alpha, beta, mask8(nj), 0);
+    }
+  }
+}
+
+const bp_gemm_kernels bp_gemm_avx2 = {MR, NR, 4, 0, ukr, rows, dots, 0};
+
+#else
+const bp_gemm_kernels bp_gemm_avx2 = {0, 0, 0, 0, 0, 0, 0, 0};
+#endif

@@ -1,0 +1,276 @@
+/*
+** small.c: the portable kernels of small.h, the AVX-512 and AVX2 ones
+** (bodies in small_simd.h) and the run-time choice between them.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cpu.h"
+#include "kernels/small.h"
+#include "kernels/vmath.h"
+
+/* --- portable: plain loops, bp_gemm's order ---------------------------- */
+
+static float dot8(size_t n, const float *a, const float *b) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t k = 0, r;
+  for (; k + 8 <= n; k += 8)
+    for (r = 0; r < 8; r++) s[r] += a[k + r] * b[k + r];
+  for (; k < n; k++) s[0] += a[k] * b[k];
+  return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+static void bp_small_fwd_portable(size_t n, size_t in, size_t out,
+                                  const float *x, const float *w,
+                                  const float *b, float *y) {
+  size_t s, j;
+  for (s = 0; s < n; s++)
+    for (j = 0; j < out; j++)
+      y[s * out + j] = b[j] + dot8(in, w + j * in, x + s * in);
+}
+
+static void bp_small_grad_portable(size_t n, size_t in, size_t out,
+                                   const float *x, const float *dy,
+                                   float *restrict gw, float *restrict gb) {
+  size_t s, j, k;
+  for (s = 0; s < n; s++) {
+    const float *xs = x + s * in, *d = dy + s * out;
+    for (j = 0; j < out; j++) {
+      float g = d[j], *row = gw + j * in;
+      for (k = 0; k < in; k++) row[k] += g * xs[k];
+      gb[j] += g;
+    }
+  }
+}
+
+static void bp_small_grad_sgd_portable(size_t n, size_t in, size_t out,
+                                       const float *x, const float *dy,
+                                       float *restrict gw,
+                                       float *restrict gb, float *restrict w,
+                                       float *restrict b, float lr) {
+  size_t s, j, k;
+  for (j = 0; j < out; j++) {
+    float *grow = gw + j * in, *wrow = w + j * in, a;
+    for (k = 0; k < in; k++) grow[k] = 0.0f;
+    for (s = 0; s < n; s++) {
+      float g = dy[s * out + j];
+      for (k = 0; k < in; k++) grow[k] += g * x[s * in + k];
+    }
+    for (k = 0; k < in; k++) wrow[k] -= lr * grow[k];
+    a = 0.0f;
+    for (s = 0; s < n; s++) a += dy[s * out + j];
+    gb[j] = a;
+    b[j] -= lr * a;
+  }
+}
+
+static void bp_small_dx_portable(size_t n, size_t in, size_t out,
+                                 const float *dy, const float *w,
+                                 float *restrict dx) {
+  size_t s, j, k;
+  for (s = 0; s < n; s++) {
+    const float *d = dy + s * out;
+    float *o = dx + s * in;
+    for (k = 0; k < in; k++) o[k] = 0.0f;
+    for (j = 0; j < out; j++)
+      for (k = 0; k < in; k++) o[k] += d[j] * w[j * in + k];
+  }
+}
+
+static void bp_upd_sgd_portable(size_t m, float lr, float *restrict p,
+                                const float *restrict g) {
+  size_t i;
+  for (i = 0; i < m; i++) p[i] -= lr * g[i];
+}
+
+static void bp_upd_sgd_wd_portable(size_t m, float lr, float wd,
+                                   float *restrict p,
+                                   const float *restrict g) {
+  size_t i;
+  for (i = 0; i < m; i++) p[i] -= lr * (g[i] + wd * p[i]);
+}
+
+static void bp_upd_sgd_momentum_portable(size_t m, float lr, float wd,
+                                         float mu, float keep, int first,
+                                         int nesterov, float *restrict p,
+                                         const float *restrict g,
+                                         float *restrict b) {
+  size_t i;
+  for (i = 0; i < m; i++) {
+    float d = g[i] + wd * p[i];
+    float v = first ? d : mu * b[i] + keep * d;
+    b[i] = v;
+    p[i] -= lr * (nesterov ? d + mu * v : v);
+  }
+}
+
+/* --- SIMD versions ---------------------------------------------------- */
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define BP_SMALL_SIMD 1
+#include <immintrin.h>
+
+/* A lane of the mask vector is on when its index is below r; masked-off
+** lanes are neither read nor written (no fault). */
+#define MASK8(r) \
+  _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(r)), \
+                     _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+
+/* Sums of 8 vectors' lanes, one per lane of the result, each added as
+** ((v0+v1) + (v2+v3)) + ((v4+v5) + (v6+v7)) (hadd pairs neighbours; the
+** last add joins the 128-bit halves). */
+__attribute__((target("avx2"))) static inline __m256
+red8(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m256 a5,
+     __m256 a6, __m256 a7) {
+  __m256 u0 = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+  __m256 u1 = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
+  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                       _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+/* The same for 4 vectors, in the same order; lanes 4 to 7 are 0. */
+__attribute__((target("avx2"))) static inline __m256
+red4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+  __m256 u = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps(u, 1));
+  return _mm256_insertf128_ps(_mm256_setzero_ps(), s, 0);
+}
+
+#define VW 16
+#define TARGET __attribute__((target("avx512f,avx512vl,avx2")))
+#define SUFFIX(name) name##_avx512
+#define MASK16(r) ((__mmask16)((1u << (r)) - 1u))
+/* 8-lane masked loads and stores through mask registers (AMD's
+** vmaskmovps store is microcoded: many times slower). */
+#define LDM8(p, r) _mm256_maskz_loadu_ps((__mmask8)MASK16(r), (p))
+#define STM8(p, r, v) _mm256_mask_storeu_ps((p), (__mmask8)MASK16(r), (v))
+#define LDM(p, r) ((vf_avx512)_mm512_maskz_loadu_ps(MASK16(r), (p)))
+#define STM(p, r, v) _mm512_mask_storeu_ps((p), MASK16(r), (__m512)(v))
+/* 16 lanes to 8: lane i + lane i + 8. */
+#define FOLD(v)                                                        \
+  _mm256_add_ps(_mm512_castps512_ps256((__m512)(v)),                   \
+                _mm256_castpd_ps(_mm512_extractf64x4_pd(               \
+                    _mm512_castps_pd((__m512)(v)), 1)))
+#include "kernels/small_simd.h"
+#undef VW
+#undef TARGET
+#undef SUFFIX
+#undef LDM
+#undef STM
+#undef FOLD
+#undef LDM8
+#undef STM8
+
+#define VW 8
+#define TARGET __attribute__((target("avx2")))
+#define SUFFIX(name) name##_avx2
+#define LDM(p, r) ((vf_avx2)_mm256_maskload_ps((p), MASK8(r)))
+#define STM(p, r, v) _mm256_maskstore_ps((p), MASK8(r), (__m256)(v))
+#define FOLD(v) ((__m256)(v))
+#define LDM8(p, r) _mm256_maskload_ps((p), MASK8(r))
+#define STM8(p, r, v) _mm256_maskstore_ps((p), MASK8(r), (v))
+#include "kernels/small_simd.h"
+#endif
+
+/* --- dispatch --------------------------------------------------------- */
+
+enum { PORTABLE, AVX2, AVX512 };
+
+/* The choice is made once and never changes afterwards: the kernels it
+** picks between compute the same function (see small.h), so a race
+** between two first calls is harmless. */
+static int chosen = -1;
+
+static int has(int isa) {
+#ifdef BP_SMALL_SIMD
+  if (isa == AVX512) return __builtin_cpu_supports("avx512f") &&
+                            __builtin_cpu_supports("avx512vl") &&
+                            __builtin_cpu_supports("avx2");
+  if (isa == AVX2) return __builtin_cpu_supports("avx2");
+#endif
+  return isa == PORTABLE;
+}
+
+static int isa(void) {
+  int c = chosen;
+  if (c < 0) {
+    const char *env = getenv("BACKPROP_ISA");
+    c = has(AVX512) ? AVX512 : has(AVX2) ? AVX2 : PORTABLE;
+    if (env != NULL) {
+      int want = strcmp(env, "portable") == 0 ? PORTABLE
+                 : strcmp(env, "avx2") == 0   ? AVX2
+                 : strcmp(env, "avx512") == 0 ? AVX512 : -1;
+      if (want >= 0 && has(want)) c = want;
+    }
+    chosen = c;
+  }
+  return c;
+}
+
+const char *bp_small_isa(void) {
+  static const char *const names[] = {"portable", "avx2", "avx512"};
+  return names[isa()];
+}
+
+#ifdef BP_SMALL_SIMD
+#define PICK(name, args)                                  \
+  switch (isa()) {                                        \
+  case AVX512: name##_avx512 args; return;                \
+  case AVX2: name##_avx2 args; return;                    \
+  default: name##_portable args; return;                  \
+  }
+#else
+#define PICK(name, args) name##_portable args;
+#endif
+
+void bp_small_fwd(size_t n, size_t in, size_t out, const float *x,
+                  const float *w, const float *b, float *y) {
+  PICK(bp_small_fwd, (n, in, out, x, w, b, y))
+}
+
+void bp_small_fwd_act(size_t n, size_t in, size_t out, const float *x,
+                      const float *w, const float *b, float *y, float *z,
+                      int act) {
+#ifdef BP_SMALL_SIMD
+  /* vmath's portable activations are libm's: only the SIMD ones match. */
+  if (act != BP_ACT_NONE && bp_isa_active() != BP_ISA_PORTABLE)
+    switch (isa()) {
+    case AVX512: bp_small_fwd_act_avx512(n, in, out, x, w, b, y, z, act); return;
+    case AVX2: bp_small_fwd_act_avx2(n, in, out, x, w, b, y, z, act); return;
+    default: break;
+    }
+#endif
+  bp_small_fwd(n, in, out, x, w, b, y);
+  if (act == BP_ACT_SIGMOID) bp_vsigmoid(n * out, y, z);
+  else if (act == BP_ACT_TANH) bp_vtanh(n * out, y, z);
+}
+
+void bp_small_grad(size_t n, size_t in, size_t out, const float *x,
+                   const float *dy, float *gw, float *gb) {
+  PICK(bp_small_grad, (n, in, out, x, dy, gw, gb))
+}
+
+void bp_small_grad_sgd(size_t n, size_t in, size_t out, const float *x,
+                       const float *dy, float *gw, float *gb, float *w,
+                       float *b, float lr) {
+  PICK(bp_small_grad_sgd, (n, in, out, x, dy, gw, gb, w, b, lr))
+}
+
+void bp_small_dx(size_t n, size_t in, size_t out, const float *dy,
+                 const float *w, float *dx) {
+  PICK(bp_small_dx, (n, in, out, dy, w, dx))
+}
+
+void bp_upd_sgd(size_t m, float lr, float *p, const float *g) {
+  PICK(bp_upd_sgd, (m, lr, p, g))
+}
+
+void bp_upd_sgd_wd(size_t m, float lr, float wd, float *p, const float *g) {
+  PICK(bp_upd_sgd_wd, (m, lr, wd, p, g))
+}
+
+void bp_upd_sgd_momentum(size_t m, float lr, float wd, float mu, float keep,
+                         int first, int nesterov, float *p, const float *g,
+                         float *b) {
+  PICK(bp_upd_sgd_momentum, (m, lr, wd, mu, keep, first, nesterov, p, g, b))
+}

@@ -1,0 +1,140 @@
+/*
+** linear.c: y = x W^T + b, the neuron of the classic recipe for a whole
+** batch at once. W is out x in and b has out entries, as in Torch and
+** PyTorch, so row j of W holds the weights of neuron j. Each sample is a
+** vector of `in` features.
+*/
+#include <string.h>
+
+#include "kernels/gemm.h"
+#include "nn/layer.h"
+#include "train/optim.h"
+#include "kernels/small.h"
+
+static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
+                       const bp_shape *in, bp_shape *out, bp_error *err) {
+  (void)c;
+  if (in->ndim != 1) {
+    char s[96];
+    bp_shape_fmt(n, in, s, sizeof s);
+    return bp_fail(err, BP_EINVAL, "expected input of shape N x features, "
+                   "got %s", s);
+  }
+  if (in->d[0] != l->in)
+    return bp_fail(err, BP_EINVAL, "expected input with %lu features, got %lu",
+                   (unsigned long)l->in, (unsigned long)in->d[0]);
+  out->ndim = 1;
+  out->d[0] = l->out;
+  return BP_OK;
+}
+
+static void forward(const bp_layer *l, const bp_ctx *c, const float *x,
+                    float *y, size_t n, const bp_shape *in) {
+  const float *w = l->p[0].data, *b = l->p[1].data;
+  size_t i;
+  (void)in;
+  if (n <= BP_SMALL_BATCH) {    /* direct dot products: see small.h */
+    bp_small_fwd(n, l->in, l->out, x, w, b, y);
+    return;
+  }
+  for (i = 0; i < n; i++) memcpy(y + i * l->out, b, l->out * sizeof *b);
+  bp_gemm_mt(c->pool, 0, 1, n, l->out, l->in, 1.0f, x, l->in, w, l->in, 1.0f,
+             y, l->out);
+}
+
+/* gb[j] += the sum of column j of dy (n x m), row after row (each
+** column's sum keeps its order, so the bits do not change). */
+static void colsum(size_t n, size_t m, const float *restrict dy,
+                   float *restrict gb) {
+  size_t i, j = 0, k;
+  for (; j + 8 <= m; j += 8)          /* fixed-length rows vectorize at -O2 */
+    for (i = 0; i < n; i++)
+      for (k = 0; k < 8; k++) gb[j + k] += dy[i * m + j + k];
+  for (i = 0; i < n; i++)
+    for (k = j; k < m; k++) gb[k] += dy[i * m + k];
+}
+
+/* The fused step (bp_ctx.fused): dx first, while W is unchanged. */
+static void backward_sgd(const bp_layer *l, const bp_ctx *c, const float *x,
+                         const float *dy, float *dx, size_t n) {
+  const bp_optim *o = c->opt;
+  int plain = o->m == NULL && o->weight_decay == 0.0;
+  float *w = l->p[0].data, *b = l->p[1].data;
+  float *gw = l->p[0].grad, *gb = l->p[1].grad;
+  size_t j;
+  if (dx != NULL) {
+    if (n <= BP_SMALL_BATCH) bp_small_dx(n, l->in, l->out, dy, w, dx);
+    else bp_gemm_mt(c->pool, 0, 0, n, l->in, l->out, 1.0f, dy, l->out, w,
+                    l->in, 0.0f, dx, l->in);
+  }
+  if (n <= BP_SMALL_BATCH && plain) {   /* as the unfused path: same sums */
+    bp_small_grad_sgd(n, l->in, l->out, x, dy, gw, gb, w, b, (float)o->lr);
+    return;
+  }
+  if (n <= BP_SMALL_BATCH) {
+    memset(gw, 0, l->p[0].numel * sizeof *gw);
+    memset(gb, 0, l->p[1].numel * sizeof *gb);
+    bp_small_grad(n, l->in, l->out, x, dy, gw, gb);
+  } else {
+    bp_gemm_mt(c->pool, 1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in,
+               0.0f, gw, l->in);
+    for (j = 0; j < l->out; j++) gb[j] = 0.0f;
+    colsum(n, l->out, dy, gb);
+  }
+  bp_optim_sgd_part(o, c->params, w, gw, l->p[0].numel);
+  bp_optim_sgd_part(o, c->params, b, gb, l->p[1].numel);
+}
+
+static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
+                     const float *y, const float *dy, float *dx, size_t n,
+                     const bp_shape *in) {
+  float *gw = l->p[0].grad, *gb = l->p[1].grad;
+  (void)y;
+  (void)in;
+  if (c->fused) {
+    backward_sgd(l, c, x, dy, dx, n);
+    return;
+  }
+  /* dW += dy^T x,  db += column sums of dy,  dx = dy W */
+  if (n <= BP_SMALL_BATCH) {
+    bp_small_grad(n, l->in, l->out, x, dy, gw, gb);
+    if (dx != NULL) bp_small_dx(n, l->in, l->out, dy, l->p[0].data, dx);
+    return;
+  }
+  bp_gemm_mt(c->pool, 1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in,
+             1.0f, gw, l->in);
+  colsum(n, l->out, dy, gb);
+  if (dx != NULL)
+    bp_gemm_mt(c->pool, 0, 0, n, l->in, l->out, 1.0f, dy, l->out,
+               l->p[0].data, l->in, 0.0f, dx, l->in);
+}
+
+static bp_status describe(bp_layer *l, bp_error *err) {
+  if (l->in == 0 || l->out == 0)
+    return bp_fail(err, BP_EINVAL, "Linear needs at least 1 input and 1 "
+                   "output feature, got %lu and %lu", (unsigned long)l->in,
+                   (unsigned long)l->out);
+  if (l->in > ((size_t)1 << 31) / l->out)
+    return bp_fail(err, BP_EINVAL, "Linear %lux%lu is too large",
+                   (unsigned long)l->in, (unsigned long)l->out);
+  l->nparams = 2;
+  l->p[0].ndim = 2;
+  l->p[0].shape[0] = l->out;
+  l->p[0].shape[1] = l->in;
+  l->p[0].numel = l->out * l->in;
+  l->p[1].ndim = 1;
+  l->p[1].shape[0] = l->out;
+  l->p[1].numel = l->out;
+  return BP_OK;
+}
+
+/* Xavier or He by the next layer (see bp_init_bound); biases start at 0. */
+static void reset(bp_layer *l, const bp_layer *next, bp_rng *rng) {
+  size_t i;
+  bp_fill_uniform(l->p[0].data, l->p[0].numel,
+                  bp_init_bound(next, l->in, l->out), rng);
+  for (i = 0; i < l->p[1].numel; i++) l->p[1].data[i] = 0.0f;
+}
+
+const bp_layer_class bp_linear_class = {"Linear", shape, forward, backward,
+                                        describe, reset, NULL, NULL, NULL, 0};

@@ -1,0 +1,417 @@
+/* net.c: building a network and running its passes (see net.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/net.h"
+#include "base/threadpool.h"
+#include "kernels/small.h"
+#include "tensor/tensor.h"
+#include "kernels/vmath.h"
+
+/* Each parameter tensor and scratch array starts on a 64-byte boundary. */
+#define PAD 16
+
+static size_t pad(size_t n) {
+  return (n + PAD - 1) / PAD * PAD;
+}
+
+/* --- Residual: the container layer the network runs itself ----------- */
+
+static bp_status residual_describe(bp_layer *l, bp_error *err) {
+  if (l->span == 0)
+    return bp_fail(err, BP_EINVAL, "Residual needs a body of at least one "
+                   "layer");
+  l->nparams = 0;
+  return BP_OK;
+}
+
+/* forward and backward are NULL: bp_net_forward/backward handle it. */
+const bp_layer_class bp_residual_class = {"Residual", bp_shape_same, NULL,
+                                          NULL, residual_describe, NULL,
+                                          NULL, NULL, NULL, 1};
+
+/* --- building --------------------------------------------------------- */
+
+bp_status bp_net_init(bp_net *net, const bp_layer *layers, size_t nlayers,
+                      bp_error *err) {
+  size_t i, total = 0, states = 0, off = 0, soff = 0;
+  int k;
+  memset(net, 0, sizeof *net);
+  net->training = 1;
+  if (nlayers == 0)
+    return bp_fail(err, BP_EINVAL, "a network needs at least one layer");
+  for (i = 0; i < nlayers; i++)
+    if (layers[i].kind == BP_RESIDUAL && layers[i].span > i)
+      return bp_fail(err, BP_EINVAL, "layer %lu (Residual) spans %lu layers, "
+                     "but only %lu come before it", (unsigned long)i + 1,
+                     (unsigned long)layers[i].span, (unsigned long)i);
+  net->layers = bp_malloc(nlayers * sizeof *net->layers);
+  net->shape = bp_malloc((nlayers + 1) * sizeof *net->shape);
+  net->probe = bp_malloc((nlayers + 1) * sizeof *net->probe);
+  net->act = bp_malloc((nlayers + 1) * sizeof *net->act);
+  net->saved = bp_malloc(nlayers * sizeof *net->saved);
+  net->skip = bp_malloc(nlayers * sizeof *net->skip);
+  net->cls = bp_malloc(nlayers * sizeof *net->cls);
+  net->joins = bp_calloc(nlayers, 1);
+  if (!net->layers || !net->shape || !net->probe || !net->act ||
+      !net->saved || !net->skip || !net->cls || !net->joins)
+    goto nomem;
+  memcpy(net->layers, layers, nlayers * sizeof *layers);
+  net->nlayers = nlayers;
+  for (i = 0; i < nlayers; i++) {
+    net->cls[i] = bp_layer_class_of(layers[i].kind);
+    if (layers[i].kind == BP_RESIDUAL) net->joins[i - layers[i].span] = 1;
+  }
+  net->fuses_sgd = 1;
+  for (i = 0; i < nlayers; i++)
+    if (layers[i].nparams > 0 && layers[i].kind != BP_LINEAR)
+      net->fuses_sgd = 0;     /* only Linear implements bp_ctx.fused */
+  for (i = 0; i < nlayers; i++) {
+    for (k = 0; k < layers[i].nparams; k++) total += pad(layers[i].p[k].numel);
+    states += pad(layers[i].nstate);
+  }
+  net->nparams = total;
+  net->nstate = states;
+  net->params = bp_alloc(total);
+  net->grads = bp_alloc(total);
+  net->state = bp_alloc(states);
+  if (!net->params || !net->grads || !net->state) goto nomem;
+  for (i = 0; i < nlayers; i++) {
+    bp_layer *l = &net->layers[i];
+    for (k = 0; k < l->nparams; k++) {
+      l->p[k].data = net->params + off;
+      l->p[k].grad = net->grads + off;
+      off += pad(l->p[k].numel);
+    }
+    l->state = l->nstate ? net->state + soff : NULL;
+    soff += pad(l->nstate);
+  }
+  return BP_OK;
+nomem:
+  bp_net_free(net);
+  return bp_fail(err, BP_ENOMEM, "out of memory building the network");
+}
+
+void bp_net_free(bp_net *net) {
+  free(net->layers);
+  free(net->shape);
+  free(net->probe);
+  free(net->act);
+  free(net->saved);
+  free(net->skip);
+  free(net->cls);
+  free(net->joins);
+  bp_free(net->params);
+  bp_free(net->grads);
+  bp_free(net->state);
+  bp_free(net->scratch);
+  memset(net, 0, sizeof *net);
+}
+
+void bp_net_reset(bp_net *net, bp_rng *rng) {
+  size_t i;
+  for (i = 0; i < net->nlayers; i++) {
+    bp_layer *l = &net->layers[i];
+    const bp_layer_class *c = bp_layer_class_of(l->kind);
+    if (c->reset != NULL)
+      c->reset(l, i + 1 < net->nlayers ? &net->layers[i + 1] : NULL, rng);
+  }
+}
+
+/* Large buffers are cleared in one contiguous piece per thread. */
+static void zero_task(void *arg, size_t t, size_t nt) {
+  bp_net *net = arg;
+  size_t lines = net->nparams / PAD, lo = lines * t / nt * PAD,
+         hi = lines * (t + 1) / nt * PAD;
+  memset(net->grads + lo, 0, (hi - lo) * sizeof *net->grads);
+}
+
+void bp_net_zero_grad(bp_net *net) {
+  memset(net->grads, 0, net->nparams * sizeof *net->grads);
+}
+
+void bp_net_zero_grad_mt(bp_net *net) {
+  if (bp_pool_size(net->pool) > 1 && net->nparams >= ((size_t)1 << 16))
+    bp_pool_run(net->pool, bp_pool_size(net->pool), zero_task, net);
+  else
+    bp_net_zero_grad(net);
+}
+
+/* --- shapes ----------------------------------------------------------- */
+
+static bp_ctx context(const bp_net *net) {
+  bp_ctx c;
+  c.training = net->training;
+  c.rng = net->rng;
+  c.pool = net->pool;
+  c.work = net->work;
+  c.saved = NULL;
+  c.fused = 0;
+  c.opt = NULL;
+  c.params = NULL;
+  return c;
+}
+
+/* Message of layer i's failure: the layer's own for a lone layer. */
+static bp_status layer_fail(const bp_net *net, size_t i, const bp_error *why,
+                            bp_error *err) {
+  const char *name = bp_layer_class_of(net->layers[i].kind)->name;
+  if (net->nlayers == 1) return bp_fail(err, BP_EINVAL, "%s", why->msg);
+  return bp_fail(err, BP_EINVAL, "layer %lu (%s) %s", (unsigned long)i + 1,
+                 name, why->msg);
+}
+
+/* sh[0..nlayers] for a batch of n samples of shape in. */
+static bp_status shapes(const bp_net *net, size_t n, const bp_shape *in,
+                        bp_shape *sh, bp_error *err) {
+  bp_ctx c = context(net);
+  bp_error why;
+  size_t i;
+  if (in->ndim < 1 || in->ndim > BP_SAMPLE_DIMS)
+    return bp_fail(err, BP_EINVAL, "samples must have 1 to %d dimensions",
+                   BP_SAMPLE_DIMS);
+  sh[0] = *in;
+  for (i = 0; i < net->nlayers; i++) {
+    const bp_layer *l = &net->layers[i];
+    if (l->kind == BP_RESIDUAL) {
+      if (!bp_shape_equal(&sh[i], &sh[i - l->span])) {
+        char a[96], b[96];
+        bp_shape_fmt(n, &sh[i - l->span], a, sizeof a);
+        bp_shape_fmt(n, &sh[i], b, sizeof b);
+        bp_fail(&why, BP_EINVAL, "needs its body to keep the shape of its "
+                "input: %s in, %s out", a, b);
+        return layer_fail(net, i, &why, err);
+      }
+      sh[i + 1] = sh[i];
+    } else if (bp_layer_class_of(l->kind)->shape(l, &c, n, &sh[i], &sh[i + 1],
+                                                 &why) != BP_OK) {
+      return layer_fail(net, i, &why, err);
+    }
+  }
+  return BP_OK;
+}
+
+bp_status bp_net_out_shape(bp_net *net, size_t n, const bp_shape *in,
+                           bp_shape *out, bp_error *err) {
+  bp_status st = shapes(net, n, in, net->probe, err);
+  if (st == BP_OK) *out = net->probe[net->nlayers];
+  return st;
+}
+
+/* --- scratch layout --------------------------------------------------- */
+
+#define LIMIT ((size_t)-1 / 8)
+
+/* *need += pad(a * b), failing on overflow. */
+static int grow(size_t *need, size_t a, size_t b) {
+  size_t m;
+  if (b != 0 && a > LIMIT / b) return 0;
+  m = pad(a * b);
+  if (m > LIMIT - *need) return 0;
+  *need += m;
+  return 1;
+}
+
+/* Sizes (in floats) of the pieces for n samples of the shapes in
+** net->shape; with base != NULL, also point the arrays into it. */
+static int plan(bp_net *net, size_t n, float *base, size_t *total) {
+  size_t i, need = 0, widest = 0, wmax = 0, at;
+  for (i = 0; i <= net->nlayers; i++) {
+    size_t w = bp_shape_numel(&net->shape[i]);
+    if (w > widest) widest = w;
+    at = need;
+    if (!grow(&need, n, w)) return 0;
+    if (base) net->act[i] = base + at;
+  }
+  for (i = 0; i < net->nlayers; i++) {
+    const bp_layer *l = &net->layers[i];
+    const bp_layer_class *c = bp_layer_class_of(l->kind);
+    size_t s = c->saved ? c->saved(l, &net->shape[i], n) : 0;
+    size_t w = c->work ? c->work(l, &net->shape[i], n) : 0;
+    if (w > wmax) wmax = w;
+    at = need;
+    if (!grow(&need, s, 1)) return 0;
+    if (base) net->saved[i] = s ? base + at : NULL;
+    at = need;
+    if (l->kind == BP_RESIDUAL &&
+        !grow(&need, n, bp_shape_numel(&net->shape[i + 1])))
+      return 0;
+    if (base) net->skip[i] = l->kind == BP_RESIDUAL ? base + at : NULL;
+  }
+  at = need;
+  if (!grow(&need, n, widest) || !grow(&need, n, widest)) return 0;
+  if (base) {
+    net->delta[0] = base + at;
+    net->delta[1] = base + at + pad(n * widest);
+  }
+  at = need;
+  if (!grow(&need, wmax, 1)) return 0;
+  if (base) net->work = base + at;
+  *total = need;
+  return 1;
+}
+
+/* Lay the scratch block out for n samples, growing it if needed. */
+static bp_status layout(bp_net *net, size_t n, bp_error *err) {
+  size_t need;
+  if (!plan(net, n, NULL, &need))
+    return bp_fail(err, BP_EINVAL, "batch of %lu is too large",
+                   (unsigned long)n);
+  if (need > net->scratch_cap) {
+    bp_free(net->scratch);
+    net->scratch_cap = 0;
+    net->scratch = bp_alloc(need);
+    if (net->scratch == NULL)
+      return bp_fail(err, BP_ENOMEM, "out of memory for a batch of %lu",
+                     (unsigned long)n);
+    net->scratch_cap = need;
+  }
+  plan(net, n, net->scratch, &need);
+  return BP_OK;
+}
+
+/* --- passes ----------------------------------------------------------- */
+
+/* Shapes and scratch for n samples of shape in, unless the last plan
+** was for the same batch. */
+static bp_status replan(bp_net *net, size_t n, const bp_shape *in,
+                        bp_error *err) {
+  bp_status st;
+  if (net->planned && n == net->plan_n &&
+      net->training == net->plan_training && bp_shape_equal(in, &net->shape[0]))
+    return BP_OK;
+  net->planned = 0;
+  if (n == 0) return bp_fail(err, BP_EINVAL, "empty batch");
+  st = shapes(net, n, in, net->shape, err);
+  if (st != BP_OK) return st;
+  st = layout(net, n, err);
+  if (st != BP_OK) return st;
+  net->planned = 1;
+  net->plan_n = n;
+  net->plan_training = net->training;
+  return BP_OK;
+}
+
+bp_status bp_net_input_buffer(bp_net *net, size_t n, const bp_shape *in,
+                              float **x, bp_error *err) {
+  bp_status st;
+  net->batch = 0;
+  st = replan(net, n, in, err);
+  *x = st == BP_OK ? net->act[0] : NULL;
+  return st;
+}
+
+bp_status bp_net_forward(bp_net *net, const float *x, size_t n,
+                         const bp_shape *in, bp_error *err) {
+  size_t i, k, m;
+  bp_status st;
+  bp_ctx c;
+  net->batch = 0;
+  st = replan(net, n, in, err);
+  if (st != BP_OK) return st;
+  if (x != net->act[0])
+    memcpy(net->act[0], x, n * bp_shape_numel(in) * sizeof *x);
+  c = context(net);
+  for (i = 0; i < net->nlayers; i++) {
+    const bp_layer *l = &net->layers[i];
+    const bp_layer_class *cls = net->cls[i];
+    if (l->kind == BP_RESIDUAL) {
+      const float *a = net->act[i], *b = net->act[i - l->span];
+      float *y = net->act[i + 1];
+      m = n * bp_shape_numel(&net->shape[i]);
+      for (k = 0; k < m; k++) y[k] = a[k] + b[k];
+      continue;
+    }
+    if (l->kind == BP_LINEAR && n <= BP_SMALL_BATCH && i + 1 < net->nlayers) {
+      /* A small batch through Linear then Sigmoid/Tanh: both layers in
+      ** one kernel, the same bits as running them one after the other. */
+      bp_kind next = net->layers[i + 1].kind;
+      int act = next == BP_SIGMOID ? BP_ACT_SIGMOID
+                : next == BP_TANH  ? BP_ACT_TANH : BP_ACT_NONE;
+      if (act != BP_ACT_NONE) {
+        bp_small_fwd_act(n, l->in, l->out, net->act[i], l->p[0].data,
+                         l->p[1].data, net->act[i + 1], net->act[i + 2], act);
+        i++;
+        continue;
+      }
+    }
+    if (cls->check_input != NULL) {
+      bp_error why;
+      if (cls->check_input(l, net->act[i], n, &net->shape[i], &why) != BP_OK)
+        return layer_fail(net, i, &why, err);
+    }
+    c.saved = net->saved[i];
+    cls->forward(l, &c, net->act[i], net->act[i + 1], n, &net->shape[i]);
+  }
+  net->batch = n;
+  return BP_OK;
+}
+
+const float *bp_net_output(const bp_net *net) {
+  return net->act[net->nlayers];
+}
+
+size_t bp_net_out(const bp_net *net) {
+  return bp_shape_numel(&net->shape[net->nlayers]);
+}
+
+float *bp_net_dy_buffer(bp_net *net) {
+  return net->delta[net->nlayers & 1];
+}
+
+static bp_status backprop(bp_net *net, const float *dy, size_t n,
+                          const bp_shape *s, const float **dx, int fused,
+                          const bp_optim *opt, bp_error *err) {
+  const bp_shape *out = &net->shape[net->nlayers];
+  size_t i, r, k;
+  bp_ctx c;
+  if (net->batch == 0)
+    return bp_fail(err, BP_EINVAL, "no forward pass to backpropagate "
+                   "(call forward first)");
+  if (n != net->batch || !bp_shape_equal(s, out)) {
+    char want[96], got[96];
+    bp_shape_fmt(net->batch, out, want, sizeof want);
+    bp_shape_fmt(n, s, got, sizeof got);
+    return bp_fail(err, BP_EINVAL, "expected a gradient of shape %s (the "
+                   "last forward's output), got %s", want, got);
+  }
+  c = context(net);
+  c.fused = fused;
+  c.opt = opt;
+  c.params = net->params;
+  for (i = net->nlayers; i-- > 0;) {
+    const bp_layer *l = &net->layers[i];
+    float *d = (i > 0 || dx != NULL) ? net->delta[i & 1] : NULL;
+    size_t m = n * bp_shape_numel(&net->shape[i]);
+    if (l->kind == BP_RESIDUAL) {
+      memcpy(net->skip[i], dy, m * sizeof *dy);
+      memcpy(d, dy, m * sizeof *dy);           /* i >= span >= 1 */
+    } else {
+      c.saved = net->saved[i];
+      net->cls[i]->backward(l, &c, net->act[i], net->act[i + 1], dy, d, n,
+                            &net->shape[i]);
+    }
+    /* Residuals whose body starts here: their gradient joins. */
+    if (d != NULL && net->joins[i])
+      for (r = i + 1; r < net->nlayers; r++)
+        if (net->layers[r].kind == BP_RESIDUAL &&
+            r - net->layers[r].span == i)
+          for (k = 0; k < m; k++) d[k] += net->skip[r][k];
+    dy = d;
+  }
+  if (dx != NULL) *dx = dy;
+  return BP_OK;
+}
+
+bp_status bp_net_backward(bp_net *net, const float *dy, size_t n,
+                          const bp_shape *s, const float **dx, bp_error *err) {
+  return backprop(net, dy, n, s, dx, 0, NULL, err);
+}
+
+bp_status bp_net_backward_sgd(bp_net *net, const float *dy, size_t n,
+                              const bp_shape *s, const bp_optim *opt,
+                              bp_error *err) {
+  if (!net->fuses_sgd)
+    return bp_fail(err, BP_EINVAL, "this network cannot fuse the SGD step");
+  return backprop(net, dy, n, s, NULL, 1, opt, err);
+}

@@ -1,0 +1,84 @@
+/*
+** optim.h: optimizers over a network's flat parameter and gradient buffers.
+** The update rules are PyTorch 1.13's (torch.optim, foreach=False), so
+** results can be checked against it. With g the gradient, p the parameter,
+** t the step count from 1 and wd the weight decay:
+**   SGD:     d = g + wd*p; with momentum mu: buf = d on the first step, then
+**            buf = mu*buf + (1-dampening)*d; d = nesterov ? d + mu*buf : buf;
+**            p -= lr*d.
+**   Adam:    g += wd*p; m = b1*m + (1-b1)g; v = b2*v + (1-b2)g^2;
+**            (amsgrad: vmax = max(vmax, v), used for v below)
+**            p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
+**   AdamW:   Adam without the g += wd*p, with p *= 1 - lr*wd first
+**            (decoupled weight decay).
+**   RMSprop: g += wd*p; v = alpha*v + (1-alpha)g^2; centered:
+**            a = alpha*a + (1-alpha)g, s = sqrt(v - a^2), else s = sqrt(v);
+**            with momentum mu: buf = mu*buf + g/(s+eps), p -= lr*buf;
+**            without: p -= lr*g/(s+eps).
+**   Adagrad: g += wd*p; sum += g^2;
+**            p -= lr/(1+(t-1)*lr_decay) * g/(sqrt(sum)+eps).
+**   Rprop:   iRprop-: each weight has a step size, lr at first; when g has
+**            the sign of the previous gradient it grows by etaplus, when
+**            the sign flips it shrinks by etaminus and g counts as 0 (no
+**            move now, and no flip test next time); it stays within
+**            [step_min, step_max]; p -= sign(g)*step. No weight decay.
+** Hyperparameters are plain fields: change lr between steps to schedule it
+** (Rprop reads lr only at its first step, as PyTorch).
+*/
+#ifndef BP_OPTIM_H
+#define BP_OPTIM_H
+
+#include <stddef.h>
+
+#include "train/clip.h"
+#include "base/status.h"
+
+/* Kinds are numbered for good: never reuse a number. */
+typedef enum {
+  BP_SGD = 1, BP_ADAM = 2, BP_ADAMW = 3, BP_RMSPROP = 4, BP_ADAGRAD = 5,
+  BP_RPROP = 6
+} bp_optim_kind;
+
+typedef struct bp_optim {
+  bp_optim_kind kind;
+  double lr, weight_decay;
+  double momentum, dampening;     /* SGD; momentum also RMSprop */
+  int nesterov;                   /* SGD */
+  double beta1, beta2;            /* Adam, AdamW */
+  double eps;                     /* Adam, AdamW, RMSprop, Adagrad */
+  int amsgrad;                    /* Adam, AdamW */
+  double alpha;                   /* RMSprop */
+  int centered;                   /* RMSprop */
+  double lr_decay, initial_accumulator_value;   /* Adagrad */
+  double etaminus, etaplus;       /* Rprop */
+  double step_min, step_max;      /* Rprop */
+  bp_clip clip;                   /* bp_train_step clips before updating */
+  long long steps;                /* updates done so far */
+  size_t n;                       /* floats in the buffers it updates */
+  /* State, NULL when unused:
+  **   m: SGD and RMSprop momentum, Adam first moment, Rprop last gradient;
+  **   v: Adam and RMSprop second moment, Adagrad sum, Rprop step sizes;
+  **   w: Adam's amsgrad maximum, centered RMSprop's mean gradient. */
+  float *m, *v, *w;
+} bp_optim;
+
+/* Set the fields first (bp_optim_defaults gives PyTorch's), then init. */
+void bp_optim_defaults(bp_optim *o, bp_optim_kind kind);
+bp_status bp_optim_check(const bp_optim *o, bp_error *err);
+bp_status bp_optim_init(bp_optim *o, size_t n, bp_error *err);
+void bp_optim_free(bp_optim *o);                  /* idempotent */
+/* Bytes of state that init allocated. */
+size_t bp_optim_state_bytes(const bp_optim *o);
+void bp_optim_step(bp_optim *o, float *params, const float *grads);
+/* SGD's update (o->kind BP_SGD) of the m parameters at p, a piece of the
+** buffer params that the optimizer steps, with their gradients g: what
+** bp_optim_step does to them, bit for bit (steps is not counted). */
+void bp_optim_sgd_part(const bp_optim *o, const float *params, float *p,
+                       const float *g, size_t m);
+/* The same, with SGD's update split over the pool (NULL: inline) when
+** the buffers are large: the same bits for any thread count. */
+struct bp_pool;
+void bp_optim_step_mt(bp_optim *o, struct bp_pool *pool, float *params,
+                      const float *grads);
+
+#endif

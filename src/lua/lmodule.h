@@ -1,0 +1,71 @@
+/*
+** lmodule.h: backprop.Module, the userdata behind every layer and network
+** (lmodule.c: passes, parameters, modes, save and load; llayers.c: the
+** layer constructors and their descriptions; ltrain.c: train_step and
+** fit's epochs).
+*/
+#ifndef LMODULE_H
+#define LMODULE_H
+
+#include <stddef.h>
+
+#include "base/rng.h"
+#include "lcheck.h"
+#include "nn/net.h"
+#include "tensor/tensor.h"
+#include "train/train.h"
+
+#define LBP_MODULE "backprop.Module"
+
+typedef struct lmodule {
+  bp_net net;
+  bp_epoch_buf epoch;
+  const char *name;       /* "Sequential", "Linear", ... for messages */
+  int initialized;        /* weights drawn (lazily for a lone layer) */
+  int views;              /* parameter views taken, as for tensors */
+  int closed;
+  float *row;             /* staging for a Lua-table input (forward) */
+  size_t row_cap;
+  bp_rng *rng;            /* the state's generator and a pointer to its */
+  struct bp_pool **pool;  /* pool slot, looked up once: the game path */
+} lmodule;
+
+lmodule *lbp_checkmodule(lua_State *L, int idx, const char *fn,
+                         const char *arg);
+/* "backprop.Linear:forward", for messages. */
+typedef struct lbp_fname {
+  char s[64];
+} lbp_fname;
+/* The module at index 1 as self of `method`, usable (not closed); b gets
+** the function name for messages. Points the network at the state's
+** generator and thread pool. */
+lmodule *lbp_modself(lua_State *L, const char *method, lbp_fname *b);
+/* A new, empty module userdata (pushed); name must be a static string. */
+lmodule *lbp_newmodule(lua_State *L, const char *name);
+/* Draw a lone layer's weights on first use (see lmodule.c). */
+void lbp_ensure_init(lua_State *L, lmodule *m);
+
+/* A batch as the core sees it: n samples of shape s. A 1-D tensor is one
+** sample (its output is then unbatched too); otherwise dim 1 is the
+** batch. */
+typedef struct lbp_batch {
+  size_t n;
+  bp_shape s;
+  int unbatched;
+} lbp_batch;
+
+/* Check an input: its shape against the network (the error names the
+** first layer that disagrees) and, when `values`, its values. *out gets
+** the output sample shape. */
+void lbp_checkinput(lua_State *L, const char *fn, lmodule *m,
+                    const bp_tensor *x, lbp_batch *b, bp_shape *out,
+                    int values);
+
+/* "Conv2d(1 -> 32, kernel 3, stride 1, padding 1)" into buf. */
+void lbp_layer_desc(const bp_layer *l, char *buf, size_t len);
+
+void lbp_open_module(lua_State *L);
+void lbp_open_layers(lua_State *L);
+void lbp_open_train(lua_State *L);
+
+#endif
