@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "base/threadpool.h"
-#include "tensor/tensor.h"
+#include "base/alloc.h"
 
 #define LOAD(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
