@@ -1,7 +1,8 @@
 -- The fused SGD step with momentum, dampening, Nesterov and weight decay
--- (src/core/nn/linear.c backward_sgd, bp_optim_sgd_part): train_step on a
--- network of Linear layers updates each layer inside the backward pass;
--- it must equal zero_grad, backward and opt:step bit for bit.
+-- (SGD's update hook, bp_optim_update in src/core/train/optim.c, called by
+-- src/core/nn/linear.c backward_update): train_step on a network of Linear
+-- layers updates each layer inside the backward pass; it must equal
+-- zero_grad, backward and opt:step bit for bit.
 local bp = require("backprop")
 local H = require("helper")
 local assert = require("luassert")

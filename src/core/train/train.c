@@ -13,12 +13,13 @@ void bp_epoch_buf_free(bp_epoch_buf *b) {
   memset(b, 0, sizeof *b);
 }
 
-/* SGD (clipping needs every gradient before the first update) on a
-** network whose layers can fuse it: zero_grad, backward and the update in
-** one pass (see bp_net_backward_sgd), the same results bit for bit. */
-static int fusable(const bp_net *net, const bp_optim *opt) {
-  return net->fuses_sgd && opt->kind == BP_SGD && !(opt->clip.value > 0) &&
-         !(opt->clip.max_norm > 0);
+/* No clipping (it needs every gradient before the first update): an
+** optimizer with an update hook on a network whose layers can fuse it
+** runs zero_grad, backward and the update in one pass (see
+** bp_net_backward_update), the same results bit for bit. */
+static int fusable(const bp_net *net, const bp_optim *opt, bp_update *u) {
+  return net->fuses_sgd && !(opt->clip.value > 0) &&
+         !(opt->clip.max_norm > 0) && bp_optim_update(opt, net->params, u);
 }
 
 bp_status bp_train_step(bp_net *net, const float *x, size_t n,
@@ -26,6 +27,7 @@ bp_status bp_train_step(bp_net *net, const float *x, size_t n,
                         const bp_loss_spec *lf, bp_optim *opt,
                         double *loss, bp_error *err) {
   float *dy;
+  bp_update u;
   bp_status st;
   if (opt->n != net->nparams)
     return bp_fail(err, BP_EINVAL, "the optimizer belongs to another network");
@@ -38,9 +40,9 @@ bp_status bp_train_step(bp_net *net, const float *x, size_t n,
   if (!isfinite(*loss))
     return bp_fail(err, BP_EINVAL, "the loss is %g: training diverged "
                    "(try a lower learning rate)", *loss);
-  if (fusable(net, opt)) {
-    st = bp_net_backward_sgd(net, dy, n, &net->shape[net->nlayers], opt,
-                             err);
+  if (fusable(net, opt, &u)) {
+    st = bp_net_backward_update(net, dy, n, &net->shape[net->nlayers], &u,
+                                err);
     if (st == BP_OK) opt->steps++;
     return st;
   }
