@@ -6,7 +6,9 @@
 
 local check = require("backprop.check")
 local core = require("backprop.core")
-local schedule = require("backprop.schedule")
+require("backprop.schedule")    -- adds is_scheduler and wants_metric
+
+local internal = core.internal
 
 local M = {}
 local FN = "backprop.Module:fit"
@@ -158,7 +160,7 @@ local function settings(net, opts)
   s.epochs = positive_integer(opts.epochs, "epochs", 1)
   s.batch_size = positive_integer(opts.batch_size, "batch_size", 32)
   s.shuffle = boolean(opts.shuffle, "shuffle", true)
-  s.show = boolean(opts.progress, "progress", false) and M.stderr_isatty()
+  s.show = boolean(opts.progress, "progress", false) and internal.stderr_isatty()
   s.on_epoch = opts.on_epoch
   if s.on_epoch ~= nil and type(s.on_epoch) ~= "function" then
     fail("on_epoch must be a function, got %s", type(s.on_epoch))
@@ -176,7 +178,7 @@ local function settings(net, opts)
   end
   s.sched = opts.scheduler
   if s.sched ~= nil then
-    if not schedule._is_scheduler(s.sched) then
+    if not internal.is_scheduler(s.sched) then
       fail("scheduler must be a bp.lr_scheduler scheduler (for example " ..
            "bp.lr_scheduler.StepLR(opt, {step_size = 10})), got %s", type(s.sched))
     end
@@ -274,7 +276,7 @@ local function train(net, x, y, s)
       bad = bad + 1
     end
     if s.sched then
-      if schedule._wants_metric(s.sched) then s.sched:step(monitored) else s.sched:step() end
+      if internal.wants_metric(s.sched) then s.sched:step(monitored) else s.sched:step() end
     end
     if s.show then progress_line(epoch, s.epochs, l, vl, s.sched and s.opt.lr, started) end
     if s.on_epoch and s.on_epoch(epoch, l, vl) == false then break end
@@ -312,9 +314,8 @@ function M.fit(net, x, y, opts)
   return result
 end
 
-function M.install(methods, core)
+function M.install(methods)
   methods.fit = M.fit
-  M.stderr_isatty = core._stderr_isatty
 end
 
 return M
