@@ -12,6 +12,7 @@ local function mlp(nin)
 end
 
 local SETTINGS = {
+  {},                                    -- plain: p -= lr g
   {momentum = 0.9},
   {momentum = 0.9, nesterov = true},
   {momentum = 0.5, dampening = 0.3},
@@ -23,7 +24,7 @@ local function describe_opts(o)
   local keys = {}
   for k, v in pairs(o) do keys[#keys + 1] = k .. "=" .. tostring(v) end
   table.sort(keys)
-  return table.concat(keys, ", ")
+  return #keys > 0 and table.concat(keys, ", ") or "plain"
 end
 
 describe("fused SGD step with momentum and weight decay", function()

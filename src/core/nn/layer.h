@@ -98,8 +98,8 @@ typedef struct bp_update {
   const void *opt;        /* the optimizer, for apply */
   const float *params;    /* the parameter buffer p points into */
   /* 1 when the update is p -= lr * g with no state (plain SGD): a layer
-  ** may then apply it as it sums each gradient, the same bits as apply
-  ** after writing them. */
+  ** may then apply it itself (bp_upd_sgd of kernels/small.h), even as it
+  ** sums each gradient, the same bits as apply after writing them. */
   int plain;
   float lr;
 } bp_update;

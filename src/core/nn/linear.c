@@ -81,6 +81,11 @@ static void backward_update(const bp_layer *l, const bp_ctx *c,
     for (j = 0; j < l->out; j++) gb[j] = 0.0f;
     colsum(n, l->out, dy, gb);
   }
+  if (u->plain) {          /* p -= lr g: the kernel, without the call */
+    bp_upd_sgd(l->p[0].numel, u->lr, w, gw);
+    bp_upd_sgd(l->p[1].numel, u->lr, b, gb);
+    return;
+  }
   u->apply(u, w, gw, l->p[0].numel);
   u->apply(u, b, gb, l->p[1].numel);
 }
