@@ -27,7 +27,6 @@ void bp_optim_defaults(bp_optim *o, bp_optim_kind kind) {
   o->etaplus = 1.2;
   o->step_min = 1e-6;
   o->step_max = 50.0;
-  o->clip.norm_type = 2.0;
 }
 
 #define CHECK(cond, ...) \

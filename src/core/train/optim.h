@@ -30,7 +30,6 @@
 
 #include <stddef.h>
 
-#include "train/clip.h"
 #include "base/status.h"
 #include "nn/layer.h"
 
@@ -53,7 +52,6 @@ typedef struct bp_optim {
   double lr_decay, initial_accumulator_value;   /* Adagrad */
   double etaminus, etaplus;       /* Rprop */
   double step_min, step_max;      /* Rprop */
-  bp_clip clip;                   /* bp_train_step clips before updating */
   long long steps;                /* updates done so far */
   size_t n;                       /* floats in the buffers it updates */
   /* State, NULL when unused:
