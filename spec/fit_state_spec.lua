@@ -19,6 +19,13 @@ local function data(seed, n)
   return x, y
 end
 
+-- n labels 1, 2, 3, 1, 2, ...
+local function cycle(n)
+  local y = bp.zeros(n)
+  for i = 1, n do y[i] = (i - 1) % 3 + 1 end
+  return y
+end
+
 local function mlp(seed)
   bp.manual_seed(seed)
   return bp.Sequential{bp.Linear(4, 6), bp.Tanh(), bp.Linear(6, 3)}
@@ -105,8 +112,7 @@ describe("fit's means with class weights", function()
   local function case(lossname)
     bp.manual_seed(12)
     local x, vx = bp.randn(64, 4), bp.randn(300, 4)
-    local y, vy = bp.zeros(64), bp.zeros(300)
-    for i = 1, 64 do y[i] = i % 3 + 1 end
+    local y, vy = cycle(64), bp.zeros(300)
     for i = 1, 300 do vy[i] = (i <= 256) and (i % 2 + 1) or 3 end
     local layers = {bp.Linear(4, 8), bp.ReLU(), bp.Linear(8, 3)}
     if lossname == "NLLLoss" then layers[#layers + 1] = bp.LogSoftmax() end
@@ -152,9 +158,7 @@ describe("fit on strided views", function()
   it("trains on a view as on its copy, and sees changes made to it between epochs", function()
     bp.manual_seed(13)
     local wide, vwide = bp.randn(30, 6), bp.randn(20, 6)
-    local y, vy = bp.zeros(30), bp.zeros(20)
-    for i = 1, 30 do y[i] = i % 3 + 1 end
-    for i = 1, 20 do vy[i] = i % 3 + 1 end
+    local y, vy = cycle(30), cycle(20)
     local x, vx = wide:narrow(2, 2, 4), vwide:narrow(2, 3, 4)   -- strided views
     local function run(xs, vxs, changing)
       local net = mlp(14)
