@@ -2,7 +2,8 @@
 ** core_hot.c: the per-sample hot paths of issue 4 measured in C, without
 ** Lua in the loop:
 **   classic  30-16-1 sigmoid, MSE, plain SGD lr 0.01, shuffled, through
-**            bp_train_epoch at batch 1 and batch 32 (samples/s);
+**            a trainer's epochs (bp_trainer_run) at batch 1 and batch 32
+**            (samples/s);
 **   game     16-32-32-4 (Tanh between), bp_net_forward of one sample
 **            (ns/call).
 ** The data are synthetic (569 x 30 like the breast-cancer set, values
@@ -65,7 +66,9 @@ static double classic(size_t batch, double seconds, double *loss) {
   bp_net net;
   bp_optim opt;
   bp_loss_spec lf;
-  bp_epoch_buf buf = {0};
+  bp_trainer tr;
+  bp_samples xs = {X, NULL, 1.0f};
+  bp_train_sum sum;
   bp_shape in = {1, {F, 0, 0}};
   bp_error err;
   size_t i, epochs = 0;
@@ -79,15 +82,18 @@ static double classic(size_t batch, double seconds, double *loss) {
   opt.lr = 0.01;
   if (bp_optim_init(&opt, net.nparams, &err) != BP_OK) die(&err);
   bp_loss_spec_init(&lf, BP_MSE);
+  if (bp_trainer_init(&tr, &net, &lf, &opt, N, &in, 1, batch, &err) != BP_OK)
+    die(&err);
+  tr.shuffle = 1;
+  tr.rng = &rng;
   t0 = now();
   do {
-    if (bp_train_epoch(&net, &buf, X, N, &in, Y, 1, &lf, &opt, batch, 1,
-                       &rng, &l, &err) != BP_OK)
-      die(&err);
+    if (bp_trainer_run(&tr, &xs, Y, 0, 0, &sum, &err) != BP_OK) die(&err);
+    l = sum.total / sum.weight;
     if (++epochs == 10) *loss = l;
     t = now() - t0;
   } while (t < seconds || epochs < 10);
-  bp_epoch_buf_free(&buf);
+  bp_trainer_free(&tr);
   bp_optim_free(&opt);
   bp_net_free(&net);
   return (double)(epochs * N) / t;

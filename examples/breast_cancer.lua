@@ -53,7 +53,7 @@ end
 local started = os.clock()
 net:fit(train.x, ytrain, {
   loss = loss, optimizer = opt, epochs = epochs, batch_size = batch_size,
-  shuffle = true, validation = {test.x, ytest}, progress = true,
+  shuffle = true, validation = {test.x, ytest},
   on_epoch = function(epoch, l, val_l)
     if epoch == 1 or epoch % (epochs // 10) == 0 then
       print(string.format("epoch %3d  loss %.5f  test loss %.5f", epoch, l, val_l))

@@ -86,6 +86,7 @@ build = {
       ["backprop.data"] = "src/backprop/data.lua",
       ["backprop.metrics"] = "src/backprop/metrics.lua",
       ["backprop.fit"] = "src/backprop/fit.lua",
+      ["backprop.progress"] = "src/backprop/progress.lua",
       ["backprop.schedule"] = "src/backprop/schedule.lua",
       ["backprop.check"] = "src/backprop/check.lua",
    },

@@ -2,7 +2,7 @@
 -- computed from the row numbers the batches must hold.
 
 local bp = require("backprop")
-local core = require("backprop.core")
+local internal = require("backprop.core").internal   -- the test hook (see src/lua/lbackprop.c)
 local H = require("helper")
 
 -- X: n x 3 with row i = {i, 10 i, 100 i}; Y: n labels, row i = i.
@@ -154,11 +154,11 @@ describe("bp.data.batches", function()
 
   it("the internal gather checks its arguments", function()
     local X = data(4)
-    local xb = core._batch_new(X, 2, false)
-    assert.has_error(function() core._batch_fill(xb, X, nil, 3, 2) end)      -- rows 4..5
-    assert.has_error(function() core._batch_fill(xb, X, nil, 0, 3) end)      -- 3 rows into 2
-    assert.has_error(function() core._batch_fill(xb, X, bp.tensor({ 1, 2, 9, 4 }), 1, 2) end)
-    assert.has_error(function() core._batch_fill(xb, X, bp.tensor({ 1, 2 }), 0, 2) end)
-    assert.has_error(function() core._batch_fill(xb, bp.zeros(4, 2), nil, 0, 2) end)
+    local xb = internal.batch_new(X, 2, false)
+    assert.has_error(function() internal.batch_fill(xb, X, nil, 3, 2) end)      -- rows 4..5
+    assert.has_error(function() internal.batch_fill(xb, X, nil, 0, 3) end)      -- 3 rows into 2
+    assert.has_error(function() internal.batch_fill(xb, X, bp.tensor({ 1, 2, 9, 4 }), 1, 2) end)
+    assert.has_error(function() internal.batch_fill(xb, X, bp.tensor({ 1, 2 }), 0, 2) end)
+    assert.has_error(function() internal.batch_fill(xb, bp.zeros(4, 2), nil, 0, 2) end)
   end)
 end)

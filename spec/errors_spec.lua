@@ -712,10 +712,14 @@ describe("fit errors", function()
            fit, { loss = mse, optimizer = opt, validation = { x } })
     raises({ "backprop.Module:fit:", "validation must be a table {x, y} of two tensors" },
            fit, { loss = mse, optimizer = opt, validation = x })
-    raises({ "backprop.MSELoss:forward:", "expected target of shape 2x2, got 2x3" },
+    raises({ "backprop.Sequential:fit: validation: expected target of shape 2x2, got 2x3" },
            fit, { loss = mse, optimizer = opt, validation = { bp.zeros(2, 3), bp.zeros(2, 3) } })
-    raises({ "backprop.Sequential:forward:", "layer 1 (Linear) expected input with 3 features, got 4" },
+    raises({ "backprop.Sequential:fit: validation: layer 1 (Linear) expected input with 3 features, got 4" },
            fit, { loss = mse, optimizer = opt, validation = { bp.zeros(2, 4), bp.zeros(2, 2) } })
+    local bad = bp.zeros(2, 3)
+    bad[2][3] = 0 / 0
+    raises_match("backprop%.Sequential:fit: validation: input contains %-?nan at row 2, element 3",
+                 fit, { loss = mse, optimizer = opt, validation = { bad, bp.zeros(2, 2) } })
     assert.same(w0, weights(net))
   end)
 

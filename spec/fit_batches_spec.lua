@@ -1,6 +1,7 @@
 -- fit's on_batch: Lua is called every batch_every batches, and the epoch
 -- still runs the same batches in the same order as without it.
 local bp = require("backprop")
+local internal = require("backprop.core").internal   -- the test hook (see src/lua/lbackprop.c)
 
 local function setup(seed)
   bp.manual_seed(seed)
@@ -52,8 +53,9 @@ describe("fit with on_batch", function()
     assert.equal(2, #h.loss)
     -- The same as one full epoch and 4 batches of the next, by hand.
     local net2, x2, y2, loss2, opt2 = setup(2)
-    net2:_train_epoch(x2, y2, loss2, opt2, 10, true)
-    net2:_train_epoch(x2, y2, loss2, opt2, 10, true, 1, 4)
+    local trainer = internal.trainer(net2, x2, y2, loss2, opt2, {batch_size = 10, shuffle = true})
+    trainer:run(1, 0)
+    trainer:run(1, 4)
     assert.same(weights(net2), weights(net))
   end)
 

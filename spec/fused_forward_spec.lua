@@ -7,8 +7,8 @@ local H = require("helper")
 local script = [[
   package.path, package.cpath = %q, %q
   local bp = require("backprop")
-  local core = require("backprop.core")
-  if %q ~= "" then core._set_isa(%q) end
+  local internal = require("backprop.core").internal
+  if %q ~= "" then internal.set_isa(%q) end
   bp.manual_seed(5)
   local bad, cases = 0, 0
   for _, act in ipairs{"Tanh", "Sigmoid"} do
@@ -47,7 +47,7 @@ end
 
 describe("fused Linear + activation forward", function()
   -- BACKPROP_ISA picks the small kernels' path (read once per process);
-  -- _set_isa then moves vmath alone, so the mixed cases run too.
+  -- set_isa then moves vmath alone, so the mixed cases run too.
   for _, env in ipairs{"portable", "avx2", "avx512"} do
     for _, set in ipairs{"", "portable"} do
       it(string.format("equals Linear then the activation bit for bit (BACKPROP_ISA=%s%s)",

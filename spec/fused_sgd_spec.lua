@@ -1,7 +1,8 @@
 -- The fused SGD step with momentum, dampening, Nesterov and weight decay
--- (src/core/nn/linear.c backward_sgd, bp_optim_sgd_part): train_step on a
--- network of Linear layers updates each layer inside the backward pass;
--- it must equal zero_grad, backward and opt:step bit for bit.
+-- (SGD's update hook, bp_optim_update in src/core/train/optim.c, called by
+-- src/core/nn/linear.c backward_update): train_step on a network of Linear
+-- layers updates each layer inside the backward pass; it must equal
+-- zero_grad, backward and opt:step bit for bit.
 local bp = require("backprop")
 local H = require("helper")
 local assert = require("luassert")
@@ -11,6 +12,7 @@ local function mlp(nin)
 end
 
 local SETTINGS = {
+  {},                                    -- plain: p -= lr g
   {momentum = 0.9},
   {momentum = 0.9, nesterov = true},
   {momentum = 0.5, dampening = 0.3},
@@ -22,7 +24,7 @@ local function describe_opts(o)
   local keys = {}
   for k, v in pairs(o) do keys[#keys + 1] = k .. "=" .. tostring(v) end
   table.sort(keys)
-  return table.concat(keys, ", ")
+  return #keys > 0 and table.concat(keys, ", ") or "plain"
 end
 
 describe("fused SGD step with momentum and weight decay", function()

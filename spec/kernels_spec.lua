@@ -1,12 +1,12 @@
 -- Kernels: every fast gemm path and the SIMD transcendentals against plain
 -- double-precision loops, on every instruction set this CPU can run
--- (core._set_isa forces one), threads 1 vs 2 bit for bit, and training on
+-- (internal.set_isa forces one), threads 1 vs 2 bit for bit, and training on
 -- each ISA against the portable path.
 local bp = require("backprop")
-local core = require("backprop.core")
+local internal = require("backprop.core").internal   -- the test hook (see src/lua/lbackprop.c)
 
-local ISAS = core._isas()
-local START_ISA = core._isa()
+local ISAS = internal.isas()
+local START_ISA = internal.isa()
 
 -- A deterministic stream of numbers in [-1, 1) (independent of bp's RNG).
 local function lcg(seed)
@@ -36,7 +36,7 @@ local function check_gemm(c)
   local B = rand_tensor(offb + (tb and N or K) * ldb, rnd)
   local C = rand_tensor(offc + M * ldc, rnd)
   local a, b, c0 = A:totable(), B:totable(), C:totable()
-  core._gemm(ta, tb, M, N, K, c.alpha, A, offa, lda, B, offb, ldb, c.beta, C, offc, ldc, c.pool)
+  internal.gemm(ta, tb, M, N, K, c.alpha, A, offa, lda, B, offb, ldb, c.beta, C, offc, ldc, c.pool)
   local got = C:totable()
   -- elements to check: all of small products, a sample of large ones
   local cells = {}
@@ -87,16 +87,16 @@ local SHAPES = {
 local BIG = { 400, 520, 70 }   -- packed (M >= 384, N >= 512)
 
 local function describe_case(c)
-  return ("%s %dx%dx%d %s%s alpha=%g beta=%g offs=%d,%d,%d pad=%d"):format(core._isa(), c.M, c.N, c.K,
+  return ("%s %dx%dx%d %s%s alpha=%g beta=%g offs=%d,%d,%d pad=%d"):format(internal.isa(), c.M, c.N, c.K,
     c.ta and "t" or "n", c.tb and "t" or "n", c.alpha, c.beta, c.offa, c.offb, c.offc, c.pad)
 end
 
 describe("kernels: gemm", function()
-  teardown(function() core._set_isa(START_ISA) end)
+  teardown(function() internal.set_isa(START_ISA) end)
 
   for _, isa in ipairs(ISAS) do
     it("matches a double-precision triple loop on every transposition, shape and view (" .. isa .. ")", function()
-      core._set_isa(isa)
+      internal.set_isa(isa)
       local rnd, n = lcg(99), 0
       local ab = { { 1, 0 }, { 1, 1 }, { -0.5, 0.25 }, { 2, 1 } }
       for si, s in ipairs(SHAPES) do
@@ -124,13 +124,13 @@ describe("kernels: gemm", function()
 
   it("overwrites C when beta is 0 even if it holds NaN, and reads nothing when alpha is 0", function()
     for _, isa in ipairs(ISAS) do
-      core._set_isa(isa)
+      internal.set_isa(isa)
       local A, B = bp.tensor { 1, 2, 3, 4, 5, 6 }, bp.tensor { 1, 0, 0, 1, 1, 1 }
       local C = bp.tensor { 0 / 0, 0 / 0, 0 / 0, 0 / 0 }
-      core._gemm(false, false, 2, 2, 3, 1, A, 0, 3, B, 0, 2, 0, C, 0, 2)
+      internal.gemm(false, false, 2, 2, 3, 1, A, 0, 3, B, 0, 2, 0, C, 0, 2)
       assert.same({ 4, 5, 10, 11 }, C:totable())
       local An = bp.tensor { 0 / 0, 0 / 0, 0 / 0, 0 / 0, 0 / 0, 0 / 0 }
-      core._gemm(false, false, 2, 2, 3, 0, An, 0, 3, B, 0, 2, 2, C, 0, 2)
+      internal.gemm(false, false, 2, 2, 3, 0, An, 0, 3, B, 0, 2, 2, C, 0, 2)
       assert.same({ 8, 10, 20, 22 }, C:totable())
     end
   end)
@@ -140,7 +140,7 @@ describe("kernels: gemm", function()
     bp.set_num_threads(2)
     assert.equal(2, bp.get_num_threads())
     for _, isa in ipairs(ISAS) do
-      core._set_isa(isa)
+      internal.set_isa(isa)
       for _, s in ipairs { { 64, 256, 300, false, true }, { 256, 300, 64, true, false }, { 400, 530, 70, false, false },
                            { 97, 131, 129, true, true } } do
         local M, N, K, ta, tb = s[1], s[2], s[3], s[4], s[5]
@@ -149,8 +149,8 @@ describe("kernels: gemm", function()
         local C0 = rand_tensor(M * N, rnd)
         local C1, C2 = C0:clone(), C0:clone()
         local lda, ldb = ta and M or K, tb and K or N
-        core._gemm(ta, tb, M, N, K, 0.5, A, 0, lda, B, 0, ldb, 0.25, C1, 0, N, false)
-        core._gemm(ta, tb, M, N, K, 0.5, A, 0, lda, B, 0, ldb, 0.25, C2, 0, N, true)
+        internal.gemm(ta, tb, M, N, K, 0.5, A, 0, lda, B, 0, ldb, 0.25, C1, 0, N, false)
+        internal.gemm(ta, tb, M, N, K, 0.5, A, 0, lda, B, 0, ldb, 0.25, C2, 0, N, true)
         local t1, t2 = C1:totable(), C2:totable()
         local diff = 0
         for k = 1, #t1 do if t1[k] ~= t2[k] then diff = diff + 1 end end
@@ -161,14 +161,14 @@ describe("kernels: gemm", function()
   end)
 
   it("rejects unknown ISAs and bad thread counts with clear errors", function()
-    assert.has_error(function() core._set_isa("sse9") end,
-      "backprop._set_isa: unknown ISA 'sse9' (expected portable, avx2 or avx512)")
+    assert.has_error(function() internal.set_isa("sse9") end,
+      "backprop.internal.set_isa: unknown ISA 'sse9' (expected portable, avx2 or avx512)")
     for _, name in ipairs { "portable", "avx2", "avx512" } do
       local supported = false
       for _, s in ipairs(ISAS) do if s == name then supported = true end end
       if not supported then
-        assert.has_error(function() core._set_isa(name) end,
-          "backprop._set_isa: this CPU cannot run the " .. name .. " kernels")
+        assert.has_error(function() internal.set_isa(name) end,
+          "backprop.internal.set_isa: this CPU cannot run the " .. name .. " kernels")
       end
     end
     assert.error_matches(function() bp.set_num_threads(0) end, "set_num_threads: argument 1")
@@ -176,7 +176,7 @@ describe("kernels: gemm", function()
     assert.error_matches(function() bp.set_num_threads("x") end, "set_num_threads: argument 1")
     assert.equal(1, bp.get_num_threads())
     assert.error_matches(function()
-      core._gemm(false, false, 2, 2, 2, 1, bp.zeros(3), 0, 2, bp.zeros(4), 0, 2, 0, bp.zeros(4), 0, 2)
+      internal.gemm(false, false, 2, 2, 2, 1, bp.zeros(3), 0, 2, bp.zeros(4), 0, 2, 0, bp.zeros(4), 0, 2)
     end, "A: 2x2 matrix at offset 0 with ld 2 does not fit in 3 elements")
   end)
 end)
@@ -207,7 +207,7 @@ local VMATH = {
 }
 
 describe("kernels: vmath", function()
-  teardown(function() core._set_isa(START_ISA) end)
+  teardown(function() internal.set_isa(START_ISA) end)
 
   -- 200k inputs spread over the whole float range (log-spaced magnitudes
   -- of both signs) plus a dense stretch where the functions bend.
@@ -224,9 +224,9 @@ describe("kernels: vmath", function()
   for _, isa in ipairs(ISAS) do
     for _, f in ipairs(VMATH) do
       it(("%s stays within %d ulp of libm in double over the float range (%s)"):format(f[1], f[3], isa), function()
-        core._set_isa(isa)
+        internal.set_isa(isa)
         local Y = bp.zeros(#xf)
-        core._vmath(f[1], X, Y)
+        internal.vmath(f[1], X, Y)
         local y, worst, at = Y:totable(), 0, nil
         for i = 1, #xf do
           local e = ulps(y[i], f[2](xf[i]))
@@ -239,20 +239,20 @@ describe("kernels: vmath", function()
     end
 
     it("handles the edges: NaN propagates, infinities and -0 are exact, huge arguments saturate (" .. isa .. ")", function()
-      core._set_isa(isa)
+      internal.set_isa(isa)
       local inf, nan = math.huge, 0 / 0
       local X = bp.tensor { nan, inf, -inf, -0.0, 0.0, 1000, -1000, 88.8, -104, -87.5 }
       local Y = bp.zeros(10)
-      core._vmath("exp", X, Y)
+      internal.vmath("exp", X, Y)
       local y = Y:totable()
       assert.is_true(y[1] ~= y[1])
       assert.same({ inf, 0, 1, 1, inf, 0, inf, 0 }, { y[2], y[3], y[4], y[5], y[6], y[7], y[8], y[9] })
       assert.is_true(y[10] > 0 and ulps(y[10], math.exp(-87.5)) <= 2)
-      core._vmath("sigmoid", X, Y)
+      internal.vmath("sigmoid", X, Y)
       y = Y:totable()
       assert.is_true(y[1] ~= y[1])
       assert.same({ 1, 0, 0.5, 0.5, 1, 0 }, { y[2], y[3], y[4], y[5], y[6], y[7] })
-      core._vmath("tanh", X, Y)
+      internal.vmath("tanh", X, Y)
       y = Y:totable()
       assert.is_true(y[1] ~= y[1])
       assert.same({ 1, -1, 1, -1 }, { y[2], y[3], y[6], y[7] })
@@ -263,10 +263,10 @@ describe("kernels: vmath", function()
 end)
 
 describe("kernels: training on every ISA", function()
-  teardown(function() core._set_isa(START_ISA) end)
+  teardown(function() internal.set_isa(START_ISA) end)
 
   local function train(isa)
-    core._set_isa(isa)
+    internal.set_isa(isa)
     bp.manual_seed(3)
     local net = bp.Sequential { bp.Linear(13, 40), bp.Tanh(), bp.Linear(40, 33), bp.Sigmoid(), bp.Linear(33, 3) }
     local rnd = lcg(5)
@@ -306,25 +306,25 @@ describe("elementwise kernels at every length (masked tails)", function()
   -- the tail must not be touched.
   for _, isa in ipairs(ISAS) do
     it("exp, sigmoid and tanh agree between tails and full vectors (" .. isa .. ")", function()
-      core._set_isa(isa)
+      internal.set_isa(isa)
       local rnd = lcg(11)
       local X = rand_tensor(48, rnd) * 6
       local full = bp.zeros(48)
       for _, f in ipairs({ "exp", "sigmoid", "tanh" }) do
-        core._vmath(f, X, full)
+        internal.vmath(f, X, full)
         for k = 1, 33 do
           local x, y = bp.zeros(k + 1), bp.zeros(k + 1):fill(7)
           for i = 1, k do x:set(i, X:get(i)) end
-          core._vmath(f, x:narrow(1, 1, k), y:narrow(1, 1, k))
+          internal.vmath(f, x:narrow(1, 1, k), y:narrow(1, 1, k))
           for i = 1, k do assert.equal(full:get(i), y:get(i)) end
           assert.equal(7, y:get(k + 1))
         end
       end
-      core._set_isa(START_ISA)
+      internal.set_isa(START_ISA)
     end)
 
     it("ReLU and LeakyReLU match the scalar rule exactly, forward and backward (" .. isa .. ")", function()
-      core._set_isa(isa)
+      internal.set_isa(isa)
       local rnd = lcg(5)
       for _, a in ipairs({ 0, 0.1 }) do
         for k = 1, 37 do
@@ -343,7 +343,7 @@ describe("elementwise kernels at every length (masked tails)", function()
           end
         end
       end
-      core._set_isa(START_ISA)
+      internal.set_isa(START_ISA)
     end)
   end
 end)

@@ -1,7 +1,10 @@
 -- Every loss, option and reduction through the C training path:
 -- net:train_step must do exactly what forward / loss / backward / step do
 -- by hand (bit for bit), and net:fit's epoch loss must combine the batch
--- losses as documented (weighted mean for "mean", sum for "sum"/"none").
+-- losses as documented (for "mean", the mean of the batch losses weighted
+-- by each batch's weight: its rows, or with class weights the sum of its
+-- labels' weights, as the loss of all the rows at once; the sum for
+-- "sum"/"none").
 local bp = require("backprop")
 local H = require("helper")
 
@@ -80,7 +83,15 @@ for _, case in ipairs(CASES) do
         -- the same two batches (4 then 2 samples) by hand
         local l1 = b:train_step(rows(x, 1, 4), rows(y, 1, 4), lb, ob)
         local l2 = b:train_step(rows(x, 5, 2), rows(y, 5, 2), lb, ob)
-        local want = reduction == "mean" and (4 * l1 + 2 * l2) / 6 or l1 + l2
+        local w1, w2 = 4, 2
+        if opts.weight then   -- a class-weighted loss: the labels' weights
+          w1, w2 = 0, 0
+          for i = 1, 6 do
+            local w = opts.weight[y:get(i)]
+            if i <= 4 then w1 = w1 + w else w2 = w2 + w end
+          end
+        end
+        local want = reduction == "mean" and (w1 * l1 + w2 * l2) / (w1 + w2) or l1 + l2
         H.assert_close(h.loss[1], want, 1e-12, 1e-12, "epoch loss")
         for i, p in ipairs(a:parameters()) do H.assert_same(p, b:parameters()[i], "parameter " .. i) end
         assert.are.equal("number", type(h.val_loss[1]))

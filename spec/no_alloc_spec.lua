@@ -2,7 +2,7 @@
 -- through one counted allocator (tensor.h, bp_alloc_count), so after a
 -- warm-up the count must not move, however many steps follow.
 local bp = require("backprop")
-local core = require("backprop.core")
+local internal = require("backprop.core").internal   -- the test hook (see src/lua/lbackprop.c)
 
 local function data(n, d, c, seed)
   bp.manual_seed(seed)
@@ -12,35 +12,40 @@ local function data(n, d, c, seed)
   return x, y
 end
 
+-- fit's trainer (made once per fit call) over x and y.
+local function trainer(net, x, y, loss, opt, batch)
+  return internal.trainer(net, x, y, loss, opt, {batch_size = batch, shuffle = true})
+end
+
 -- Allocations made by f() after one warm-up call.
 local function allocs(f, rounds)
   f()
-  local before = core._alloc_count()
+  local before = internal.alloc_count()
   for _ = 1, rounds or 50 do f() end
-  return core._alloc_count() - before
+  return internal.alloc_count() - before
 end
 
 describe("the core's allocation counter", function()
   it("counts: creating a tensor or a network allocates", function()
-    local before = core._alloc_count()
+    local before = internal.alloc_count()
     local t = bp.zeros(3)
-    assert.is_true(core._alloc_count() > before)
-    before = core._alloc_count()
+    assert.is_true(internal.alloc_count() > before)
+    before = internal.alloc_count()
     local net = bp.Sequential{bp.Linear(3, 2)}
     net:forward(t)
-    assert.is_true(core._alloc_count() > before)
+    assert.is_true(internal.alloc_count() > before)
   end)
 
   it("sees a larger batch grow the scratch once, then nothing", function()
     local net = bp.Sequential{bp.Linear(4, 8), bp.ReLU(), bp.Linear(8, 2)}
     local small, big = bp.randn(2, 4), bp.randn(64, 4)
     net:forward(small)
-    local before = core._alloc_count()
+    local before = internal.alloc_count()
     local out = bp.zeros(64, 2)
-    local after_out = core._alloc_count()
+    local after_out = internal.alloc_count()
     assert.is_true(after_out > before)
     net:forward(big, out)
-    assert.is_true(core._alloc_count() > after_out)   -- scratch grew
+    assert.is_true(internal.alloc_count() > after_out)   -- scratch grew
     assert.equal(0, allocs(function() net:forward(big, out) end))
   end)
 end)
@@ -54,10 +59,8 @@ describe("no allocation in the steady state", function()
     local x = bp.randn(100, 30)
     local y = bp.rand(100, 1)
     local net = classic()
-    local loss, opt = bp.MSELoss(), bp.SGD(net, {lr = 0.01})
-    assert.equal(0, allocs(function()
-      net:_train_epoch(x, y, loss, opt, 1, true)
-    end, 20))
+    local t = trainer(net, x, y, bp.MSELoss(), bp.SGD(net, {lr = 0.01}), 1)
+    assert.equal(0, allocs(function() t:run(1, 0) end, 20))
   end)
 
   it("fit epochs with Adam, momentum SGD and clipping-free mini-batches", function()
@@ -66,10 +69,26 @@ describe("no allocation in the steady state", function()
     local loss = bp.CrossEntropyLoss()
     for _, opt in ipairs({bp.Adam(net), bp.SGD(net, {lr = 0.01, momentum = 0.9}),
                           bp.RMSprop(net), bp.AdamW(net)}) do
-      assert.equal(0, allocs(function()
-        net:_train_epoch(x, y, loss, opt, 32, true)
-      end, 10))
+      local t = trainer(net, x, y, loss, opt, 32)
+      assert.equal(0, allocs(function() t:run(1, 0) end, 10))
     end
+  end)
+
+  it("a whole fit call allocates as much in the core for 20 epochs as for 2", function()
+    local x, y = data(120, 10, 3, 6)
+    local vx, vy = data(50, 10, 3, 7)
+    local net = bp.Sequential{bp.Linear(10, 16), bp.ReLU(), bp.Linear(16, 3)}
+    local function fit(epochs)
+      local opt = bp.SGD(net, {lr = 0.01, momentum = 0.9})
+      local before = internal.alloc_count()
+      net:fit(x, y, {loss = bp.CrossEntropyLoss(), optimizer = opt, epochs = epochs, batch_size = 16,
+                     validation = {vx, vy}, clip_grad_norm = 1, on_batch = function() end, batch_every = 3})
+      return internal.alloc_count() - before
+    end
+    fit(1)   -- the network's scratch grows once
+    local two = fit(2)
+    assert.is_true(two > 0)      -- the trainer's buffers, made once per call
+    assert.are.equal(two, fit(20))
   end)
 
   it("train_step, forward into a tensor, backward", function()
@@ -107,9 +126,8 @@ describe("no allocation in the steady state", function()
     local y = bp.zeros(12, 1)
     for i = 1, 12 do y:set(i, 1, (i % 3) + 1) end
     local loss, opt = bp.CrossEntropyLoss(), bp.Adam(net)
-    assert.equal(0, allocs(function()
-      net:_train_epoch(x, y, loss, opt, 4, true)
-    end, 10))
+    local t = trainer(net, x, y, loss, opt, 4)
+    assert.equal(0, allocs(function() t:run(1, 0) end, 10))
   end)
 
   it("with two threads", function()
@@ -117,7 +135,8 @@ describe("no allocation in the steady state", function()
     local x, y = data(256, 256, 8, 5)
     local net = bp.Sequential{bp.Linear(256, 512), bp.ReLU(), bp.Linear(512, 8)}
     local loss, opt = bp.CrossEntropyLoss(), bp.SGD(net, {lr = 0.01, momentum = 0.9})
-    local n = allocs(function() net:_train_epoch(x, y, loss, opt, 64, true) end, 5)
+    local t = trainer(net, x, y, loss, opt, 64)
+    local n = allocs(function() t:run(1, 0) end, 5)
     bp.set_num_threads(1)
     assert.equal(0, n)
   end)

@@ -128,10 +128,22 @@ describe("gradient clipping vs PyTorch", function()
       for k, v in pairs(clip) do opts[k] = v end
       local h = net:fit(x, target, opts)
       assert.are.equal(ref.steps, #h.loss)
-      -- and the optimizer is left without clipping: a plain step after
-      -- fit differs from a clipped one
-      local old, old_type, old_value = opt:_clip(0, 2, 0)
-      assert.are.same({ 0, 2, 0 }, { old, old_type, old_value })
+      -- and clipping ends with fit: train_step afterwards equals an
+      -- unclipped step by hand on a twin trained by the same fit (same
+      -- optimizer state), where clipping would have changed the result
+      local twin = build()
+      local topt = bp[case.optimizer](twin, case.options)
+      opts.optimizer, opts.on_epoch = topt, nil
+      twin:fit(x, target, opts)
+      net:train_step(x, target, loss, opt)
+      H.manual_step(twin, x, target, loss, topt)
+      H.assert_same(H.snapshot(net), H.snapshot(twin), "parameters after fit")
+      if clip.clip_grad_norm then
+        local p = clip.clip_grad_norm.norm_type
+        assert(bp.clip_grad_norm(twin, 1e30, p) > clip.clip_grad_norm.max_norm, "the case must clip")
+      else
+        assert(bp.clip_grad_norm(twin, 1e30, math.huge) > clip.clip_grad_value, "the case must clip")
+      end
     end)
   end
 end)

@@ -234,6 +234,18 @@ describe("fit gradient clipping", function()
     H.assert_same(params_of(a), params_of(b), "parameters")
   end)
 
+  -- train_step after a fit with clipping equals an unclipped step by hand
+  -- on a twin with the same weights (plain SGD keeps no state), in a case
+  -- where clipping would change the step.
+  local function assert_unclipped(net, opt, x, y)
+    local twin = H.set_params(zero_line(), H.snapshot(net))
+    local topt = bp.SGD(twin, { lr = opt.lr })
+    net:train_step(x, y, bp.MSELoss(), opt)
+    H.manual_step(twin, x, y, bp.MSELoss(), topt)
+    assert(bp.clip_grad_norm(twin, 1e30, math.huge) > 0.01, "the case must clip")
+    H.assert_same(params_of(net), params_of(twin), "parameters after train_step")
+  end
+
   it("leaves train_step unclipped after fit, even when fit fails", function()
     local x, y = line_data(2)
     local net = zero_line()
@@ -242,7 +254,22 @@ describe("fit gradient clipping", function()
       on_epoch = function() error("stop here", 0) end })
     assert.is_false(ok)
     assert.are.equal("stop here", err)
-    assert.are.same({ 0, 2, 0 }, { opt:_clip(0, 2, 0) })
+    assert_unclipped(net, opt, x, y)
+  end)
+
+  it("leaves train_step unclipped after a fit abandoned inside a coroutine", function()
+    local x, y = line_data(2)
+    local net = zero_line()
+    local opt = bp.SGD(net, { lr = 0.1 })
+    local co = coroutine.create(function()
+      net:fit(x, y, { loss = bp.MSELoss(), optimizer = opt, epochs = 5, clip_grad_norm = 0.01,
+                      on_epoch = function() coroutine.yield() end })
+    end)
+    assert.is_true((coroutine.resume(co)))
+    assert.are.equal("suspended", coroutine.status(co))
+    co = nil   -- abandoned, never resumed or closed
+    collectgarbage()
+    assert_unclipped(net, opt, x, y)
   end)
 
   it("bp.clip_grad_norm returns the norm and leaves small gradients alone", function()

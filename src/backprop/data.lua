@@ -163,7 +163,7 @@ end
 -- 0x0C int32, 0x0D float32 and 0x0E float64 give float32 tensors. The
 -- shape is the file's (60000 x 28 x 28 for MNIST training images).
 -- (The C function itself, so errors carry no position inside data.lua.)
-data.read_idx = core._read_idx
+data.read_idx = core.internal.read_idx
 
 local function optional_number(fn, name, v)
   if v ~= nil and (type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge) then
@@ -238,16 +238,16 @@ function data.batches(X, Y, batch_size, opts)
     local bx, by
     if count == bs then
       if not xb then   -- allocated once, reused for every full batch
-        xb = core._batch_new(X, bs, scale ~= nil)
-        yb = Y and core._batch_new(Y, bs, y_offset ~= nil)
+        xb = core.internal.batch_new(X, bs, scale ~= nil)
+        yb = Y and core.internal.batch_new(Y, bs, y_offset ~= nil)
       end
       bx, by = xb, yb
     else
-      bx = core._batch_new(X, count, scale ~= nil)
-      by = Y and core._batch_new(Y, count, y_offset ~= nil)
+      bx = core.internal.batch_new(X, count, scale ~= nil)
+      by = Y and core.internal.batch_new(Y, count, y_offset ~= nil)
     end
-    core._batch_fill(bx, X, perm, pos, count, scale)
-    if Y then core._batch_fill(by, Y, perm, pos, count, nil, y_offset) end
+    core.internal.batch_fill(bx, X, perm, pos, count, scale)
+    if Y then core.internal.batch_fill(by, Y, perm, pos, count, nil, y_offset) end
     pos = pos + count
     return bx, by
   end
@@ -260,7 +260,7 @@ Scaler.__index = Scaler
 -- standard deviation, as fitted on the training data. Returns x.
 function Scaler:apply(x)
   check.tensor("backprop.data.standardize", "x", x)
-  return core._standardize(x, self.mean, self.std, false)
+  return core.internal.standardize(x, self.mean, self.std, false)
 end
 
 --- Fit a scaler to x (N x features): each column's mean and population
@@ -272,7 +272,7 @@ function data.standardize(x)
   local shape = x:shape()
   if #shape ~= 2 then fail("standardize", "x must be N x features, got %d dimensions", #shape) end
   local scaler = setmetatable({ mean = core.zeros(shape[2]), std = core.ones(shape[2]) }, Scaler)
-  core._standardize(x, scaler.mean, scaler.std, true)
+  core.internal.standardize(x, scaler.mean, scaler.std, true)
   return scaler
 end
 

@@ -1,13 +1,20 @@
---- net:fit, the training loop. Each epoch runs in C (shuffle, batch,
--- forward, loss, backward, clipping, update: one call into the core); Lua
--- only sees epoch ends (and every batch_every batches with on_batch), where it evaluates the validation set, keeps the
--- best weights, steps the learning-rate scheduler, checks early stopping,
--- reports progress and calls the user's on_epoch hook.
+--- net:fit, the training loop. A trainer made once per call (the C side,
+-- src/lua/ltrain.c) holds the loss, the optimizer, clipping, batch size,
+-- shuffling, input scale and the epoch's sample order, and runs any range
+-- of an epoch's batches (shuffle, forward, loss, backward, clipping,
+-- update) in one call into C. This file owns the epochs: validation,
+-- metrics, the best weights, the learning-rate scheduler, early stopping,
+-- progress, warnings and the user's hooks. Everything a call needs lives
+-- in that call (its trainer and the table `s`), so a fit abandoned inside
+-- a coroutine, or a fit run from another fit's hook, leaves nothing behind.
 
 local check = require("backprop.check")
 local core = require("backprop.core")
-local schedule = require("backprop.schedule")
+local metrics_lib = require("backprop.metrics")
+local Progress = require("backprop.progress")
+require("backprop.schedule")    -- adds is_scheduler and wants_metric
 
+local internal = core.internal
 local M = {}
 local FN = "backprop.Module:fit"
 
@@ -16,7 +23,13 @@ local OPTIONS = {
   shuffle = true, validation = true, progress = true, on_epoch = true,
   scheduler = true, early_stopping = true, restore_best = true,
   clip_grad_norm = true, clip_grad_value = true, on_batch = true,
-  batch_every = true, input_scale = true,
+  batch_every = true, input_scale = true, metrics = true, warnings = true,
+}
+
+-- history fields a metric name must not take.
+local RESERVED = {
+  loss = true, lr = true, best_epoch = true, best_loss = true,
+  stopped_epoch = true, restored = true,
 }
 
 local function fail(msg, ...)
@@ -53,9 +66,9 @@ end
 
 local is_tensor = check.is_tensor
 
--- The loss and the optimizer are checked by the C epoch too, but fit uses
--- them before (opt.lr, validation loss): same check, same message, which
--- names the class as the C side does ("backprop.Sequential:fit").
+-- The loss and the optimizer are checked by the trainer too, but fit uses
+-- them before (opt.lr, the loss's reduction): same check, same message,
+-- which names the class as the C side does ("backprop.Sequential:fit").
 local function check_object(net, v, tname, what)
   local mt = getmetatable(v)
   if type(mt) ~= "table" or mt.__name ~= tname then
@@ -94,55 +107,54 @@ local function early_stopping_option(v)
   return positive_integer(v.patience, "early_stopping.patience", 5), delta
 end
 
--- One line, rewritten in place (\r): only for a person at a terminal.
--- The caller ends it with a newline when training stops.
-local function progress_line(epoch, epochs, loss, val_loss, lr, started)
-  local line = string.format("\repoch %d/%d  loss %.6g", epoch, epochs, loss)
-  if val_loss then line = line .. string.format("  val_loss %.6g", val_loss) end
-  if lr then line = line .. string.format("  lr %.3g", lr) end
-  line = line .. string.format("  %.1fs ", core.clock() - started)
-  io.stderr:write(line)
-  io.stderr:flush()
-end
-
--- Validation runs in chunks of rows, so the network's scratch memory stays
--- the size of a chunk instead of growing to the whole validation set (5000
--- images through a CNN would hold gigabytes of activations). The outputs
--- go into tensors made once, here; this first pass also checks the shapes.
--- Rows start .. start + k - 1 of the validation inputs, as floats (uint8
--- rows converted, times input_scale, a chunk at a time).
-local function val_rows(s, start, k)
-  local rows = s.vx:narrow(1, start, k)
-  if s.vbytes then rows = rows:float() * (s.scale or 1) end
-  return rows
-end
-
-local function validation_setup(net, s)
-  local n = s.vx:shape()[1]
-  local c = math.min(n, math.max(s.batch_size, 256))
-  s.vchunk, s.vmean = c, s.loss:reduction() == "mean"
-  s.vbytes = s.vx:dtype() == "uint8"
-  net:eval()
-  s.vout = net:forward(val_rows(s, 1, c))
-  s.loss:forward(s.vout, s.vy:narrow(1, 1, c))
-  if n % c > 0 and n > c then
-    s.vout_rest = net:forward(val_rows(s, n - n % c + 1, n % c))
+local function known_metrics()
+  local names = {}
+  for name, f in pairs(metrics_lib) do
+    if type(f) == "function" then names[#names + 1] = name end
   end
+  table.sort(names)
+  return table.concat(names, ", ")
 end
 
--- The validation loss under the loss's reduction ("none": the sum), the
--- chunks' losses combined (means weighted by their rows).
-local function validation_loss(net, s)
-  local n, c, total = s.vx:shape()[1], s.vchunk, 0
-  for start = 1, n, c do
-    local k = math.min(c, n - start + 1)
-    local out = k == c and s.vout or s.vout_rest
-    net:forward(val_rows(s, start, k), out)
-    local l = s.loss:forward(out, s.vy:narrow(1, start, k))
-    if type(l) ~= "number" then l = l:sum() end   -- reduction "none"
-    total = total + (s.vmean and l * k or l)
+-- metrics = {"accuracy", ..., name = function(output, target) ... end}: a
+-- list of {name, function}, names first in their order, then the named
+-- functions sorted; nil when there are none. Names resolve in bp.metrics
+-- now, at the call, so metrics added to it later are found.
+local function metrics_option(v)
+  if v == nil then return nil end
+  if type(v) ~= "table" then
+    fail("metrics must be a list of metric names such as {\"accuracy\"}, got %s", type(v))
   end
-  return s.vmean and total / n or total
+  local list, named = {}, {}
+  for key, f in pairs(v) do
+    if math.type(key) == "integer" and key >= 1 and key <= #v then
+      if type(f) ~= "string" then
+        fail("metrics[%d] must be the name of a bp.metrics function, got %s", key, type(f))
+      end
+      if type(metrics_lib[f]) ~= "function" then
+        fail("unknown metric '%s' (known: %s; or pass name = function(output, target))", f, known_metrics())
+      end
+      list[key] = {f, metrics_lib[f]}
+    elseif type(key) == "string" and type(f) == "function" then
+      named[#named + 1] = key
+    else
+      fail("metrics: %s = %s is neither a metric name in the list nor name = function(output, target)",
+           tostring(key), type(f))
+    end
+  end
+  table.sort(named)
+  for _, name in ipairs(named) do list[#list + 1] = {name, v[name]} end
+  local seen = {}
+  for _, m in ipairs(list) do
+    local name = m[1]
+    if not name:match("^[%a_][%w_]*$") or RESERVED[name] then
+      fail("metric name '%s' cannot be used (it must be an identifier, and not one of history's own fields)", name)
+    end
+    if seen[name] then fail("metric '%s' is asked for twice", name) end
+    seen[name] = true
+  end
+  if #list == 0 then return nil end
+  return list
 end
 
 -- The checked options, as one table the loop reads.
@@ -150,15 +162,29 @@ local function settings(net, opts)
   -- Unlike the other option tables, fit's is required (it names the loss).
   if type(opts) ~= "table" then fail("options must be a table, got %s", type(opts)) end
   check.options(FN, opts, OPTIONS)
-  local s = { loss = opts.loss, opt = opts.optimizer }
+  -- Every field the call uses, listed once (and the table sized once).
+  local s = {
+    loss = opts.loss, opt = opts.optimizer, mean = false, epochs = 1,
+    batch_size = 32, shuffle = true, progress = nil, warnings = true,
+    on_epoch = nil, on_batch = nil, batch_every = 1, input_scale = nil,
+    sched = nil, patience = nil, min_delta = 0, restore = false,
+    max_norm = 0, norm_type = 2, clip_value = 0, validation = nil,
+    metrics = nil,
+    -- set by fit: the set trainer:evaluate runs, its targets, whether it
+    -- keeps the outputs; batches per epoch; pieces of an epoch (for a bar)
+    evaluate = nil, metric_y = nil, outputs = false, nbatches = 0,
+    pieces = false, piece = 0,
+  }
   if s.loss == nil then fail("options.loss is required (for example bp.MSELoss())") end
   if s.opt == nil then fail("options.optimizer is required (for example bp.SGD(net, {lr = 0.1}))") end
   check_object(net, s.loss, "backprop.Loss", "loss")
   check_object(net, s.opt, "backprop.Optimizer", "optimizer")
+  s.mean = s.loss:reduction() == "mean"
   s.epochs = positive_integer(opts.epochs, "epochs", 1)
   s.batch_size = positive_integer(opts.batch_size, "batch_size", 32)
   s.shuffle = boolean(opts.shuffle, "shuffle", true)
-  s.show = boolean(opts.progress, "progress", false) and M.stderr_isatty()
+  s.progress = boolean(opts.progress, "progress", nil)
+  s.warnings = boolean(opts.warnings, "warnings", true)
   s.on_epoch = opts.on_epoch
   if s.on_epoch ~= nil and type(s.on_epoch) ~= "function" then
     fail("on_epoch must be a function, got %s", type(s.on_epoch))
@@ -169,14 +195,14 @@ local function settings(net, opts)
   end
   s.batch_every = positive_integer(opts.batch_every, "batch_every", 1)
   if opts.input_scale ~= nil then
-    s.scale = positive_number(opts.input_scale, "input_scale")
+    s.input_scale = positive_number(opts.input_scale, "input_scale")
   end
   if opts.batch_every ~= nil and s.on_batch == nil then
     fail("batch_every needs on_batch (the function to call)")
   end
   s.sched = opts.scheduler
   if s.sched ~= nil then
-    if not schedule._is_scheduler(s.sched) then
+    if not internal.is_scheduler(s.sched) then
       fail("scheduler must be a bp.lr_scheduler scheduler (for example " ..
            "bp.lr_scheduler.StepLR(opt, {step_size = 10})), got %s", type(s.sched))
     end
@@ -185,7 +211,6 @@ local function settings(net, opts)
   s.patience, s.min_delta = early_stopping_option(opts.early_stopping)
   s.restore = boolean(opts.restore_best, "restore_best", false)
   s.max_norm, s.norm_type = clip_norm_option(opts.clip_grad_norm)
-  s.clip_value = 0
   if opts.clip_grad_value ~= nil then
     s.clip_value = positive_number(opts.clip_grad_value, "clip_grad_value")
   end
@@ -194,74 +219,190 @@ local function settings(net, opts)
     if type(v) ~= "table" or not is_tensor(v[1]) or not is_tensor(v[2]) then
       fail("validation must be a table {x, y} of two tensors")
     end
-    s.vx, s.vy = v[1], v[2]
-    validation_setup(net, s)
+    s.validation = v
   end
+  s.metrics = metrics_option(opts.metrics)
   return s
 end
 
--- One epoch. Without on_batch, one call into C; with it, one call per
--- batch_every batches, on_batch(epoch, batch, loss) after each (loss over
--- those batches). Returns the epoch's loss and whether on_batch said stop.
--- Only the first call scans all of x for NaN and infinity (s.checked):
--- later ones check each batch just before its step.
-local function run_epoch(net, x, y, s, epoch)
-  if not s.on_batch then
-    local l
-    if s.scale then   -- whole epoch (batch 1 on), uint8 rows scaled
-      l = net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle, 1, 0, s.scale, s.checked)
-    else
-      l = net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle, nil, nil, nil, s.checked)
-    end
-    s.checked = true
-    return l, false
-  end
-  local n = x:shape()[1]
-  local nbatches = (n + s.batch_size - 1) // s.batch_size
-  local total, seen, first, mean = 0, 0, 1, true
-  while first <= nbatches do
-    local count = math.min(s.batch_every, nbatches - first + 1)
-    local l, k
-    l, k, mean = net:_train_epoch(x, y, s.loss, s.opt, s.batch_size, s.shuffle, first, count, s.scale,
-                                  s.checked)
-    s.checked = true
-    total, seen = total + (mean and l * k or l), seen + k
-    first = first + count
-    if s.on_batch(epoch, first - 1, l) == false then
-      return mean and total / seen or total, true
-    end
-  end
-  return mean and total / seen or total, false
+-- The loss of what a run or an evaluation added up (bp_train_sum in
+-- train.h): the mean over the samples for reduction "mean", weighted as
+-- the loss weighs them (class weights), else the sum. Every mean fit
+-- reports (epoch, on_batch part, validation) is taken here.
+local function loss_of(s, total, weight)
+  if s.mean then return total / weight end
+  return total
 end
 
-local function train(net, x, y, s)
-  local history = { loss = {}, val_loss = s.vx and {} or nil, lr = {} }
-  -- Best weights are copied into buffers made once, here.
+--- Warnings --------------------------------------------------------------
+-- Mistakes that train without an error, but badly. Each is written to
+-- stderr at most once per network (and kind), when fit starts; the option
+-- warnings = false turns them off.
+
+local warned = setmetatable({}, { __mode = "k" })
+
+-- A feature whose root mean square is above this was likely not
+-- standardized (a forgotten scaler gave one user an epoch-1 loss of 5.6e17).
+local SCALE_LIMIT = 100
+
+-- The loss applies this activation itself, or expects another one.
+local DOUBLED = {
+  CrossEntropyLoss = { Softmax = "CrossEntropyLoss applies log-softmax itself: remove the Softmax layer " ..
+                                 "(the network should output raw scores)" },
+  NLLLoss = { Softmax = "NLLLoss expects log-probabilities: end the network with LogSoftmax, not Softmax" },
+  BCEWithLogitsLoss = { Sigmoid = "BCEWithLogitsLoss applies the sigmoid itself: remove the Sigmoid layer " ..
+                                  "(or use BCELoss)" },
+}
+
+local function warn(net, kind, msg, ...)
+  local seen = warned[net]
+  if not seen then
+    seen = {}
+    warned[net] = seen
+  end
+  if seen[kind] then return end
+  seen[kind] = true
+  local err = io.stderr
+  err:write("backprop warning: ", string.format(msg, ...),
+            " (fit's option warnings = false turns this off)\n")
+  err:flush()
+end
+
+local NONE = {}
+
+local function check_mistakes(net, x, s)
+  local seen = warned[net] or NONE
+  if x:dtype() == "uint8" then
+    if not s.input_scale then
+      warn(net, "uint8", "the input is uint8 and fit has no input_scale, so the network sees raw values " ..
+                         "0..255; pass input_scale = 1/255")
+    end
+  elseif not seen.scale then
+    local rms, feature, rows = internal.column_rms(x)
+    if rms > SCALE_LIMIT then
+      warn(net, "scale", "input feature %d has a root mean square of %.3g (over %d rows): features far " ..
+                         "from 1 make training slow or diverge; standardize them (bp.data.standardize)",
+           feature, rms, rows)
+    end
+  end
+  local last = internal.last_layer(net)
+  if (last == "Softmax" or last == "Sigmoid") and not seen.doubled then
+    local loss = DOUBLED[tostring(s.loss):match("^backprop%.(%w+)")]
+    if loss and loss[last] then warn(net, "doubled", "%s", loss[last]) end
+  end
+end
+
+--- Progress --------------------------------------------------------------
+
+-- progress = true: a bar on a terminal, a line per epoch otherwise; nil
+-- (the default): the bar, once training has run a second, on a terminal
+-- only; false: nothing.
+local function progress_for(s, x)
+  if s.progress == false then return nil end
+  local tty = internal.stderr_isatty()
+  if not tty and s.progress == nil then return nil end
+  return Progress.new{
+    mode = tty and "bar" or "lines", out = io.stderr, clock = core.clock,
+    epochs = s.epochs, batches = s.nbatches, samples = x:shape()[1],
+    delay = s.progress == nil and 1 or 0,
+  }
+end
+
+--- The loop ----------------------------------------------------------------
+
+-- One epoch: one call into C, or pieces of it when on_batch is called
+-- every batch_every batches (with the loss over those batches) or a bar
+-- is drawn (pieces of 25 to 100 ms). Returns the epoch's loss, whether
+-- on_batch said stop, and the batches and samples run.
+local function run_epoch(trainer, s, epoch, bar)
+  local nb = s.nbatches
+  if not s.on_batch and not s.pieces then
+    local total, weight, seen = trainer:run(1, 0)
+    return loss_of(s, total, weight), false, nb, seen
+  end
+  local total, weight, seen = 0, 0, 0
+  local ptotal, pweight = 0, 0          -- since on_batch was last called
+  local first = 1
+  while first <= nb do
+    local count = math.min(s.piece, nb - first + 1)
+    if s.on_batch then count = math.min(count, s.batch_every - (first - 1) % s.batch_every) end
+    local t0 = s.pieces and core.clock()
+    local t, w, k = trainer:run(first, count)
+    total, weight, seen = total + t, weight + w, seen + k
+    ptotal, pweight = ptotal + t, pweight + w
+    first = first + count
+    if s.pieces then
+      local dt = core.clock() - t0
+      if dt < 0.025 and count == s.piece then s.piece = s.piece * 2
+      elseif dt > 0.1 and s.piece > 1 then s.piece = s.piece // 2 end
+      bar:update(epoch, first - 1, seen, loss_of(s, total, weight))
+    end
+    if s.on_batch and ((first - 1) % s.batch_every == 0 or first > nb) then
+      local l = loss_of(s, ptotal, pweight)
+      ptotal, pweight = 0, 0
+      if s.on_batch(epoch, first - 1, l) == false then
+        return loss_of(s, total, weight), true, first - 1, seen
+      end
+    end
+  end
+  return loss_of(s, total, weight), false, nb, seen
+end
+
+-- Each metric on the evaluation outputs, into history (val_<name> on the
+-- validation set, else <name> on the training data) and, as {name, value}
+-- pairs, into shown (the progress line's, or nil).
+local function record_metrics(s, history, epoch, outputs, shown)
+  for _, m in ipairs(s.metrics) do
+    local value = m[2](outputs, s.metric_y)
+    if type(value) ~= "number" then
+      fail("metric '%s' returned %s, expected a number", m[1], type(value))
+    end
+    local key = s.validation and "val_" .. m[1] or m[1]
+    history[key][epoch] = value
+    if shown then shown[#shown + 1] = {key, value} end
+  end
+end
+
+local function train(net, x, y, s, trainer, bar)
+  local history = { loss = {}, lr = {} }
+  if s.validation then history.val_loss = {} end
+  if s.metrics then
+    for _, m in ipairs(s.metrics) do history[s.validation and "val_" .. m[1] or m[1]] = {} end
+  end
   -- The state to restore: the parameters and the non-trainable buffers
-  -- (BatchNorm's running statistics belong to the same epoch's weights).
-  local params, best_params = {}, nil
-  for _, p in ipairs(net:parameters()) do params[#params + 1] = p end
-  for _, b in ipairs(net:buffers()) do params[#params + 1] = b end
+  -- (BatchNorm's running statistics belong to the same epoch's weights),
+  -- copied into buffers made once, here.
+  local params, best_params
   if s.restore then
-    best_params = {}
+    params, best_params = {}, {}
+    for _, p in ipairs(net:parameters()) do params[#params + 1] = p end
+    for _, b in ipairs(net:buffers()) do params[#params + 1] = b end
     for i, p in ipairs(params) do best_params[i] = p:clone() end
   end
   local best, bad = math.huge, 0
-  local started = core.clock()
   for epoch = 1, s.epochs do
     history.lr[epoch] = s.opt.lr
     net:train()
-    local l, stop = run_epoch(net, x, y, s, epoch)
+    if bar then bar:epoch_start() end
+    local l, stop, batches, seen = run_epoch(trainer, s, epoch, bar)
     history.loss[epoch] = l
+    -- What the progress line shows: {name, value} pairs.
+    local shown = bar and { {"loss", l} }
     if stop then
       history.stopped_epoch = epoch
+      if bar then bar:epoch_end(epoch, batches, seen, shown) end
       break
     end
     local vl
-    if s.vx then
+    if s.evaluate then
       net:eval()
-      vl = validation_loss(net, s)
-      history.val_loss[epoch] = vl
+      local total, weight, _, outputs = trainer:evaluate()
+      if s.validation then
+        vl = loss_of(s, total, weight)
+        history.val_loss[epoch] = vl
+        if bar then shown[#shown + 1] = {"val_loss", vl} end
+      end
+      if s.metrics then record_metrics(s, history, epoch, outputs, shown) end
     end
     local monitored = vl or l
     if monitored < best - s.min_delta then
@@ -274,16 +415,16 @@ local function train(net, x, y, s)
       bad = bad + 1
     end
     if s.sched then
-      if schedule._wants_metric(s.sched) then s.sched:step(monitored) else s.sched:step() end
+      if internal.wants_metric(s.sched) then s.sched:step(monitored) else s.sched:step() end
+      if bar then shown[#shown + 1] = {"lr", history.lr[epoch]} end   -- the lr it ran with
     end
-    if s.show then progress_line(epoch, s.epochs, l, vl, s.sched and s.opt.lr, started) end
-    if s.on_epoch and s.on_epoch(epoch, l, vl) == false then break end
+    if bar then bar:epoch_end(epoch, batches, seen, shown) end
+    if s.on_epoch and s.on_epoch(epoch, l, vl, history) == false then break end
     if s.patience and bad >= s.patience then
       history.stopped_epoch = epoch
       break
     end
   end
-  if s.show then io.stderr:write("\n") end
   local last = #history.loss
   if best_params and history.best_epoch and history.best_epoch ~= last then
     for i, p in ipairs(params) do p:copy(best_params[i]) end
@@ -294,27 +435,43 @@ local function train(net, x, y, s)
 end
 
 --- Train the network on (x, y). Returns a history table: history.loss[e]
--- is epoch e's mean training loss, history.val_loss[e] the validation loss
--- when opts.validation = {x, y} is given, history.lr[e] the learning rate
--- epoch e ran with, history.best_epoch / best_loss the epoch with the
--- lowest monitored loss (val_loss, else loss), history.stopped_epoch the
--- epoch early stopping ended on, history.restored whether restore_best
+-- is epoch e's training loss, history.val_loss[e] the validation loss
+-- when opts.validation = {x, y} is given, history.val_<metric>[e] (or
+-- history.<metric>[e] on the training data, without validation) each
+-- metric of opts.metrics, history.lr[e] the learning rate epoch e ran
+-- with, history.best_epoch / best_loss the epoch with the lowest monitored
+-- loss (val_loss, else loss), history.stopped_epoch the epoch early
+-- stopping (or on_batch) ended on, history.restored whether restore_best
 -- copied the best epoch's weights back. See docs/API.md for the options.
 function M.fit(net, x, y, opts)
   local s = settings(net, opts)
-  if s.max_norm == 0 and s.clip_value == 0 then return train(net, x, y, s) end
-  -- Clipping runs inside the C training step, configured on the
-  -- optimizer for the length of this call and put back even on error.
-  local old_norm, old_type, old_value = s.opt:_clip(s.max_norm, s.norm_type, s.clip_value)
-  local ok, result = pcall(train, net, x, y, s)
-  s.opt:_clip(old_norm, old_type, old_value)
-  if not ok then error(result, 0) end
-  return result
+  -- Metrics are computed on the validation set, or without one on the
+  -- training data (a forward pass over it in eval mode, each epoch).
+  s.evaluate = s.validation
+  if not s.evaluate and s.metrics then s.evaluate = {x, y} end
+  s.metric_y = s.evaluate and s.evaluate[2]
+  s.outputs = s.metrics ~= nil
+  -- The validation set is checked in eval mode, the mode it runs in.
+  if s.validation then net:eval() end
+  -- The trainer reads batch_size, shuffle, input_scale, max_norm,
+  -- norm_type, clip_value, evaluate and outputs from s.
+  local trainer
+  trainer, s.nbatches = internal.trainer(net, x, y, s.loss, s.opt, s)
+  if s.warnings then check_mistakes(net, x, s) end
+  local bar = progress_for(s, x)
+  -- A bar is drawn between pieces of an epoch: they start at one batch
+  -- and double (or halve) to take 25 to 100 ms each.
+  s.pieces = bar ~= nil and bar:wants_updates()
+  s.piece = s.pieces and 1 or s.nbatches
+  if not bar then return train(net, x, y, s, trainer, nil) end
+  local ok, history = pcall(train, net, x, y, s, trainer, bar)
+  bar:finish()
+  if not ok then error(history, 0) end
+  return history
 end
 
-function M.install(methods, core)
+function M.install(methods)
   methods.fit = M.fit
-  M.stderr_isatty = core._stderr_isatty
 end
 
 return M

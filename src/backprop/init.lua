@@ -7,11 +7,13 @@ local core = require("backprop.core")
 
 local bp = { _VERSION = "backprop 0.1.0" }
 
+-- Every name of the C module but `internal`, what the Lua modules and the
+-- specs share and users should not see (see src/lua/lbackprop.c).
 for name, value in pairs(core) do
-  if name:sub(1, 1) ~= "_" then bp[name] = value end
+  if name ~= "internal" then bp[name] = value end
 end
 
-require("backprop.fit").install(core.Module, core)
+require("backprop.fit").install(core.Module)
 bp.data = require("backprop.data")
 bp.metrics = require("backprop.metrics")
 bp.lr_scheduler = require("backprop.schedule")

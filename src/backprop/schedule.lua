@@ -8,6 +8,7 @@
 -- PyTorch to the last bit.
 
 local check = require("backprop.check")
+local internal = require("backprop.core").internal
 
 local M = {}
 
@@ -220,14 +221,15 @@ function Plateau:step(metric)
   self.last_lr = self.optimizer.lr
 end
 
---- For fit: whether v is a scheduler made here, and whether it wants a
--- metric.
-function M._is_scheduler(v)
+-- For fit, through the internal table (see src/lua/lbackprop.c), not
+-- bp.lr_scheduler: whether v is a scheduler made here, and whether it
+-- wants a metric.
+function internal.is_scheduler(v)
   local mt = getmetatable(v)
   return mt == Scheduler or mt == Plateau
 end
 
-function M._wants_metric(v)
+function internal.wants_metric(v)
   return getmetatable(v) == Plateau
 end
 

@@ -1,6 +1,14 @@
 /*
 ** lbackprop.c: the entry point of backprop.core. Each binding file
 ** registers its own functions; this file only calls them in turn.
+**
+** backprop.core holds the public names and one more field, `internal`: a
+** table of what the Lua face (the .lua files of src/backprop) and the specs and
+** benchmarks need but users should not (fit's trainer, data loading
+** helpers, kernel entry points, the allocation counter). init.lua copies
+** every name but `internal` into the public `bp` table; the Lua modules
+** and the specs reach it as require("backprop.core").internal. It is not
+** API: names in it may change with any release.
 */
 #define _POSIX_C_SOURCE 200112L   /* fileno and isatty */
 
@@ -35,11 +43,14 @@ static int l_alloc_count(lua_State *L) {
 }
 
 int luaopen_backprop_core(lua_State *L) {
+  static const luaL_Reg internal[] = {
+    {"stderr_isatty", l_isatty}, {"alloc_count", l_alloc_count},
+    {NULL, NULL}
+  };
   lua_newtable(L);
-  lua_pushcfunction(L, l_isatty);
-  lua_setfield(L, -2, "_stderr_isatty");
-  lua_pushcfunction(L, l_alloc_count);
-  lua_setfield(L, -2, "_alloc_count");
+  lua_newtable(L);
+  lua_setfield(L, -2, "internal");
+  lbp_setinternal(L, internal);
   lbp_open_random(L);
   lbp_open_tensor(L);
   lbp_open_module(L);

@@ -102,3 +102,9 @@ void lbp_newclass(lua_State *L, const char *tname, const luaL_Reg *meta,
   lua_pop(L, 1);
   luaL_setfuncs(L, functions, 0);
 }
+
+void lbp_setinternal(lua_State *L, const luaL_Reg *funcs) {
+  lua_getfield(L, -1, "internal");
+  luaL_setfuncs(L, funcs, 0);
+  lua_pop(L, 1);
+}

@@ -34,4 +34,9 @@ void lbp_newclass(lua_State *L, const char *tname, const luaL_Reg *meta,
                   const luaL_Reg *methods, const char *field,
                   const luaL_Reg *functions);
 
+/* Register funcs into module.internal, for the module table on the top of
+** the stack: functions the Lua face (src/backprop/) and the specs use
+** but users do not see (see lbackprop.c). */
+void lbp_setinternal(lua_State *L, const luaL_Reg *funcs);
+
 #endif

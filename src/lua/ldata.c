@@ -2,7 +2,7 @@
 ** ldata.c: the C half of bp.data: IDX files (read_idx), and the gather
 ** behind bp.data.batches, which fills reused batch tensors from rows of a
 ** data set (converting uint8 to float32 on the way when asked).
-** Names starting with "_" are internal: data.lua and the specs use them.
+** All of it is internal (core.internal: data.lua and the specs use it).
 */
 #include <errno.h>
 #include <math.h>
@@ -28,7 +28,7 @@ static const char *checkpath(lua_State *L, const char *fn) {
   return lua_tostring(L, 1);
 }
 
-/* core._read_idx(path) -> tensor (uint8 for type 0x08, else float32). */
+/* internal.read_idx(path) -> tensor (uint8 for type 0x08, else float32). */
 static int l_read_idx(lua_State *L) {
   const char *fn = "backprop.data.read_idx";
   const char *path = checkpath(L, fn);
@@ -72,9 +72,9 @@ static int gunzip_gc(lua_State *L) {
   return 0;
 }
 
-/* core._gunzip(path) -> string. For the specs: it holds everything. */
+/* internal.gunzip(path) -> string. For the specs: it holds everything. */
 static int l_gunzip(lua_State *L) {
-  const char *fn = "backprop.data._gunzip";
+  const char *fn = "backprop.internal.gunzip";
   const char *path = checkpath(L, fn);
   bp_error err;
   luaL_Buffer b;
@@ -105,7 +105,7 @@ static int l_gunzip(lua_State *L) {
 
 /* --- tensors of any element type ------------------------------------- */
 
-/* core._batch_new(src, rows, float) -> a tensor shaped like src but with
+/* internal.batch_new(src, rows, float) -> a tensor shaped like src but with
 ** `rows` rows: float32 if `float` or src is float32, else uint8. */
 static int l_batch_new(lua_State *L) {
   const char *fn = "backprop.data.batches";
@@ -121,7 +121,7 @@ static int l_batch_new(lua_State *L) {
   return 1;
 }
 
-/* core._batch_fill(dst, src, perm, start, count [, scale [, shift]]):
+/* internal.batch_fill(dst, src, perm, start, count [, scale [, shift]]):
 ** dst rows 1..count = src rows perm[start + 1 .. start + count] (or
 ** start + 1 .. when perm is nil), as src * scale + shift when dst is
 ** float32. perm holds 1-based row numbers as floats (bp.randperm). */
@@ -175,9 +175,9 @@ static int l_batch_fill(lua_State *L) {
   return 0;
 }
 
-static const luaL_Reg functions[] = {
-  {"_read_idx", l_read_idx}, {"_gunzip", l_gunzip},
-  {"_batch_new", l_batch_new}, {"_batch_fill", l_batch_fill},
+static const luaL_Reg internal[] = {
+  {"read_idx", l_read_idx}, {"gunzip", l_gunzip},
+  {"batch_new", l_batch_new}, {"batch_fill", l_batch_fill},
   {NULL, NULL}
 };
 
@@ -190,5 +190,5 @@ void lbp_open_data(lua_State *L) {
   luaL_newmetatable(L, LBP_GUNZIP);
   luaL_setfuncs(L, gz_meta, 0);
   lua_pop(L, 1);
-  luaL_setfuncs(L, functions, 0);
+  lbp_setinternal(L, internal);
 }

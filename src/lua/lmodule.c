@@ -7,7 +7,7 @@
 ** already been used brings its weights along instead. bp.Residual(m) is
 ** m's layers followed by a Residual layer (see net.h: containers are
 ** flattened, so there is one parameter buffer however deep the nesting).
-** The layer constructors are in llayers.c, train_step and fit's epochs in
+** The layer constructors are in llayers.c, train_step and fit's trainer in
 ** ltrain.c.
 */
 #include <stdio.h>
@@ -412,7 +412,6 @@ static int m_save(lua_State *L) {
 
 static void release(lmodule *m) {
   bp_net_free(&m->net);
-  bp_epoch_buf_free(&m->epoch);
   bp_free(m->row);
   m->row = NULL;
   m->row_cap = 0;

@@ -2,7 +2,7 @@
 ** lmodule.h: backprop.Module, the userdata behind every layer and network
 ** (lmodule.c: passes, parameters, modes, save and load; llayers.c: the
 ** layer constructors and their descriptions; ltrain.c: train_step and
-** fit's epochs).
+** fit's trainer).
 */
 #ifndef LMODULE_H
 #define LMODULE_H
@@ -13,13 +13,11 @@
 #include "lcheck.h"
 #include "nn/net.h"
 #include "tensor/tensor.h"
-#include "train/train.h"
 
 #define LBP_MODULE "backprop.Module"
 
 typedef struct lmodule {
   bp_net net;
-  bp_epoch_buf epoch;
   const char *name;       /* "Sequential", "Linear", ... for messages */
   int initialized;        /* weights drawn (lazily for a lone layer) */
   int views;              /* parameter views taken, as for tensors */

@@ -14,6 +14,7 @@
 
 #include "lmodule.h"
 #include "loptim.h"
+#include "train/clip.h"
 
 loptim *lbp_checkoptim(lua_State *L, int idx, const char *fn,
                        const char *arg) {
@@ -175,26 +176,6 @@ static int o_zero_grad(lua_State *L) {
   return 0;
 }
 
-/* opt:_clip(max_norm, norm_type, value): fit's clipping for the steps
-** train_step and fit run (0 turns a kind off). Returns the previous three
-** values so fit can put them back. Checked by fit; checked again here. */
-static int o_clip(lua_State *L) {
-  lmodule *m;
-  loptim *o = checkself(L, "_clip", &m);
-  bp_clip c;
-  bp_error err;
-  c.max_norm = luaL_checknumber(L, 2);
-  c.norm_type = luaL_checknumber(L, 3);
-  c.value = luaL_checknumber(L, 4);
-  if (bp_clip_check(&c, &err) != BP_OK)
-    lbp_error(L, "backprop.Module:fit", "%s", err.msg);
-  lua_pushnumber(L, o->o.clip.max_norm);
-  lua_pushnumber(L, o->o.clip.norm_type);
-  lua_pushnumber(L, o->o.clip.value);
-  o->o.clip = c;
-  return 3;
-}
-
 static int o_index(lua_State *L) {
   loptim *o = luaL_checkudata(L, 1, LBP_OPTIM);
   const field *f;
@@ -316,7 +297,7 @@ static int l_clip_grad_value(lua_State *L) {
 }
 
 static const luaL_Reg methods[] = {
-  {"step", o_step}, {"zero_grad", o_zero_grad}, {"_clip", o_clip},
+  {"step", o_step}, {"zero_grad", o_zero_grad},
   {NULL, NULL}
 };
 

@@ -733,7 +733,7 @@ static int l_randperm(lua_State *L) {
   return 1;
 }
 
-/* core._standardize(X, mean, std, fit): column statistics into mean and
+/* internal.standardize(X, mean, std, fit): column statistics into mean and
 ** std when fit is true (a zero deviation becomes 1, so constant columns
 ** pass through centred), then X = (X - mean) / std in place. */
 static int l_standardize(lua_State *L) {
@@ -845,12 +845,16 @@ static const luaL_Reg meta[] = {
 static const luaL_Reg functions[] = {
   {"tensor", l_tensor}, {"zeros", l_zeros}, {"ones", l_ones},
   {"randn", l_randn}, {"rand", l_rand}, {"randperm", l_randperm},
-  {"_standardize", l_standardize},
   {NULL, NULL}
+};
+
+static const luaL_Reg internal[] = {
+  {"standardize", l_standardize}, {NULL, NULL}
 };
 
 void lbp_open_tensor(lua_State *L) {
   lbp_newclass(L, LBP_TENSOR, meta, methods, "Tensor", functions);
+  lbp_setinternal(L, internal);
   luaL_setfuncs(L, lbp_tview_functions, 0);
   /* The rest of the methods (ltview.c) into the same table; then __index
   ** becomes a function, so that t[i] gives row i, while names still find

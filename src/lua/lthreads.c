@@ -1,7 +1,7 @@
 /*
 ** lthreads.c: bp.set_num_threads / bp.get_num_threads, the per-state
 ** thread pool behind them, and the test-only kernel entry points
-** (leading underscore: core._gemm, core._set_isa, ...), which the specs
+** (core.internal: internal.gemm, internal.set_isa, ...), which the specs
 ** use to compare every kernel and dispatch path with plain loops. Also
 ** bp.clock, the wall clock that timing threaded work needs.
 */
@@ -103,9 +103,9 @@ static bp_isa checkisa(lua_State *L, int idx, const char *fn) {
   return isa;
 }
 
-/* core._set_isa(name) -> previous name */
+/* internal.set_isa(name) -> previous name */
 static int l_set_isa(lua_State *L) {
-  const char *fn = "backprop._set_isa";
+  const char *fn = "backprop.internal.set_isa";
   bp_isa isa = checkisa(L, 1, fn), prev;
   bp_error err;
   if (bp_isa_set(isa, &prev, &err) != BP_OK) return lbp_error(L, fn, "%s", err.msg);
@@ -113,7 +113,7 @@ static int l_set_isa(lua_State *L) {
   return 1;
 }
 
-/* core._isa() -> the active ISA; core._isas() -> those this CPU runs */
+/* internal.isa() -> the active ISA; internal.isas() -> those this CPU runs */
 static int l_isa(lua_State *L) {
   lua_pushstring(L, bp_isa_name(bp_isa_active()));
   lua_pushstring(L, bp_gemm_backend());
@@ -144,10 +144,10 @@ static float *checkmat(lua_State *L, const char *fn, const char *what,
   return t->t.data + off;
 }
 
-/* core._gemm(ta, tb, M, N, K, alpha, A, offa, lda, B, offb, ldb, beta,
+/* internal.gemm(ta, tb, M, N, K, alpha, A, offa, lda, B, offb, ldb, beta,
 **            C, offc, ldc [, use_pool]): bp_gemm on flat storage. */
 static int l_gemm(lua_State *L) {
-  const char *fn = "backprop._gemm";
+  const char *fn = "backprop.internal.gemm";
   int ta = lua_toboolean(L, 1), tb = lua_toboolean(L, 2);
   size_t M = (size_t)luaL_checkinteger(L, 3), N = (size_t)luaL_checkinteger(L, 4),
          K = (size_t)luaL_checkinteger(L, 5);
@@ -165,9 +165,9 @@ static int l_gemm(lua_State *L) {
   return 0;
 }
 
-/* core._vmath(name, x, y): y = f(x) elementwise, same element count. */
+/* internal.vmath(name, x, y): y = f(x) elementwise, same element count. */
 static int l_vmath(lua_State *L) {
-  const char *fn = "backprop._vmath";
+  const char *fn = "backprop.internal.vmath";
   static const char *const names[] = {"exp", "sigmoid", "tanh", NULL};
   int op = luaL_checkoption(L, 1, NULL, names);
   ltensor *x = lbp_checktensor(L, 2, fn, "x"), *y = lbp_checktensor(L, 3, fn, "y");
@@ -184,9 +184,10 @@ void lbp_open_threads(lua_State *L) {
   static const luaL_Reg meta[] = {{"__gc", pool_gc}, {NULL, NULL}};
   static const luaL_Reg funcs[] = {
       {"set_num_threads", l_set_num_threads}, {"get_num_threads", l_get_num_threads},
-      {"clock", l_clock},
-      {"_set_isa", l_set_isa}, {"_isa", l_isa}, {"_isas", l_isas},
-      {"_gemm", l_gemm}, {"_vmath", l_vmath}, {NULL, NULL}};
+      {"clock", l_clock}, {NULL, NULL}};
+  static const luaL_Reg internal[] = {
+      {"set_isa", l_set_isa}, {"isa", l_isa}, {"isas", l_isas},
+      {"gemm", l_gemm}, {"vmath", l_vmath}, {NULL, NULL}};
   lpool *p = lua_newuserdata(L, sizeof *p);
   p->pool = NULL;
   luaL_newmetatable(L, LBP_POOL);
@@ -194,4 +195,5 @@ void lbp_open_threads(lua_State *L) {
   lua_setmetatable(L, -2);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &POOL_KEY);
   luaL_setfuncs(L, funcs, 0);
+  lbp_setinternal(L, internal);
 }

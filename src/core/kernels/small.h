@@ -47,7 +47,7 @@ void bp_small_grad(size_t n, size_t in, size_t out, const float *x,
                    const float *dy, float *gw, float *gb);
 /* The same summed from zero and written to gw and gb, then w -= lr gw and
 ** b -= lr gb: zero_grad, bp_small_grad and plain SGD on this layer in one
-** pass (see bp_ctx.fused). */
+** pass (see bp_ctx.update). */
 void bp_small_grad_sgd(size_t n, size_t in, size_t out, const float *x,
                        const float *dy, float *gw, float *gb, float *w,
                        float *b, float lr);

@@ -188,7 +188,7 @@ static bp_status describe_softplus(bp_layer *l, bp_error *err) {
 }
 
 #define ELEMENTWISE(name, fwd, bwd, desc) \
-  {name, bp_shape_same, fwd, bwd, desc, NULL, NULL, NULL, NULL, 1}
+  {name, bp_shape_same, fwd, bwd, desc, NULL, NULL, NULL, NULL, 1, 0}
 
 const bp_layer_class bp_sigmoid_class =
     ELEMENTWISE("Sigmoid", sigmoid_forward, sigmoid_backward, bp_describe_none);

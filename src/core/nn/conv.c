@@ -184,4 +184,4 @@ static void reset(bp_layer *l, const bp_layer *next, bp_rng *rng) {
 }
 
 const bp_layer_class bp_conv2d_class = {"Conv2d", shape, forward, backward,
-                                        describe, reset, NULL, work, NULL, 0};
+                                        describe, reset, NULL, work, NULL, 0, 0};

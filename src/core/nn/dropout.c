@@ -67,4 +67,4 @@ static bp_status describe(bp_layer *l, bp_error *err) {
 }
 
 const bp_layer_class bp_dropout_class = {"Dropout", shape, forward, backward,
-                                         describe, NULL, saved, NULL, NULL, 1};
+                                         describe, NULL, saved, NULL, NULL, 1, 0};

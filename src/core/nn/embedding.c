@@ -89,4 +89,4 @@ static void reset(bp_layer *l, const bp_layer *next, bp_rng *rng) {
 
 const bp_layer_class bp_embedding_class = {"Embedding", shape, forward,
                                            backward, describe, reset, NULL,
-                                           NULL, check_input, 0};
+                                           NULL, check_input, 0, 0};

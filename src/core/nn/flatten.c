@@ -37,4 +37,4 @@ static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
 
 const bp_layer_class bp_flatten_class = {"Flatten", shape, forward, backward,
                                          bp_describe_none, NULL, NULL, NULL,
-                                         NULL, 0};
+                                         NULL, 0, 0};

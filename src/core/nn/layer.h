@@ -86,26 +86,38 @@ typedef struct bp_param {
 /* The thread pool (written elsewhere); NULL runs everything inline. */
 struct bp_pool;
 
-/* What a pass gives each layer. */
-struct bp_optim;
+/* An optimizer's update, handed to the layers of a backward pass that
+** fuses it (bp_net_backward_update; train/ makes one from an optimizer).
+** A layer never needs to know which optimizer it is. */
+typedef struct bp_update {
+  /* Update the m parameters at p, a slice of the network's parameter
+  ** buffer, given their gradients g: what the optimizer's step does to
+  ** them, bit for bit. */
+  void (*apply)(const struct bp_update *u, float *p, const float *g,
+                size_t m);
+  const void *opt;        /* the optimizer, for apply */
+  const float *params;    /* the parameter buffer p points into */
+  /* 1 when the update is p -= lr * g with no state (plain SGD): a layer
+  ** may then apply it itself (bp_upd_sgd of kernels/small.h), even as it
+  ** sums each gradient, the same bits as apply after writing them. */
+  int plain;
+  float lr;
+} bp_update;
 
+/* What a pass gives each layer. */
 typedef struct bp_ctx {
   int training;          /* 1: Dropout drops, BatchNorm uses batch stats */
   bp_rng *rng;           /* Dropout's masks (the per-Lua-state generator) */
   struct bp_pool *pool;  /* NULL for now */
   float *work;           /* shared workspace, valid during one call */
   float *saved;          /* this layer's forward-to-backward memory */
-  /* Backward only. 1 when bp_train_step fuses an SGD step (any
-  ** momentum, weight decay) into the pass (only when every layer with
-  ** parameters is Linear, the one class that implements it): the layer
-  ** then WRITES its gradients instead of adding to them (they were not
-  ** zeroed) and applies opt's update (bp_optim_sgd_part) to its
-  ** parameters after its last read of them, bit for bit what zero_grad,
-  ** backward and bp_optim_step would do; params is the network's
-  ** parameter buffer, where the optimizer's state lines up. */
-  int fused;
-  const struct bp_optim *opt;
-  float *params;
+  /* Backward only; NULL unless the pass fuses an update (only when every
+  ** layer with parameters has a class with fuses_update). The layer then
+  ** WRITES its gradients instead of adding to them (they were not zeroed)
+  ** and calls update->apply on each parameter slice after its last read
+  ** of it: bit for bit what zero_grad, backward and the optimizer's step
+  ** would do, with the parameters touched once while still in cache. */
+  const bp_update *update;
 } bp_ctx;
 
 /* Settings. Which fields a kind uses is documented next to each; a
@@ -152,6 +164,7 @@ typedef struct bp_layer_class {
   bp_status (*check_input)(const bp_layer *l, const float *x, size_t n,
                            const bp_shape *in, bp_error *err);
   int same_shape;      /* output shape is always the input shape */
+  int fuses_update;    /* backward honours bp_ctx.update */
 } bp_layer_class;
 
 const bp_layer_class *bp_layer_class_of(bp_kind kind);  /* NULL if unknown */

@@ -7,9 +7,8 @@
 #include <string.h>
 
 #include "kernels/gemm.h"
-#include "nn/layer.h"
-#include "train/optim.h"
 #include "kernels/small.h"
+#include "nn/layer.h"
 
 static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
                        const bp_shape *in, bp_shape *out, bp_error *err) {
@@ -54,11 +53,12 @@ static void colsum(size_t n, size_t m, const float *restrict dy,
     for (k = j; k < m; k++) gb[k] += dy[i * m + k];
 }
 
-/* The fused step (bp_ctx.fused): dx first, while W is unchanged. */
-static void backward_sgd(const bp_layer *l, const bp_ctx *c, const float *x,
-                         const float *dy, float *dx, size_t n) {
-  const bp_optim *o = c->opt;
-  int plain = o->m == NULL && o->weight_decay == 0.0;
+/* Backward with the update fused in (bp_ctx.update): dx first, while W
+** is unchanged, then each gradient written and its parameters updated. */
+static void backward_update(const bp_layer *l, const bp_ctx *c,
+                            const float *x, const float *dy, float *dx,
+                            size_t n) {
+  const bp_update *u = c->update;
   float *w = l->p[0].data, *b = l->p[1].data;
   float *gw = l->p[0].grad, *gb = l->p[1].grad;
   size_t j;
@@ -67,8 +67,8 @@ static void backward_sgd(const bp_layer *l, const bp_ctx *c, const float *x,
     else bp_gemm_mt(c->pool, 0, 0, n, l->in, l->out, 1.0f, dy, l->out, w,
                     l->in, 0.0f, dx, l->in);
   }
-  if (n <= BP_SMALL_BATCH && plain) {   /* as the unfused path: same sums */
-    bp_small_grad_sgd(n, l->in, l->out, x, dy, gw, gb, w, b, (float)o->lr);
+  if (n <= BP_SMALL_BATCH && u->plain) {   /* as the unfused path: same sums */
+    bp_small_grad_sgd(n, l->in, l->out, x, dy, gw, gb, w, b, u->lr);
     return;
   }
   if (n <= BP_SMALL_BATCH) {
@@ -81,8 +81,13 @@ static void backward_sgd(const bp_layer *l, const bp_ctx *c, const float *x,
     for (j = 0; j < l->out; j++) gb[j] = 0.0f;
     colsum(n, l->out, dy, gb);
   }
-  bp_optim_sgd_part(o, c->params, w, gw, l->p[0].numel);
-  bp_optim_sgd_part(o, c->params, b, gb, l->p[1].numel);
+  if (u->plain) {          /* p -= lr g: the kernel, without the call */
+    bp_upd_sgd(l->p[0].numel, u->lr, w, gw);
+    bp_upd_sgd(l->p[1].numel, u->lr, b, gb);
+    return;
+  }
+  u->apply(u, w, gw, l->p[0].numel);
+  u->apply(u, b, gb, l->p[1].numel);
 }
 
 static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
@@ -91,8 +96,8 @@ static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
   float *gw = l->p[0].grad, *gb = l->p[1].grad;
   (void)y;
   (void)in;
-  if (c->fused) {
-    backward_sgd(l, c, x, dy, dx, n);
+  if (c->update != NULL) {
+    backward_update(l, c, x, dy, dx, n);
     return;
   }
   /* dW += dy^T x,  db += column sums of dy,  dx = dy W */
@@ -137,4 +142,5 @@ static void reset(bp_layer *l, const bp_layer *next, bp_rng *rng) {
 }
 
 const bp_layer_class bp_linear_class = {"Linear", shape, forward, backward,
-                                        describe, reset, NULL, NULL, NULL, 0};
+                                        describe, reset, NULL, NULL, NULL, 0,
+                                        1};

@@ -28,7 +28,7 @@ static bp_status residual_describe(bp_layer *l, bp_error *err) {
 /* forward and backward are NULL: bp_net_forward/backward handle it. */
 const bp_layer_class bp_residual_class = {"Residual", bp_shape_same, NULL,
                                           NULL, residual_describe, NULL,
-                                          NULL, NULL, NULL, 1};
+                                          NULL, NULL, NULL, 1, 0};
 
 /* --- building --------------------------------------------------------- */
 
@@ -64,8 +64,8 @@ bp_status bp_net_init(bp_net *net, const bp_layer *layers, size_t nlayers,
   }
   net->fuses_sgd = 1;
   for (i = 0; i < nlayers; i++)
-    if (layers[i].nparams > 0 && layers[i].kind != BP_LINEAR)
-      net->fuses_sgd = 0;     /* only Linear implements bp_ctx.fused */
+    if (layers[i].nparams > 0 && !net->cls[i]->fuses_update)
+      net->fuses_sgd = 0;     /* its backward ignores bp_ctx.update */
   for (i = 0; i < nlayers; i++) {
     for (k = 0; k < layers[i].nparams; k++) total += pad(layers[i].p[k].numel);
     states += pad(layers[i].nstate);
@@ -146,9 +146,7 @@ static bp_ctx context(const bp_net *net) {
   c.pool = net->pool;
   c.work = net->work;
   c.saved = NULL;
-  c.fused = 0;
-  c.opt = NULL;
-  c.params = NULL;
+  c.update = NULL;
   return c;
 }
 
@@ -360,8 +358,8 @@ float *bp_net_dy_buffer(bp_net *net) {
 }
 
 static bp_status backprop(bp_net *net, const float *dy, size_t n,
-                          const bp_shape *s, const float **dx, int fused,
-                          const bp_optim *opt, bp_error *err) {
+                          const bp_shape *s, const float **dx,
+                          const bp_update *update, bp_error *err) {
   const bp_shape *out = &net->shape[net->nlayers];
   size_t i, r, k;
   bp_ctx c;
@@ -376,9 +374,7 @@ static bp_status backprop(bp_net *net, const float *dy, size_t n,
                    "last forward's output), got %s", want, got);
   }
   c = context(net);
-  c.fused = fused;
-  c.opt = opt;
-  c.params = net->params;
+  c.update = update;
   for (i = net->nlayers; i-- > 0;) {
     const bp_layer *l = &net->layers[i];
     float *d = (i > 0 || dx != NULL) ? net->delta[i & 1] : NULL;
@@ -405,13 +401,13 @@ static bp_status backprop(bp_net *net, const float *dy, size_t n,
 
 bp_status bp_net_backward(bp_net *net, const float *dy, size_t n,
                           const bp_shape *s, const float **dx, bp_error *err) {
-  return backprop(net, dy, n, s, dx, 0, NULL, err);
+  return backprop(net, dy, n, s, dx, NULL, err);
 }
 
-bp_status bp_net_backward_sgd(bp_net *net, const float *dy, size_t n,
-                              const bp_shape *s, const bp_optim *opt,
-                              bp_error *err) {
+bp_status bp_net_backward_update(bp_net *net, const float *dy, size_t n,
+                                 const bp_shape *s, const bp_update *update,
+                                 bp_error *err) {
   if (!net->fuses_sgd)
-    return bp_fail(err, BP_EINVAL, "this network cannot fuse the SGD step");
-  return backprop(net, dy, n, s, NULL, 1, opt, err);
+    return bp_fail(err, BP_EINVAL, "this network cannot fuse an update");
+  return backprop(net, dy, n, s, NULL, update, err);
 }

@@ -24,7 +24,6 @@
 #include <stddef.h>
 
 #include "nn/layer.h"
-#include "train/optim.h"
 #include "base/rng.h"
 #include "base/status.h"
 
@@ -33,7 +32,8 @@ typedef struct bp_net {
   bp_layer *layers;
   const bp_layer_class **cls;   /* each layer's class, looked up once */
   unsigned char *joins;  /* per layer: some Residual's body starts there */
-  int fuses_sgd;         /* every layer with parameters can fuse SGD */
+  int fuses_sgd;         /* every layer with parameters can fuse an
+                            optimizer's update (class fuses_update) */
   size_t nparams;        /* floats in params and grads, padding included */
   float *params, *grads;
   size_t nstate;         /* floats in state, padding included */
@@ -97,15 +97,14 @@ float *bp_net_dy_buffer(bp_net *net);
 ** next call). */
 bp_status bp_net_backward(bp_net *net, const float *dy, size_t n,
                           const bp_shape *s, const float **dx, bp_error *err);
-/* zero_grad, backward and opt's SGD step (opt->kind BP_SGD, any
-** momentum and weight decay, no clipping) in one pass, with the same
-** results bit for bit: each layer writes its gradients and updates its
-** parameters as soon as it no longer reads them, so the parameters and
-** gradients are touched once while still in cache. Only when fuses_sgd
-** (every layer with parameters supports it). The caller counts the step
-** (opt->steps) afterwards. */
-bp_status bp_net_backward_sgd(bp_net *net, const float *dy, size_t n,
-                              const bp_shape *s, const bp_optim *opt,
-                              bp_error *err);
+/* zero_grad, backward and an optimizer's update (see bp_update) in one
+** pass, with the same results bit for bit: each layer writes its
+** gradients and updates its parameters as soon as it no longer reads
+** them, so the parameters and gradients are touched once while still in
+** cache. Only when fuses_sgd (every layer with parameters supports it);
+** the caller makes the update (train/optim.h) and counts the step. */
+bp_status bp_net_backward_update(bp_net *net, const float *dy, size_t n,
+                                 const bp_shape *s, const bp_update *update,
+                                 bp_error *err);
 
 #endif

@@ -237,10 +237,10 @@ static bp_status ln_describe(bp_layer *l, bp_error *err) {
 
 const bp_layer_class bp_batchnorm1d_class = {
     "BatchNorm1d", bn_shape, bn_forward, bn_backward, bn_describe, norm_reset,
-    bn_saved, NULL, NULL, 1};
+    bn_saved, NULL, NULL, 1, 0};
 const bp_layer_class bp_batchnorm2d_class = {
     "BatchNorm2d", bn_shape, bn_forward, bn_backward, bn_describe, norm_reset,
-    bn_saved, NULL, NULL, 1};
+    bn_saved, NULL, NULL, 1, 0};
 const bp_layer_class bp_layernorm_class = {
     "LayerNorm", ln_shape, ln_forward, ln_backward, ln_describe, norm_reset,
-    ln_saved, NULL, NULL, 1};
+    ln_saved, NULL, NULL, 1, 0};

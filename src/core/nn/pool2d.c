@@ -166,7 +166,7 @@ static bp_status describe(bp_layer *l, bp_error *err) {
 
 const bp_layer_class bp_maxpool2d_class = {
     "MaxPool2d", shape, max_forward, max_backward, describe, NULL, max_saved,
-    NULL, NULL, 0};
+    NULL, NULL, 0, 0};
 const bp_layer_class bp_avgpool2d_class = {
     "AvgPool2d", shape, avg_forward, avg_backward, describe, NULL, NULL, NULL,
-    NULL, 0};
+    NULL, 0, 0};

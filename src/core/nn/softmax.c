@@ -89,7 +89,7 @@ static void log_softmax_backward(const bp_layer *l, const bp_ctx *ctx,
 
 const bp_layer_class bp_softmax_class = {
     "Softmax", bp_shape_same, softmax_forward, softmax_backward,
-    bp_describe_none, NULL, NULL, NULL, NULL, 1};
+    bp_describe_none, NULL, NULL, NULL, NULL, 1, 0};
 const bp_layer_class bp_log_softmax_class = {
     "LogSoftmax", bp_shape_same, log_softmax_forward, log_softmax_backward,
-    bp_describe_none, NULL, NULL, NULL, NULL, 1};
+    bp_describe_none, NULL, NULL, NULL, NULL, 1, 0};

@@ -27,7 +27,6 @@ void bp_optim_defaults(bp_optim *o, bp_optim_kind kind) {
   o->etaplus = 1.2;
   o->step_min = 1e-6;
   o->step_max = 50.0;
-  o->clip.norm_type = 2.0;
 }
 
 #define CHECK(cond, ...) \
@@ -160,6 +159,21 @@ void bp_optim_sgd_part(const bp_optim *o, const float *params, float *p,
     bp_upd_sgd_wd(m, lr, wd, p, g);
   else
     bp_upd_sgd(m, lr, p, g);
+}
+
+static void sgd_apply(const bp_update *u, float *p, const float *g,
+                      size_t m) {
+  bp_optim_sgd_part(u->opt, u->params, p, g, m);
+}
+
+int bp_optim_update(const bp_optim *o, const float *params, bp_update *u) {
+  if (o->kind != BP_SGD) return 0;
+  u->apply = sgd_apply;
+  u->opt = o;
+  u->params = params;
+  u->plain = o->m == NULL && o->weight_decay == 0.0;
+  u->lr = (float)o->lr;
+  return 1;
 }
 
 /* Adam and AdamW: they differ only in where the weight decay goes. */

@@ -30,8 +30,8 @@
 
 #include <stddef.h>
 
-#include "train/clip.h"
 #include "base/status.h"
+#include "nn/layer.h"
 
 /* Kinds are numbered for good: never reuse a number. */
 typedef enum {
@@ -52,7 +52,6 @@ typedef struct bp_optim {
   double lr_decay, initial_accumulator_value;   /* Adagrad */
   double etaminus, etaplus;       /* Rprop */
   double step_min, step_max;      /* Rprop */
-  bp_clip clip;                   /* bp_train_step clips before updating */
   long long steps;                /* updates done so far */
   size_t n;                       /* floats in the buffers it updates */
   /* State, NULL when unused:
@@ -75,6 +74,12 @@ void bp_optim_step(bp_optim *o, float *params, const float *grads);
 ** bp_optim_step does to them, bit for bit (steps is not counted). */
 void bp_optim_sgd_part(const bp_optim *o, const float *params, float *p,
                        const float *g, size_t m);
+/* The optimizer's update as a hook for a fused backward pass
+** (bp_net_backward_update) over the buffer params: 1 and *u filled when
+** its rule updates each parameter from its own gradient and state alone
+** (SGD, any momentum and weight decay), else 0. Valid while o lives and
+** its settings stay as they are (make it again after a change of lr). */
+int bp_optim_update(const bp_optim *o, const float *params, bp_update *u);
 /* The same, with SGD's update split over the pool (NULL: inline) when
 ** the buffers are large: the same bits for any thread count. */
 struct bp_pool;

@@ -1,4 +1,4 @@
-/* train.c: training step and epoch (see train.h). */
+/* train.c: training step, trainer and evaluation (see train.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,28 +7,28 @@
 #include "tensor/tensor.h"
 #include "train/train.h"
 
-void bp_epoch_buf_free(bp_epoch_buf *b) {
-  free(b->order);
-  bp_free(b->y);
-  memset(b, 0, sizeof *b);
+static int clipping(const bp_clip *c) {
+  return c != NULL && (c->value > 0 || c->max_norm > 0);
 }
 
-/* SGD (clipping needs every gradient before the first update) on a
-** network whose layers can fuse it: zero_grad, backward and the update in
-** one pass (see bp_net_backward_sgd), the same results bit for bit. */
-static int fusable(const bp_net *net, const bp_optim *opt) {
-  return net->fuses_sgd && opt->kind == BP_SGD && !(opt->clip.value > 0) &&
-         !(opt->clip.max_norm > 0);
+/* The update hook when a step can fuse it into backward, else NULL.
+** Clipping needs every gradient before the first update: no fusion. */
+static const bp_update *fusion(const bp_net *net, const bp_optim *opt,
+                               const bp_clip *clip, bp_update *u) {
+  if (net->fuses_sgd && !clipping(clip) &&
+      bp_optim_update(opt, net->params, u))
+    return u;
+  return NULL;
 }
 
-bp_status bp_train_step(bp_net *net, const float *x, size_t n,
-                        const bp_shape *in, const float *y,
-                        const bp_loss_spec *lf, bp_optim *opt,
-                        double *loss, bp_error *err) {
+/* bp_train_step with the hook made (a trainer makes it once a run). */
+static bp_status step(bp_net *net, const float *x, size_t n,
+                      const bp_shape *in, const float *y,
+                      const bp_loss_spec *lf, bp_optim *opt,
+                      const bp_clip *clip, const bp_update *u, double *loss,
+                      bp_error *err) {
   float *dy;
   bp_status st;
-  if (opt->n != net->nparams)
-    return bp_fail(err, BP_EINVAL, "the optimizer belongs to another network");
   st = bp_net_forward(net, x, n, in, err);
   if (st != BP_OK) return st;
   dy = bp_net_dy_buffer(net);
@@ -38,29 +38,29 @@ bp_status bp_train_step(bp_net *net, const float *x, size_t n,
   if (!isfinite(*loss))
     return bp_fail(err, BP_EINVAL, "the loss is %g: training diverged "
                    "(try a lower learning rate)", *loss);
-  if (fusable(net, opt)) {
-    st = bp_net_backward_sgd(net, dy, n, &net->shape[net->nlayers], opt,
-                             err);
+  if (u != NULL) {
+    st = bp_net_backward_update(net, dy, n, &net->shape[net->nlayers], u,
+                                err);
     if (st == BP_OK) opt->steps++;
     return st;
   }
   bp_net_zero_grad_mt(net);
   st = bp_net_backward(net, dy, n, &net->shape[net->nlayers], NULL, err);
   if (st != BP_OK) return st;
-  bp_clip_apply(&opt->clip, net->grads, net->nparams);   /* fit's clipping */
+  if (clipping(clip)) bp_clip_apply(clip, net->grads, net->nparams);
   bp_optim_step_mt(opt, net->pool, net->params, net->grads);
   return BP_OK;
 }
 
-/* Grow *p to hold n floats; contents are not kept. */
-static int grow(float **p, size_t *cap, size_t n) {
-  if (n <= *cap) return 1;
-  bp_free(*p);
-  *cap = 0;
-  *p = bp_alloc(n);
-  if (*p == NULL) return 0;
-  *cap = n;
-  return 1;
+bp_status bp_train_step(bp_net *net, const float *x, size_t n,
+                        const bp_shape *in, const float *y,
+                        const bp_loss_spec *lf, bp_optim *opt,
+                        const bp_clip *clip, double *loss, bp_error *err) {
+  bp_update u;
+  if (opt->n != net->nparams)
+    return bp_fail(err, BP_EINVAL, "the optimizer belongs to another network");
+  return step(net, x, n, in, y, lf, opt, clip, fusion(net, opt, clip, &u),
+              loss, err);
 }
 
 /* n bytes times scale into dst. Blocks of a fixed length, the scale in a
@@ -112,112 +112,178 @@ static void row(const bp_samples *X, size_t r, size_t width, float *dst) {
     bytes_to_floats(width, X->u8 + r * width, X->scale, dst);
 }
 
-bp_status bp_train_batches(bp_net *net, bp_epoch_buf *buf,
-                           const bp_samples *X,
-                           size_t N, const bp_shape *in, const float *Y,
-                           size_t ywidth, const bp_loss_spec *lf,
-                           bp_optim *opt, size_t batch, int shuffle,
-                           bp_rng *rng, size_t first, size_t count,
-                           double *total, size_t *seen, bp_error *err) {
-  size_t i, start, stop, c, width = bp_shape_numel(in);
+/* A batch's weight in the mean (see bp_train_sum): its samples, or the
+** weights of its labels (checked by bp_loss, which ran first). */
+static double weight_of(const bp_loss_spec *lf, const float *y, size_t n) {
+  double w = 0.0;
+  size_t i;
+  if (lf->weight == NULL || !bp_loss_takes_labels(lf->kind)) return (double)n;
+  for (i = 0; i < n; i++) w += lf->weight[(size_t)y[i] - 1];
+  return w;
+}
+
+static void add(bp_train_sum *sum, const bp_loss_spec *lf, double loss,
+                double weight, size_t n) {
+  sum->total += lf->reduction == BP_REDUCE_MEAN ? loss * weight : loss;
+  sum->weight += weight;
+  sum->seen += n;
+}
+
+/* Error unless the n rows of float samples at x (rows r0.. of the data
+** set, or order[r0..] when order is not NULL) are finite. */
+static bp_status check_rows(const float *x, size_t n, const bp_shape *in,
+                            size_t total, const uint32_t *order, size_t r0,
+                            bp_error *err) {
+  size_t width = bp_shape_numel(in), m = n * width,
+         k = bp_vfind_nonfinite(m, x), r;
+  char s[96];
+  if (k == m) return BP_OK;
+  r = order != NULL ? order[r0 + k / width] : r0 + k / width;
+  bp_shape_fmt(total, in, s, sizeof s);
+  return bp_fail(err, BP_EINVAL, "input contains %g at row %lu, element %lu "
+                 "(shape %s)", (double)x[k], (unsigned long)r + 1,
+                 (unsigned long)(k % width) + 1, s);
+}
+
+bp_status bp_trainer_init(bp_trainer *t, bp_net *net,
+                          const bp_loss_spec *loss, bp_optim *opt, size_t n,
+                          const bp_shape *in, size_t ywidth, size_t batch,
+                          bp_error *err) {
   bp_shape out;
+  size_t i, want;
   bp_status st;
-  *total = 0.0;
-  *seen = 0;
-  if (N == 0 || batch == 0)
+  memset(t, 0, sizeof *t);
+  if (n == 0 || batch == 0)
     return bp_fail(err, BP_EINVAL, "empty data set or batch");
-  if (batch > N) batch = N;
+  if (n > UINT32_MAX)
+    return bp_fail(err, BP_EINVAL, "more than 2^32 samples");
+  if (batch > n) batch = n;
   st = bp_net_out_shape(net, batch, in, &out, err);
   if (st != BP_OK) return st;
-  c = bp_shape_numel(&out);
-  if (ywidth != bp_loss_target_count(lf->kind, 1, c))
+  want = bp_loss_target_count(loss->kind, 1, bp_shape_numel(&out));
+  if (ywidth != want)
     return bp_fail(err, BP_EINVAL, "expected %lu target value(s) per sample "
-                   "for %lu outputs, got %lu",
-                   (unsigned long)bp_loss_target_count(lf->kind, 1, c),
-                   (unsigned long)c, (unsigned long)ywidth);
-  if (N > UINT32_MAX)
-    return bp_fail(err, BP_EINVAL, "more than 2^32 samples");
-  if (first == 0) {
-    if (N > buf->order_cap) {
-      free(buf->order);
-      buf->order_cap = 0;
-      buf->order = bp_malloc(N * sizeof *buf->order);
-      if (buf->order == NULL) goto nomem;
-      buf->order_cap = N;
-    }
-    for (i = 0; i < N; i++) buf->order[i] = (uint32_t)i;
-    if (shuffle) bp_rng_shuffle(rng, buf->order, (uint32_t)N);
-    buf->epoch_n = N;
-  } else if (buf->epoch_n != N) {
-    return bp_fail(err, BP_EINVAL, "batches after the first of an epoch "
-                   "need the same %lu samples, got %lu",
-                   (unsigned long)buf->epoch_n, (unsigned long)N);
+                   "for %lu outputs, got %lu", (unsigned long)want,
+                   (unsigned long)bp_shape_numel(&out), (unsigned long)ywidth);
+  t->order = bp_malloc(n * sizeof *t->order);
+  t->y = bp_alloc(batch * ywidth);
+  if (t->order == NULL || t->y == NULL) {
+    bp_trainer_free(t);
+    return bp_fail(err, BP_ENOMEM, "out of memory for %lu samples",
+                   (unsigned long)n);
   }
-  if (!grow(&buf->y, &buf->y_cap, batch * ywidth)) goto nomem;
-  if (first > (N - 1) / batch) return BP_OK;   /* past the end */
+  for (i = 0; i < n; i++) t->order[i] = (uint32_t)i;
+  t->net = net;
+  t->loss = loss;
+  t->opt = opt;
+  t->clip.norm_type = 2.0;
+  t->batch = batch;
+  t->n = n;
+  t->in = *in;
+  t->ywidth = ywidth;
+  return BP_OK;
+}
+
+void bp_trainer_free(bp_trainer *t) {
+  free(t->order);
+  bp_free(t->y);
+  memset(t, 0, sizeof *t);
+}
+
+size_t bp_trainer_batches(const bp_trainer *t) {
+  return t->batch == 0 ? 0 : (t->n + t->batch - 1) / t->batch;
+}
+
+bp_status bp_trainer_run(bp_trainer *t, const bp_samples *x, const float *y,
+                         size_t first, size_t count, bp_train_sum *sum,
+                         bp_error *err) {
+  size_t i, start, stop, N = t->n, batch = t->batch, yw = t->ywidth,
+         width = bp_shape_numel(&t->in), nb = bp_trainer_batches(t);
+  int gather = t->shuffle || x->f32 == NULL;
+  bp_update hook;
+  const bp_update *u;
+  bp_status st;
+  memset(sum, 0, sizeof *sum);
+  if (t->opt->n != t->net->nparams)
+    return bp_fail(err, BP_EINVAL, "the optimizer belongs to another network");
+  if (first == 0) {
+    for (i = 0; i < N; i++) t->order[i] = (uint32_t)i;
+    if (t->shuffle) bp_rng_shuffle(t->rng, t->order, (uint32_t)N);
+  }
+  if (first >= nb) return BP_OK;   /* past the end */
+  t->net->training = 1;
+  u = fusion(t->net, t->opt, &t->clip, &hook);   /* lr is fixed for the run */
   start = first * batch;
-  stop = count == 0 || count > (N - start + batch - 1) / batch
-             ? N : start + count * batch;
+  stop = count == 0 || count > nb - first ? N : start + count * batch;
   for (; start < stop; start += batch) {
     size_t n = N - start < batch ? N - start : batch;
-    const float *xb = X->f32 + start * width, *yb = Y + start * ywidth;
+    const float *xb = x->f32 + start * width, *yb = y + start * yw;
     double l;
-    if (shuffle || X->f32 == NULL) {
+    if (gather) {
       /* Samples go straight into the network's input buffer (no second
       ** copy in bp_net_forward); one target per sample is copied as a
       ** float, wider ones with memcpy. */
-      float *xin, *yin = buf->y;
-      st = bp_net_input_buffer(net, n, in, &xin, err);
+      float *xin, *yin = t->y;
+      st = bp_net_input_buffer(t->net, n, &t->in, &xin, err);
       if (st != BP_OK) return st;
       for (i = 0; i < n; i++) {
-        size_t r = buf->order[start + i];
-        row(X, r, width, xin + i * width);
-        if (ywidth == 1) yin[i] = Y[r];
-        else memcpy(yin + i * ywidth, Y + r * ywidth, ywidth * sizeof *Y);
+        size_t r = t->order[start + i];
+        row(x, r, width, xin + i * width);
+        if (yw == 1) yin[i] = y[r];
+        else memcpy(yin + i * yw, y + r * yw, yw * sizeof *y);
       }
       xb = xin;
       yb = yin;
     }
-    if (X->f32 != NULL) {
-      /* fit scans the whole input once, not every epoch: each batch is
-      ** checked here, while it is in cache, in case it changed since. */
-      size_t m = n * width, k = bp_vfind_nonfinite(m, xb), r;
-      if (k < m) {
-        char s[96];
-        r = shuffle ? buf->order[start + k / width] : start + k / width;
-        bp_shape_fmt(N, in, s, sizeof s);
-        return bp_fail(err, BP_EINVAL, "input contains %g at row %lu, "
-                       "element %lu (shape %s)", (double)xb[k],
-                       (unsigned long)r + 1, (unsigned long)(k % width) + 1,
-                       s);
-      }
+    /* The caller scans the whole input once, not every epoch: each batch
+    ** is checked here, while it is in cache, in case it changed since. */
+    if (x->f32 != NULL) {
+      st = check_rows(xb, n, &t->in, N, t->shuffle ? t->order : NULL, start,
+                      err);
+      if (st != BP_OK) return st;
     }
-    st = bp_train_step(net, xb, n, in, yb, lf, opt, &l, err);
+    st = step(t->net, xb, n, &t->in, yb, t->loss, t->opt, &t->clip, u, &l,
+              err);
     if (st != BP_OK) return st;
-    *total += lf->reduction == BP_REDUCE_MEAN ? l * (double)n : l;
-    *seen += n;
+    add(sum, t->loss, l, weight_of(t->loss, yb, n), n);
   }
   return BP_OK;
-nomem:
-  return bp_fail(err, BP_ENOMEM, "out of memory for a batch of %lu",
-                 (unsigned long)batch);
 }
 
-bp_status bp_train_epoch(bp_net *net, bp_epoch_buf *buf, const float *X,
-                         size_t N, const bp_shape *in, const float *Y,
-                         size_t ywidth, const bp_loss_spec *lf, bp_optim *opt,
-                         size_t batch, int shuffle, bp_rng *rng, double *loss,
-                         bp_error *err) {
-  double total;
-  size_t seen;
-  bp_samples xs;
+bp_status bp_trainer_eval(bp_trainer *t, const bp_samples *x, size_t n,
+                          const bp_shape *in, const float *y, size_t chunk,
+                          float *out, bp_train_sum *sum, bp_error *err) {
+  size_t start, i, width = bp_shape_numel(in), yw, c;
+  bp_net *net = t->net;
   bp_status st;
-  xs.f32 = X;
-  xs.u8 = NULL;
-  xs.scale = 1.0f;
-  st = bp_train_batches(net, buf, &xs, N, in, Y, ywidth, lf, opt, batch,
-                        shuffle, rng, 0, 0, &total, &seen, err);
-  if (st != BP_OK) return st;
-  *loss = lf->reduction == BP_REDUCE_MEAN ? total / (double)N : total;
+  memset(sum, 0, sizeof *sum);
+  if (n == 0 || chunk == 0)
+    return bp_fail(err, BP_EINVAL, "empty data set or chunk");
+  net->training = 0;
+  for (start = 0; start < n; start += chunk) {
+    size_t k = n - start < chunk ? n - start : chunk;
+    const float *xb = x->f32 != NULL ? x->f32 + start * width : NULL;
+    double l;
+    if (xb == NULL) {     /* uint8 rows, converted into the input buffer */
+      float *xin;
+      st = bp_net_input_buffer(net, k, in, &xin, err);
+      if (st != BP_OK) return st;
+      for (i = 0; i < k; i++) row(x, start + i, width, xin + i * width);
+      xb = xin;
+    } else {
+      st = check_rows(xb, k, in, n, NULL, start, err);
+      if (st != BP_OK) return st;
+    }
+    st = bp_net_forward(net, xb, k, in, err);
+    if (st != BP_OK) return st;
+    c = bp_net_out(net);
+    yw = bp_loss_target_count(t->loss->kind, 1, c);
+    st = bp_loss(t->loss, bp_net_output(net), k, c, y + start * yw, &l, NULL,
+                 NULL, err);
+    if (st != BP_OK) return st;
+    if (out != NULL)
+      memcpy(out + start * c, bp_net_output(net), k * c * sizeof *out);
+    add(sum, t->loss, l, weight_of(t->loss, y + start * yw, k), k);
+  }
   return BP_OK;
 }
