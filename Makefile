@@ -20,11 +20,7 @@
 LUA        ?= lua5.4
 LUA_INCDIR ?= /usr/include/lua5.4
 CC         ?= cc
-# -falign-loops=32: the hot loops start on 32-byte boundaries, so their
-# speed does not depend on where .text happens to start (a change that only
-# added a few PLT entries moved every loop by 32 bytes and the classic
-# batch-32 benchmark by 4%; aligned, both builds ran at the faster speed).
-CFLAGS     ?= -O2 -fPIC -falign-loops=32
+CFLAGS     ?= -O2 -fPIC
 LIBFLAG    ?= -shared
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib/lua/5.4
