@@ -57,6 +57,12 @@ void lbp_ensure_init(lua_State *L, lmodule *m) {
 
 /* --- containers ----------------------------------------------------- */
 
+/* The size setting `name` of l (its class has it). */
+static size_t size_setting(const bp_layer *l, const char *name) {
+  const bp_setting *s = bp_setting_find(bp_layer_class_of(l->kind), name);
+  return *(const size_t *)bp_setting_cptr(l, s);
+}
+
 /* The network of the children at stack 1..nchild (checked modules), plus
 ** a Residual over all of them when `residual`. Children already used bring
 ** their weights and state; the others get fresh ones, each layer's picked
@@ -79,19 +85,19 @@ static int assemble(lua_State *L, const char *fn, const char *name,
       *l = c->net.layers[k];
       cls = bp_layer_class_of(l->kind);
       /* Catch Linear size mismatches now, where the sizes are known. */
-      if (l->kind == BP_LINEAR && width != 0 && l->in != width)
+      if (l->kind == BP_LINEAR && width != 0 &&
+          size_setting(l, "in_features") != width)
         lbp_error(L, fn, "layer %lu (%s) expects %lu input features, but the "
                   "layer before it gives %lu", (unsigned long)at + 1,
-                  cls->name, (unsigned long)l->in, (unsigned long)width);
-      if (l->kind == BP_LINEAR) width = l->out;
+                  cls->name, (unsigned long)size_setting(l, "in_features"),
+                  (unsigned long)width);
+      if (l->kind == BP_LINEAR) width = size_setting(l, "out_features");
       else if (!cls->same_shape) width = 0;
     }
   }
   if (residual) {
-    memset(&layers[at], 0, sizeof layers[at]);
-    layers[at].kind = BP_RESIDUAL;
-    layers[at].span = total - 1;
-    if (bp_layer_init(&layers[at], &err) != BP_OK)
+    double span = (double)(total - 1);
+    if (bp_layer_make(&layers[at], BP_RESIDUAL, &span, 1, &err) != BP_OK)
       lbp_error(L, fn, "%s", err.msg);
   }
   m = lbp_newmodule(L, name);
@@ -486,25 +492,27 @@ static void indent(luaL_Buffer *b, int depth) {
 }
 
 /* Layers [from, to) of net, one a line, Residual bodies as nested blocks
-** (a flattened Residual is its body followed by the Residual layer). */
+** (a flattened Residual is its body followed by the Residual layer), the
+** outermost `drop` levels of nesting left out (the caller's header shows
+** them), inside a block of one indent. */
 static void render(luaL_Buffer *b, const bp_net *net, size_t from, size_t to,
-                   int depth) {
-  size_t j, r;
+                   int drop) {
+  size_t j;
+  int k;
   char line[160];
   for (j = from; j < to; j++) {
-    for (r = to; r-- > j + 1;)        /* outermost (longest) first */
-      if (net->layers[r].kind == BP_RESIDUAL && r - net->layers[r].span == j) {
-        indent(b, depth++);
-        luaL_addstring(b, "Residual {\n");
-      }
-    if (net->layers[j].kind == BP_RESIDUAL) {
-      if (depth > 0) depth--;
-      indent(b, depth);
+    const bp_step *s = &net->step[j];
+    int depth = 1 + s->depth - drop, opens = s->opens - (j == from ? drop : 0);
+    for (k = 0; k < opens; k++) {       /* outermost first */
+      indent(b, depth - opens + k);
+      luaL_addstring(b, "Residual {\n");
+    }
+    indent(b, depth);
+    if (s->span > 0) {
       luaL_addstring(b, "}\n");
       continue;
     }
-    lbp_layer_desc(&net->layers[j], line, sizeof line);
-    indent(b, depth);
+    bp_layer_text(&net->layers[j], line, sizeof line);
     luaL_addstring(b, line);
     luaL_addchar(b, '\n');
   }
@@ -521,18 +529,17 @@ static int m_tostring(lua_State *L) {
   }
   luaL_buffinit(L, &b);
   if (n == 1 && strcmp(m->name, "Sequential") != 0) {
-    lbp_layer_desc(&m->net.layers[0], line, sizeof line);
+    bp_layer_text(&m->net.layers[0], line, sizeof line);
     luaL_addstring(&b, "backprop.");
     luaL_addstring(&b, line);
   } else if (strcmp(m->name, "Residual") == 0 &&
-             m->net.layers[n - 1].kind == BP_RESIDUAL &&
-             m->net.layers[n - 1].span == n - 1) {
+             m->net.step[n - 1].span == n - 1) {
     luaL_addstring(&b, "backprop.Residual {\n");
     render(&b, &m->net, 0, n - 1, 1);
     luaL_addchar(&b, '}');
   } else {
     luaL_addstring(&b, "backprop.Sequential {\n");
-    render(&b, &m->net, 0, n, 1);
+    render(&b, &m->net, 0, n, 0);
     luaL_addchar(&b, '}');
   }
   luaL_pushresult(&b);
@@ -577,7 +584,6 @@ static int m_summary(lua_State *L) {
   char line[320], desc[160], shp[96];
   size_t i, n = 0, total = 0, state = 0;
   lbp_batch bt;
-  int depth = 1;
   if (!lua_isnoneornil(L, 2)) {
     bp_shape out;
     bp_error err;
@@ -598,22 +604,20 @@ static int m_summary(lua_State *L) {
   luaL_addstring(&b, line);
   for (i = 0; i < net->nlayers; i++) {
     const bp_layer *l = &net->layers[i];
-    size_t np = 0, r;
+    const bp_step *s = &net->step[i];
+    size_t np = 0;
     int k;
     for (k = 0; k < l->nparams; k++) np += l->p[k].numel;
     total += np;
     state += l->nstate;
-    for (r = i + 1; r < net->nlayers; r++)
-      if (net->layers[r].kind == BP_RESIDUAL && r - net->layers[r].span == i)
-        depth++;
-    if (l->kind == BP_RESIDUAL) {
-      if (depth > 1) depth--;
-      snprintf(desc, sizeof desc, "%*s+ Residual (input of layer %lu)",
-               2 * (depth - 1), "", (unsigned long)(i - l->span + 1));
+    if (s->span > 0) {
+      snprintf(desc, sizeof desc, "%*s+ %s (input of layer %lu)",
+               2 * s->depth, "", s->cls->name,
+               (unsigned long)(i - s->span + 1));
     } else {
       char d[140];
-      lbp_layer_desc(l, d, sizeof d);
-      snprintf(desc, sizeof desc, "%*s%s", 2 * (depth - 1), "", d);
+      bp_layer_text(l, d, sizeof d);
+      snprintf(desc, sizeof desc, "%*s%s", 2 * s->depth, "", d);
     }
     if (shapes) bp_shape_fmt(n, &shapes[i + 1], shp, sizeof shp);
     snprintf(line, sizeof line, "%-4lu %-50s %-16s %lu\n",

@@ -59,9 +59,6 @@ void lbp_checkinput(lua_State *L, const char *fn, lmodule *m,
                     const bp_tensor *x, lbp_batch *b, bp_shape *out,
                     int values);
 
-/* "Conv2d(1 -> 32, kernel 3, stride 1, padding 1)" into buf. */
-void lbp_layer_desc(const bp_layer *l, char *buf, size_t len);
-
 void lbp_open_module(lua_State *L);
 void lbp_open_layers(lua_State *L);
 void lbp_open_train(lua_State *L);
