@@ -8,6 +8,7 @@
 ** layer constructors are in llayers.c.
 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io/serialize.h"
@@ -46,11 +47,53 @@ void lbp_module_report(lua_State *L, const lmodule *m) {
   lbp_gc_report(L, (m->net.nparams * 2 + m->net.nstate) * sizeof(float));
 }
 
+lmodule *lbp_module_root(lmodule *m) {
+  while (m->parent != NULL) m = m->parent;
+  return m;
+}
+
 void lbp_ensure_init(lua_State *L, lmodule *m) {
+  m = lbp_module_root(m);
   if (!m->initialized) {
     bp_net_reset(&m->net, lbp_rng(L));
     m->initialized = 1;
   }
+}
+
+void lbp_module_links(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lbp_getuservalue(L, idx) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 4);
+  lua_pushvalue(L, -1);
+  lbp_setuservalue(L, idx);
+}
+
+void lbp_module_addview(lua_State *L, int idx, int view) {
+  view = lua_absindex(L, view);
+  lbp_module_links(L, idx);
+  if (lua_getfield(L, -1, "views") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);                    /* weak keys: views die freely */
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "views");
+  }
+  lua_pushvalue(L, view);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 2);
+}
+
+/* A new view of the module at 1 into table -2 at n (into the list). */
+static void newview(lua_State *L, float *data, int ndim, const size_t *shape,
+                    lua_Integer n) {
+  lbp_newview(L, 1, data, ndim, shape);
+  lbp_module_addview(L, 1, -1);
+  lua_rawseti(L, -2, n);
 }
 
 static int m_zero_grad(lua_State *L) {
@@ -72,10 +115,10 @@ static int m_parameters(lua_State *L) {
     const bp_layer *l = &m->net.layers[i];
     for (p = 0; p < l->nparams; p++) {
       n++;
-      lbp_newview(L, 1, l->p[p].data, l->p[p].ndim, l->p[p].shape);
-      lua_rawseti(L, -3, (lua_Integer)n);
-      lbp_newview(L, 1, l->p[p].grad, l->p[p].ndim, l->p[p].shape);
-      lua_rawseti(L, -2, (lua_Integer)n);
+      lua_insert(L, -2);                /* the values' list on top */
+      newview(L, l->p[p].data, l->p[p].ndim, l->p[p].shape, (lua_Integer)n);
+      lua_insert(L, -2);
+      newview(L, l->p[p].grad, l->p[p].ndim, l->p[p].shape, (lua_Integer)n);
     }
   }
   m->views++;
@@ -111,8 +154,10 @@ static int m_save(lua_State *L) {
 static void release(lmodule *m) {
   bp_net_free(&m->net);
   bp_free(m->row);
+  free(m->bounds);
   m->row = NULL;
   m->row_cap = 0;
+  m->bounds = NULL;
 }
 
 static int m_gc(lua_State *L) {
@@ -122,29 +167,66 @@ static int m_gc(lua_State *L) {
   return 0;
 }
 
+/* Whether children of the module at idx exist as Lua objects. */
+static int has_children(lua_State *L, int idx) {
+  int yes = 0;
+  lbp_module_links(L, idx);
+  if (lua_getfield(L, -1, "children") == LUA_TTABLE) {
+    lua_pushnil(L);
+    if (lua_next(L, -2)) {
+      yes = 1;
+      lua_pop(L, 2);
+    }
+  }
+  lua_pop(L, 2);
+  return yes;
+}
+
+/* Close frees the module's memory at once unless views of its buffers
+** or its children still use it (then the collector frees it after them):
+** a closed container's children keep working, and closing a child
+** leaves its container as it was. */
 static int m_close(lua_State *L) {
   lmodule *m = luaL_checkudata(L, 1, LBP_MODULE);
-  if (m->views == 0) release(m);
+  if (!m->closed && m->views == 0 && !has_children(L, 1)) release(m);
   m->closed = 1;
   return 0;
 }
 
+/* The mode of the module at idx and of its children, recursively. */
+static void set_mode(lua_State *L, int idx, int training) {
+  lmodule *m = lua_touserdata(L, idx);
+  int k;
+  m->net.training = training;
+  luaL_checkstack(L, 4, "too deep");
+  lbp_module_links(L, idx);
+  if (lua_getfield(L, -1, "children") == LUA_TTABLE)
+    for (k = 1; k <= m->nchildren; k++) {
+      if (lua_rawgeti(L, -1, k) == LUA_TUSERDATA)
+        set_mode(L, lua_gettop(L), training);
+      lua_pop(L, 1);
+    }
+  lua_pop(L, 2);
+}
+
 /* net:train() / net:eval(): the mode of later passes (Dropout drops and
-** BatchNorm uses batch statistics only in training mode, the default).
-** Return self, as PyTorch, so `net:eval():forward(x)` reads well. */
+** BatchNorm uses batch statistics only in training mode, the default),
+** of the module and its children, as PyTorch's. Return self, as PyTorch,
+** so `net:eval():forward(x)` reads well. */
 static int m_train(lua_State *L) {
   lbp_fname b;
-  lmodule *m = lbp_modself(L, "train", &b);
+  lbp_modself(L, "train", &b);
   if (!lua_isnoneornil(L, 2) && !lua_isboolean(L, 2))
     lbp_error(L, b.s, "mode must be a boolean, got %s", luaL_typename(L, 2));
-  m->net.training = lua_isnoneornil(L, 2) || lua_toboolean(L, 2);
+  set_mode(L, 1, lua_isnoneornil(L, 2) || lua_toboolean(L, 2));
   lua_settop(L, 1);
   return 1;
 }
 
 static int m_eval(lua_State *L) {
   lbp_fname b;
-  lbp_modself(L, "eval", &b)->net.training = 0;
+  lbp_modself(L, "eval", &b);
+  set_mode(L, 1, 0);
   lua_settop(L, 1);
   return 1;
 }
@@ -167,10 +249,8 @@ static int m_buffers(lua_State *L) {
   for (i = 0; i < m->net.nlayers; i++) {
     const bp_layer *l = &m->net.layers[i];
     size_t half = l->nstate / 2, k;
-    for (k = 0; k < 2 && half > 0; k++) {
-      lbp_newview(L, 1, l->state + k * half, 1, &half);
-      lua_rawseti(L, -2, (lua_Integer)++n);
-    }
+    for (k = 0; k < 2 && half > 0; k++)
+      newview(L, l->state + k * half, 1, &half, (lua_Integer)++n);
   }
   m->views++;
   return 1;

@@ -20,9 +20,17 @@
 typedef struct lmodule {
   bp_net net;
   const char *name;       /* "Sequential", "Linear", ... for messages */
-  int initialized;        /* weights drawn (lazily for a lone layer) */
+  int initialized;        /* weights drawn (lazily for a lone layer); a
+                             child's are its root's (lbp_ensure_init) */
   int views;              /* parameter views taken, as for tensors */
   int closed;
+  /* Composition (lcompose.c): a module put into a container becomes a
+  ** view of it, its network running on the container's buffers. */
+  struct lmodule *parent; /* that container, or NULL */
+  size_t first;           /* its first layer among the parent's */
+  size_t *bounds;         /* its children: child k (1-based) holds layers
+                             bounds[k - 1] .. bounds[k] - 1 */
+  int nchildren;
   float *row;             /* staging for a Lua-table input (forward) */
   size_t row_cap;
   bp_rng *rng;            /* the state's generator and a pointer to its */
@@ -43,8 +51,18 @@ const char *lbp_fname_of(const lmodule *m, const char *method,
 lmodule *lbp_modself(lua_State *L, const char *method, lbp_fname *b);
 /* A new, empty module userdata (pushed); name must be a static string. */
 lmodule *lbp_newmodule(lua_State *L, const char *name);
-/* Draw a lone layer's weights on first use (see lcompose.c). */
+/* Draw a lone layer's weights on first use (see lcompose.c): the whole
+** root network's, for a child. */
 void lbp_ensure_init(lua_State *L, lmodule *m);
+/* The container at the top of m's chain of parents (m when it has none). */
+lmodule *lbp_module_root(lmodule *m);
+/* Push the module at idx's links, its user value (made on first use): a
+** table of dx (lpass.c: the cached gradient tensor), views (weak keys:
+** the tensors viewing its buffers), parent and children (lcompose.c). */
+void lbp_module_links(lua_State *L, int idx);
+/* Record the tensor at view as a view of the buffers of the module at
+** idx: composition moves it with them. */
+void lbp_module_addview(lua_State *L, int idx, int view);
 /* Tell the collector about the module's buffers. */
 void lbp_module_report(lua_State *L, const lmodule *m);
 

@@ -180,13 +180,14 @@ static int m_backward(lua_State *L) {
     lbp_error(L, b.s, "%s", err.msg);
   /* Reuse the cached gradInput tensor when its shape still fits. */
   nd = fullshape(&gb, &m->net.shape[0], shape);
-  lbp_getuservalue(L, 1);
+  lbp_module_links(L, 1);
+  lua_getfield(L, -1, "dx");
   dx = luaL_testudata(L, -1, LBP_TENSOR);
   if (dx == NULL || dx->closed || dx->t.ndim != nd ||
       memcmp(dx->t.shape, shape, nd * sizeof *shape) != 0) {
     dx = lbp_newtensor(L, nd, shape, b.s);
     lua_pushvalue(L, -1);
-    lbp_setuservalue(L, 1);
+    lua_setfield(L, -4, "dx");
   }
   memcpy(dx->t.data, g, dx->t.numel * sizeof(float));
   return 1;

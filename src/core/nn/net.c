@@ -65,11 +65,28 @@ static bp_status plan_steps(bp_net *net, size_t *njoins, bp_error *err) {
   return BP_OK;
 }
 
-bp_status bp_net_init(bp_net *net, const bp_layer *layers, size_t nlayers,
+/* Point each layer at its slices of net->params, grads and state. */
+static void point(bp_net *net) {
+  size_t i;
+  int k;
+  for (i = 0; i < net->nlayers; i++) {
+    bp_layer *l = &net->layers[i];
+    size_t off = net->step[i].poff;
+    for (k = 0; k < l->nparams; k++) {
+      l->p[k].data = net->params + off;
+      l->p[k].grad = net->grads + off;
+      off += pad(l->p[k].numel);
+    }
+    l->state = l->nstate ? net->state + net->step[i].soff : NULL;
+  }
+}
+
+/* bp_net_init, on buffers of its own (params NULL) or on the given ones. */
+static bp_status init(bp_net *net, const bp_layer *layers, size_t nlayers,
+                      float *params, float *grads, float *state,
                       bp_error *err) {
   size_t i, njoins = 0;
   bp_status st;
-  int k;
   memset(net, 0, sizeof *net);
   net->training = 1;
   if (nlayers == 0)
@@ -104,24 +121,43 @@ bp_status bp_net_init(bp_net *net, const bp_layer *layers, size_t nlayers,
   for (i = 0; i < nlayers; i++)
     if (layers[i].nparams > 0 && !net->step[i].cls->fuses_update)
       net->fuses_sgd = 0;     /* its backward ignores bp_ctx.update */
+  if (params != NULL) {
+    bp_net_share(net, params, grads, state);
+    return BP_OK;
+  }
   net->params = bp_alloc(net->nparams);
   net->grads = bp_alloc(net->nparams);
   net->state = bp_alloc(net->nstate);
   if (!net->params || !net->grads || !net->state) goto nomem;
-  for (i = 0; i < nlayers; i++) {
-    bp_layer *l = &net->layers[i];
-    size_t off = net->step[i].poff;
-    for (k = 0; k < l->nparams; k++) {
-      l->p[k].data = net->params + off;
-      l->p[k].grad = net->grads + off;
-      off += pad(l->p[k].numel);
-    }
-    l->state = l->nstate ? net->state + net->step[i].soff : NULL;
-  }
+  point(net);
   return BP_OK;
 nomem:
   bp_net_free(net);
   return bp_fail(err, BP_ENOMEM, "out of memory building the network");
+}
+
+bp_status bp_net_init(bp_net *net, const bp_layer *layers, size_t nlayers,
+                      bp_error *err) {
+  return init(net, layers, nlayers, NULL, NULL, NULL, err);
+}
+
+bp_status bp_net_init_shared(bp_net *net, const bp_layer *layers,
+                             size_t nlayers, float *params, float *grads,
+                             float *state, bp_error *err) {
+  return init(net, layers, nlayers, params, grads, state, err);
+}
+
+void bp_net_share(bp_net *net, float *params, float *grads, float *state) {
+  if (!net->shared) {
+    bp_free(net->params);
+    bp_free(net->grads);
+    bp_free(net->state);
+  }
+  net->params = params;
+  net->grads = grads;
+  net->state = state;
+  net->shared = 1;
+  point(net);
 }
 
 void bp_net_free(bp_net *net) {
@@ -133,9 +169,11 @@ void bp_net_free(bp_net *net) {
   free(net->skip);
   free(net->step);
   free(net->join);
-  bp_free(net->params);
-  bp_free(net->grads);
-  bp_free(net->state);
+  if (!net->shared) {
+    bp_free(net->params);
+    bp_free(net->grads);
+    bp_free(net->state);
+  }
   bp_free(net->scratch);
   memset(net, 0, sizeof *net);
 }

@@ -3,7 +3,9 @@
 ** gradient buffer and one state buffer (non-trainable values such as
 ** BatchNorm's running statistics), allocated once when it is built, so
 ** views into them (Lua's net:parameters()) stay valid for the network's
-** lifetime.
+** lifetime. A network can also run on a slice of another's buffers
+** (bp_net_init_shared, bp_net_share): that is how a module put into a
+** container keeps working on the container's parameters.
 **
 ** Containers are flattened when a network is built: a nested Sequential
 ** is just its layers, and Residual(body) is the body's layers followed by
@@ -57,6 +59,8 @@ typedef struct bp_net {
   float *params, *grads;
   size_t nstate;         /* floats in state, padding included */
   float *state;
+  int shared;            /* the three belong to another network (a
+                            slice of its buffers): bp_net_free leaves them */
   int training;          /* 1 (the default, as PyTorch) or 0 for eval */
   bp_rng *rng;           /* Dropout's masks in training mode; the owner
                             sets it (the binding: the Lua state's RNG) */
@@ -83,6 +87,17 @@ typedef struct bp_net {
 /* Copy the layer descriptions (from bp_layer_init) and allocate. */
 bp_status bp_net_init(bp_net *net, const bp_layer *layers, size_t nlayers,
                       bp_error *err);
+/* The same on buffers of another network: params and grads hold nparams
+** floats, state nstate, laid out as net's own would be. This is the
+** slice of a network whose layers from some index on are these: layers
+** are padded alike, so consecutive layers occupy one contiguous slice
+** (bp_step.poff, soff say where each starts). bp_net_free leaves them. */
+bp_status bp_net_init_shared(bp_net *net, const bp_layer *layers,
+                             size_t nlayers, float *params, float *grads,
+                             float *state, bp_error *err);
+/* Move a built network onto such a slice (freeing its own buffers unless
+** they were already another's). The values are not copied. */
+void bp_net_share(bp_net *net, float *params, float *grads, float *state);
 void bp_net_free(bp_net *net);              /* idempotent */
 /* Fresh weights and state: each layer's init picked by the layer after. */
 void bp_net_reset(bp_net *net, bp_rng *rng);
