@@ -57,6 +57,7 @@ build = {
             "src/core/nn/net.c",
             "src/core/nn/norm.c",
             "src/core/nn/pool2d.c",
+            "src/core/nn/prelu.c",
             "src/core/nn/registry.c",
             "src/core/nn/residual.c",
             "src/core/nn/settings.c",

@@ -25,6 +25,7 @@ local DEFAULTS = {
   { "GELU", {}, "GELU" }, { "ELU", {}, "ELU(1)" }, { "SiLU", {}, "SiLU" },
   { "Softplus", {}, "Softplus(beta 1, threshold 20)" },
   { "Identity", {}, "Identity" },
+  { "PReLU", {}, "PReLU(1, init 0.25)" },
 }
 
 describe("layer constructors", function()

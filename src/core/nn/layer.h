@@ -67,6 +67,7 @@ typedef enum {
   BP_SOFTPLUS = 20,
   BP_IDENTITY = 21,
   BP_RESIDUAL = 22,
+  BP_PRELU = 23,
   BP_NKINDS
 } bp_kind;
 

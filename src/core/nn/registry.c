@@ -12,7 +12,7 @@ extern const bp_layer_class bp_linear_class, bp_sigmoid_class, bp_tanh_class,
     bp_avgpool2d_class, bp_flatten_class, bp_dropout_class,
     bp_batchnorm1d_class, bp_batchnorm2d_class, bp_layernorm_class,
     bp_embedding_class, bp_gelu_class, bp_elu_class, bp_silu_class,
-    bp_softplus_class, bp_identity_class, bp_residual_class;
+    bp_softplus_class, bp_identity_class, bp_residual_class, bp_prelu_class;
 
 static const bp_layer_class *const CLASSES[] = {
   [BP_LINEAR] = &bp_linear_class,
@@ -37,6 +37,7 @@ static const bp_layer_class *const CLASSES[] = {
   [BP_SOFTPLUS] = &bp_softplus_class,
   [BP_IDENTITY] = &bp_identity_class,
   [BP_RESIDUAL] = &bp_residual_class,
+  [BP_PRELU] = &bp_prelu_class,
 };
 
 /* Kinds are appended, so a kind without its line here is the last one,
