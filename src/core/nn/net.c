@@ -51,7 +51,7 @@ static bp_status plan_steps(bp_net *net, size_t *njoins, bp_error *err) {
       for (j = i - s->span; j < i; j++) net->step[j].depth++;
     }
     if (i + 1 < n && s->cls->forward_act != NULL)
-      s->act = bp_layer_class_of(net->layers[i + 1].kind)->fuses_as;
+      s->act = net->step[i + 1].cls->fuses_as;
   }
   /* Each layer's joins, in the order of the layers that make them. */
   for (i = 0, j = 0; i < n; i++) {

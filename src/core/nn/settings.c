@@ -60,11 +60,13 @@ bp_status bp_layer_defaults(bp_layer *l, unsigned long given, bp_error *err) {
 static bp_status float_fail(const bp_setting *s, double v, bp_error *err) {
   char what[96];
   unsigned b = s->bounds;
-  if ((b & BP_ABOVE) && !(b & BP_MAX) && s->min == 0)
+  if ((b & BP_MIN) && (b & BP_MAX))
+    snprintf(what, sizeof what, "between %g and %g", s->min, s->max);
+  else if ((b & BP_ABOVE) && (b & BP_MAX))
+    snprintf(what, sizeof what, "greater than %g and at most %g", s->min,
+             s->max);
+  else if ((b & BP_ABOVE) && s->min == 0)
     snprintf(what, sizeof what, "positive");
-  else if ((b & (BP_MIN | BP_ABOVE)) && (b & BP_MAX))
-    snprintf(what, sizeof what, "%s %g and %g",
-             (b & BP_ABOVE) ? "above" : "between", s->min, s->max);
   else if (b & BP_ABOVE)
     snprintf(what, sizeof what, "greater than %g", s->min);
   else if (b & BP_MIN)
