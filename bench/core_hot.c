@@ -46,10 +46,13 @@ static void build(bp_net *net, const size_t *w, size_t nw, bp_kind act,
   size_t i, k = 0;
   bp_error err;
   for (i = 0; i + 1 < nw; i++) {
-    if (bp_layer_make(&l[k++], BP_LINEAR, w[i], w[i + 1], 0, &err) != BP_OK)
+    double sizes[2];
+    sizes[0] = (double)w[i];
+    sizes[1] = (double)w[i + 1];
+    if (bp_layer_make(&l[k++], BP_LINEAR, sizes, 2, &err) != BP_OK)
       die(&err);
     if ((i + 2 < nw || last_act) &&
-        bp_layer_make(&l[k++], act, 0, 0, 0, &err) != BP_OK)
+        bp_layer_make(&l[k++], act, NULL, 0, &err) != BP_OK)
       die(&err);
   }
   if (bp_net_init(net, l, k, &err) != BP_OK) die(&err);

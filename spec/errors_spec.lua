@@ -788,9 +788,9 @@ describe("bp.load and net:save errors", function()
   end)
 
   it("one byte flipped in the weights", function()
-    -- layout: 8 magic + 4 version + 4 layer count + 3 x 20 layer records
-    -- + 8 parameter count, then the weights; flip a byte of the 5th weight
-    local at = 8 + 4 + 4 + 3 * 20 + 8 + 4 * 4 + 2
+    -- the weights are the last 4 x P bytes before the 4-byte checksum;
+    -- flip a byte of the 5th weight
+    local at = #saved - 4 - 4 * net:num_parameters() + 4 * 4 + 2
     local bad = saved:sub(1, at - 1) .. string.char(saved:byte(at) ~ 0x10) .. saved:sub(at + 1)
     local p = write(dir .. "/flipped.bpn", bad)
     raises({ "backprop.load:", "is corrupt (checksum mismatch)" }, bp.load, p)
@@ -798,9 +798,9 @@ describe("bp.load and net:save errors", function()
   end)
 
   it("a changed version field", function()
-    local bad = saved:sub(1, 8) .. string.pack("<I4", 2) .. saved:sub(13)
-    local p = write(dir .. "/v2.bpn", bad)
-    raises({ "backprop.load:", "has format version 2", "reads version 1" }, bp.load, p)
+    local bad = saved:sub(1, 8) .. string.pack("<I4", 3) .. saved:sub(13)
+    local p = write(dir .. "/v3.bpn", bad)
+    raises({ "backprop.load:", "has format version 3", "reads versions 1 to 2" }, bp.load, p)
     load_ok()
   end)
 

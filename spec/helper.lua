@@ -403,6 +403,54 @@ function H.write(path, data)
   return path
 end
 
+-- Model files (serialize.h), for specs that take them apart.
+
+--- CRC-32 (IEEE, reflected, polynomial 0xEDB88320) of a string: what a
+-- model file ends with.
+function H.crc32(s)
+  local crc = 0xFFFFFFFF
+  for i = 1, #s do
+    crc = crc ~ s:byte(i)
+    for _ = 1, 8 do crc = (crc >> 1) ~ (0xEDB88320 & -(crc & 1)) end
+  end
+  return ~crc & 0xFFFFFFFF
+end
+
+--- A model file of these bytes followed by their checksum.
+function H.with_crc(body)
+  return body .. string.pack("<I4", H.crc32(body))
+end
+
+--- The layer records of a model file of format version 2, from byte `at`
+-- (17, after the header): a list of { kind =, len =, settings = { {name,
+-- type, value} ... }, state = { ... } } (a pair's value is {h, w}), and
+-- the position after them.
+function H.model_records(s, nlayers, at)
+  local out = {}
+  for i = 1, nlayers do
+    local kind, len, n
+    kind, len, n, at = string.unpack("<I4I4I4", s, at)
+    local r = { kind = kind, len = len, settings = {}, state = {} }
+    local stop = at - 4 + len
+    for k = 1, n do
+      local name, ty, v
+      name, ty, at = string.unpack("<s1B", s, at)
+      if ty == 1 then v, at = string.unpack("<I4", s, at)
+      elseif ty == 2 then
+        v = {}
+        v[1], v[2], at = string.unpack("<I4I4", s, at)
+      else v, at = string.unpack("<f", s, at) end
+      r.settings[k] = { name, ty, v }
+    end
+    local ns
+    ns, at = string.unpack("<I4", s, at)
+    for k = 1, ns do r.state[k], at = string.unpack("<f", s, at) end
+    assert(at == stop, "record " .. i .. " is not " .. len .. " bytes long")
+    out[i] = r
+  end
+  return out, at
+end
+
 -- One training step written out by hand (forward, loss, zero_grad,
 -- backward, step): the reference net:train_step must match bit for bit.
 function H.manual_step(net, x, y, loss, opt)

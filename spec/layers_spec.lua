@@ -218,24 +218,33 @@ describe("save and load", function()
     H.assert_same(loaded:forward(x), a, "training outputs (same dropout masks)")
   end)
 
-  it("keeps the foundation's layers in version-1 records of 12 bytes", function()
-    local p = dir .. "/v1.bp"
-    bp.Sequential { bp.Linear(2, 3), bp.Tanh() }:save(p)
+  it("writes each setting by name and the state after them", function()
+    local p = dir .. "/bn.bp"
+    local bn = bp.BatchNorm1d(3, { eps = 1e-3, momentum = 0.25 })
+    bn:forward(bp.randn(4, 3))                 -- running statistics move
+    bn:save(p)
     local s = H.read(p)
-    assert.equal(1, (string.unpack("<I4", s, 9)))
-    assert.equal(12, (string.unpack("<I4", s, 8 + 4 + 4 + 4 + 1)))
+    assert.equal(2, (string.unpack("<I4", s, 9)))
+    local r = H.model_records(s, 1, 17)[1]
+    assert.equal(13, r.kind)
+    assert.same({ { "num_features", 1, 3 }, { "eps", 3, H.f32(1e-3) }, { "momentum", 3, H.f32(0.25) } },
+                r.settings)
+    local state = {}
+    for _, b in ipairs(bn:buffers()) do H.flat(b, state) end
+    assert.same(state, r.state)
   end)
 
   it("refuses a file whose BatchNorm record is cut short", function()
     local p = dir .. "/bn.bp"
     bp.BatchNorm1d(3):save(p)
     local s = H.read(p)
-    -- the record length field of layer 1: make the record 4 bytes shorter
+    -- layer 1's record (from byte 25) ends with its 6 state values: drop the
+    -- last one, shorten the record, and give the file a valid checksum
     local len = string.unpack("<I4", s, 21)
-    assert.equal(12 + 36 + 4 * 6, len)
-    local ok, err = pcall(bp.load, H.write(dir .. "/bad.bp", s:sub(1, 20) .. string.pack("<I4", len - 4) .. s:sub(25)))
+    local cut = s:sub(1, 20) .. string.pack("<I4", len - 4) .. s:sub(25, 24 + len - 4) .. s:sub(25 + len, -5)
+    local ok, err = pcall(bp.load, H.write(dir .. "/bad.bp", H.with_crc(cut)))
     assert.is_false(ok)
-    assert.matches("corrupt", err)
+    assert.matches("is corrupt %(layer 1 %(BatchNorm1d%): record of 20 bytes for 6 state values%)", err)
   end)
 end)
 

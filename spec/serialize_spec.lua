@@ -142,25 +142,24 @@ describe("save and load", function()
     net:save(p)
     local s = read(p)
     assert.are.equal("\x89BPNET\r\n", s:sub(1, 8))
-    local version, nlayers, at = string.unpack("<I4I4", s, 9)
-    assert.are.equal(1, version)
+    local version, nlayers = string.unpack("<I4I4", s, 9)
+    assert.are.equal(2, version)
     assert.are.equal(10, nlayers)
     -- layer kinds as written (layer.h): Linear 1, Sigmoid 2, Tanh 3, ReLU 4,
-    -- LeakyReLU 5, Softmax 6, LogSoftmax 7; records of 12 bytes: in, out, alpha
+    -- LeakyReLU 5, Softmax 6; each setting by name, type (1 size, 3 float)
+    -- and value; no state
+    local function linear(a, b) return { 1, { { "in_features", 1, a }, { "out_features", 1, b } } } end
     local want = {
-      { 1, 3, 5 }, { 2, 0, 0 }, { 1, 5, 4 }, { 3, 0, 0 }, { 1, 4, 6 }, { 4, 0, 0 },
-      { 1, 6, 3 }, { 5, 0, 0 }, { 1, 3, 4 }, { 6, 0, 0 },
+      linear(3, 5), { 2, {} }, linear(5, 4), { 3, {} }, linear(4, 6), { 4, {} },
+      linear(6, 3), { 5, { { "negative_slope", 3, H.f32(0.37) } } }, linear(3, 4), { 6, {} },
     }
-    for i = 1, nlayers do
-      local kind, len, lin, lout, alpha
-      kind, len, lin, lout, alpha, at = string.unpack("<I4I4I4I4f", s, at)
-      assert.are.same(want[i], { kind, lin, lout }, "layer " .. i)
-      assert.are.equal(12, len)
-      if kind == 5 then
-        assert.are.equal(H.f32(0.37), alpha)
-      else
-        assert.are.equal(0, alpha)
-      end
+    local records, at = H.model_records(s, nlayers, 17)
+    for i, r in ipairs(records) do
+      assert.are.same(want[i], { r.kind, r.settings }, "layer " .. i)
+      assert.are.same({}, r.state)
+      local len = 8
+      for _, set in ipairs(r.settings) do len = len + 2 + #set[1] + 4 end
+      assert.are.equal(len, r.len, "layer " .. i .. " record length")
     end
     local nfloats
     nfloats, at = string.unpack("<I8", s, at)
@@ -174,15 +173,9 @@ describe("save and load", function()
       assert(v == values[i], "parameter float " .. i .. " differs")
     end
     -- CRC-32 (IEEE, reflected, polynomial 0xEDB88320) of everything before it
-    local crc = 0xFFFFFFFF
-    for i = 1, at - 1 do
-      crc = crc ~ s:byte(i)
-      for _ = 1, 8 do crc = (crc >> 1) ~ (0xEDB88320 & -(crc & 1)) end
-    end
-    crc = ~crc & 0xFFFFFFFF
     local stored
     stored, at = string.unpack("<I4", s, at)
-    assert.are.equal(crc, stored)
+    assert.are.equal(H.crc32(s:sub(1, at - 5)), stored)
     assert.are.equal(#s + 1, at)        -- nothing after the checksum
   end)
 

@@ -84,6 +84,7 @@ ltensor *lbp_tview(lua_State *L, int idx, ltensor *t, const bp_tensor *v) {
   y = lbp_newview(L, o, NULL, v->ndim, v->shape);
   y->t = *v;
   y->t.owns = 0;
+  if (owner == NULL) lbp_module_addview(L, o, -1);   /* moves with it */
   lua_remove(L, o);
   return y;
 }

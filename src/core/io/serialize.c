@@ -5,29 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+#include "io/bytes.h"
 #include "io/crc32.h"
+#include "io/model_v1.h"
 #include "io/serialize.h"
-#include "tensor/tensor.h"
 
 static const unsigned char MAGIC[8] = {0x89, 'B', 'P', 'N', 'E', 'T', '\r',
                                        '\n'};
 
-/* --- writing: into one memory buffer, then one fwrite ---------------- */
-
-static unsigned char *put32(unsigned char *p, uint32_t v) {
-  p[0] = (unsigned char)v;
-  p[1] = (unsigned char)(v >> 8);
-  p[2] = (unsigned char)(v >> 16);
-  p[3] = (unsigned char)(v >> 24);
-  return p + 4;
-}
-
-static unsigned char *putf(unsigned char *p, float f) {
-  uint32_t v;
-  memcpy(&v, &f, 4);
-  return put32(p, v);
-}
-
+/* Parameter floats of a network, without padding. */
 static size_t count_floats(const bp_net *net) {
   size_t i, n = 0;
   int k;
@@ -36,11 +23,47 @@ static size_t count_floats(const bp_net *net) {
   return n;
 }
 
-/* Bytes after in, out, alpha in a layer record (see serialize.h). */
-#define EXTRA 36
+/* Bytes of a setting's value in a file. */
+static size_t value_len(bp_type t) {
+  return t == BP_PAIR ? 8 : 4;
+}
+
+/* --- writing: into one memory buffer, then one fwrite ---------------- */
 
 static size_t record_len(const bp_layer *l) {
-  return l->kind <= BP_LAST_V1_KIND ? 12 : 12 + EXTRA + 4 * l->nstate;
+  const bp_layer_class *c = bp_layer_class_of(l->kind);
+  size_t n = 4 + 4 + 4 * l->nstate;
+  int k;
+  for (k = 0; k < c->nsettings; k++)
+    n += 2 + strlen(c->settings[k].name) + value_len(c->settings[k].type);
+  return n;
+}
+
+static unsigned char *put_record(unsigned char *p, const bp_layer *l) {
+  const bp_layer_class *c = bp_layer_class_of(l->kind);
+  size_t j;
+  int k;
+  p = bp_put32(p, (uint32_t)l->kind);
+  p = bp_put32(p, (uint32_t)record_len(l));
+  p = bp_put32(p, (uint32_t)c->nsettings);
+  for (k = 0; k < c->nsettings; k++) {
+    const bp_setting *s = &c->settings[k];
+    const void *v = bp_setting_cptr(l, s);
+    size_t len = strlen(s->name);
+    *p++ = (unsigned char)len;
+    memcpy(p, s->name, len);
+    p += len;
+    *p++ = (unsigned char)s->type;
+    if (s->type == BP_FLOAT) {
+      p = bp_putf(p, *(const float *)v);
+    } else {
+      p = bp_put32(p, (uint32_t)((const size_t *)v)[0]);
+      if (s->type == BP_PAIR) p = bp_put32(p, (uint32_t)((const size_t *)v)[1]);
+    }
+  }
+  p = bp_put32(p, (uint32_t)l->nstate);
+  for (j = 0; j < l->nstate; j++) p = bp_putf(p, l->state[j]);
+  return p;
 }
 
 static bp_status write_all(const char *path, const unsigned char *buf,
@@ -95,60 +118,22 @@ bp_status bp_net_save(const bp_net *net, const char *path, bp_error *err) {
   buf = bp_malloc(size);
   if (buf == NULL) return bp_fail(err, BP_ENOMEM, "out of memory saving");
   memcpy(buf, MAGIC, 8);
-  p = put32(buf + 8, BP_FORMAT_VERSION);
-  p = put32(p, (uint32_t)net->nlayers);
-  for (i = 0; i < net->nlayers; i++) {
-    const bp_layer *l = &net->layers[i];
-    p = put32(p, (uint32_t)l->kind);
-    p = put32(p, (uint32_t)record_len(l));
-    p = put32(p, (uint32_t)l->in);
-    p = put32(p, (uint32_t)l->out);
-    p = putf(p, l->alpha);
-    if (l->kind > BP_LAST_V1_KIND) {
-      p = put32(p, (uint32_t)l->kh);
-      p = put32(p, (uint32_t)l->kw);
-      p = put32(p, (uint32_t)l->sh);
-      p = put32(p, (uint32_t)l->sw);
-      p = put32(p, (uint32_t)l->ph);
-      p = put32(p, (uint32_t)l->pw);
-      p = put32(p, (uint32_t)l->span);
-      p = putf(p, l->beta);
-      p = putf(p, l->eps);
-      for (j = 0; j < l->nstate; j++) p = putf(p, l->state[j]);
-    }
-  }
-  p = put32(p, (uint32_t)nf);
-  p = put32(p, (uint32_t)((uint64_t)nf >> 32));
+  p = bp_put32(buf + 8, BP_FORMAT_VERSION);
+  p = bp_put32(p, (uint32_t)net->nlayers);
+  for (i = 0; i < net->nlayers; i++) p = put_record(p, &net->layers[i]);
+  p = bp_put32(p, (uint32_t)nf);
+  p = bp_put32(p, (uint32_t)((uint64_t)nf >> 32));
   for (i = 0; i < net->nlayers; i++)
     for (k = 0; k < net->layers[i].nparams; k++)
       for (j = 0; j < net->layers[i].p[k].numel; j++)
-        p = putf(p, net->layers[i].p[k].data[j]);
-  p = put32(p, bp_crc32(0, buf, size - 4));
+        p = bp_putf(p, net->layers[i].p[k].data[j]);
+  bp_put32(p, bp_crc32(0, buf, size - 4));
   st = write_all(path, buf, size, err);
   free(buf);
   return st;
 }
 
 /* --- reading: the whole file in memory, a cursor that checks bounds --- */
-
-typedef struct reader {
-  const unsigned char *p, *end;
-} reader;
-
-static int get32(reader *r, uint32_t *v) {
-  if (r->end - r->p < 4) return 0;
-  *v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 |
-       (uint32_t)r->p[3] << 24;
-  r->p += 4;
-  return 1;
-}
-
-static int getf(reader *r, float *f) {
-  uint32_t v;
-  if (!get32(r, &v)) return 0;
-  memcpy(f, &v, 4);
-  return 1;
-}
 
 static bp_status read_file(const char *path, unsigned char **buf, size_t *n,
                            bp_error *err) {
@@ -176,136 +161,210 @@ static bp_status read_file(const char *path, unsigned char **buf, size_t *n,
   return BP_OK;
 }
 
+/* The settings and state of a version 2 record (see serialize.h) into l;
+** *newer is set when the record holds a setting this build does not
+** know. rec is left at the state, checked to fill the record exactly. */
+static bp_status v2_record(bp_layer *l, uint32_t kind, bp_reader *rec,
+                           int *newer, bp_error *why) {
+  const bp_layer_class *c = bp_layer_class_of((bp_kind)kind);
+  unsigned long given = 0;
+  uint32_t n, i, nstate = 0;
+  bp_status st = bp_layer_start(l, (bp_kind)kind, why);
+  if (st != BP_OK) return st;
+  if (!bp_get32(rec, &n) || n > bp_left(rec) / 6)
+    return bp_fail(why, BP_EFORMAT, "record too short for its settings");
+  for (i = 0; i < n; i++) {
+    char name[256];
+    unsigned len, type;
+    const bp_setting *s;
+    uint32_t a = 0, b = 0;
+    if (!bp_get8(rec, &len) || bp_left(rec) < len)
+      return bp_fail(why, BP_EFORMAT, "record too short for its settings");
+    memcpy(name, rec->p, len);
+    name[len] = '\0';
+    rec->p += len;
+    if (!bp_get8(rec, &type) || bp_left(rec) < value_len((bp_type)type))
+      return bp_fail(why, BP_EFORMAT, "record too short for its settings");
+    if (strlen(name) != len)
+      return bp_fail(why, BP_EFORMAT, "a setting name with a zero byte");
+    s = bp_setting_find(c, name);
+    if (s == NULL) {
+      *newer = 1;
+      return bp_fail(why, BP_EFORMAT, "setting '%s' that this build does "
+                     "not know", name);
+    }
+    if ((unsigned)s->type != type)
+      return bp_fail(why, BP_EFORMAT, "setting '%s' of type %u, expected %d",
+                     name, type, (int)s->type);
+    if (given & (1ul << (s - c->settings)))
+      return bp_fail(why, BP_EFORMAT, "setting '%s' twice", name);
+    given |= 1ul << (s - c->settings);
+    bp_get32(rec, &a);
+    if (s->type == BP_FLOAT) {
+      memcpy(bp_setting_ptr(l, s), &a, sizeof(float));
+      continue;
+    }
+    if (s->type == BP_PAIR) bp_get32(rec, &b);
+    ((size_t *)bp_setting_ptr(l, s))[0] = a;
+    if (s->type == BP_PAIR) ((size_t *)bp_setting_ptr(l, s))[1] = b;
+  }
+  st = bp_layer_defaults(l, given, why);
+  if (st == BP_OK) st = bp_layer_init(l, why);
+  if (st != BP_OK) return st;
+  if (!bp_get32(rec, &nstate) || nstate != l->nstate)
+    return bp_fail(why, BP_EFORMAT, "%lu state values, expected %lu",
+                   (unsigned long)nstate, (unsigned long)l->nstate);
+  if (bp_left(rec) != 4 * (size_t)nstate)
+    return bp_fail(why, BP_EFORMAT, "record of %lu bytes for %lu state "
+                   "values", (unsigned long)bp_left(rec),
+                   (unsigned long)nstate);
+  return BP_OK;
+}
+
 #define TRUNCATED(what) \
   bp_fail(err, BP_EFORMAT, "'%s' is truncated (%s)", path, what)
 
-static bp_status parse(bp_net *net, const char *path, const unsigned char *buf,
-                       size_t size, bp_error *err) {
-  reader r;
+/* Layer i's record at r into *l, r moved past it; *state gets where its
+** state values start. */
+static bp_status record(const char *path, uint32_t version, bp_reader *r,
+                        uint32_t i, bp_layer *l, const unsigned char **state,
+                        bp_error *err) {
+  uint32_t kind, len;
+  const bp_layer_class *c;
+  bp_reader rec;
   bp_error why;
-  uint32_t version, nl, lo, hi, crc = 0, i;
+  bp_status st;
+  int newer = 0;
+  if (!bp_get32(r, &kind) || !bp_get32(r, &len) || len > bp_left(r))
+    return TRUNCATED("layers");
+  rec.p = r->p;
+  rec.end = r->p + len;
+  r->p += len;
+  c = bp_layer_class_of((bp_kind)kind);
+  if (c == NULL)
+    return bp_fail(err, BP_EFORMAT, "'%s' has layer %lu of unknown kind %lu "
+                   "(written by a newer backprop?)", path,
+                   (unsigned long)i + 1, (unsigned long)kind);
+  st = version == 1 ? bp_v1_record(l, kind, &rec, &why)
+                    : v2_record(l, kind, &rec, &newer, &why);
+  *state = rec.p;
+  if (st == BP_OK) return BP_OK;
+  if (newer)
+    return bp_fail(err, BP_EFORMAT, "'%s' has layer %lu (%s) with a %s "
+                   "(written by a newer backprop?)", path,
+                   (unsigned long)i + 1, c->name, why.msg);
+  return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (layer %lu (%s): %s)",
+                 path, (unsigned long)i + 1, c->name, why.msg);
+}
+
+/* The header: version and layer count, checked against the file. */
+static bp_status header(const char *path, bp_reader *r, uint32_t *version,
+                        uint32_t *nl, bp_error *err) {
+  if (bp_left(r) < 8 || memcmp(r->p, MAGIC, 8) != 0)
+    return bp_fail(err, BP_EFORMAT, "'%s' is not a backprop model file", path);
+  r->p += 8;
+  if (!bp_get32(r, version) || !bp_get32(r, nl)) return TRUNCATED("header");
+  if (*version < 1 || *version > BP_FORMAT_VERSION)
+    return bp_fail(err, BP_EFORMAT, "'%s' has format version %lu; this build "
+                   "reads versions 1 to %d", path, (unsigned long)*version,
+                   BP_FORMAT_VERSION);
+  if (*nl > bp_left(r) / 8) return TRUNCATED("layers");
+  if (*nl == 0) return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (no layers)",
+                               path);
+  return BP_OK;
+}
+
+/* Everything that can be checked without allocating, in this order:
+** the lengths (each record's, then the weights' against the bytes left),
+** the checksum, so that damage is reported as such, then each record and
+** the parameter count against the topology. */
+static bp_status check(const char *path, const unsigned char *buf,
+                       size_t size, bp_error *err) {
+  bp_reader r;
+  uint32_t version, nl, i, len = 0, lo, hi, crc = 0;
+  uint64_t nf = 0, want;
+  bp_status st;
+  r.p = buf;
+  r.end = buf + size;
+  st = header(path, &r, &version, &nl, err);
+  if (st != BP_OK) return st;
+  for (i = 0; i < nl; i++) {
+    if (bp_left(&r) < 8) return TRUNCATED("layers");
+    r.p += 4;
+    bp_get32(&r, &len);
+    if (len > bp_left(&r)) return TRUNCATED("layers");
+    r.p += len;
+  }
+  if (!bp_get32(&r, &lo) || !bp_get32(&r, &hi))
+    return TRUNCATED("parameter count");
+  want = (uint64_t)hi << 32 | lo;
+  if (bp_left(&r) / 4 < want + 1) return TRUNCATED("weights");
+  if (bp_left(&r) != 4 * (want + 1))
+    return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (trailing bytes)", path);
+  r.p = buf + size - 4;
+  bp_get32(&r, &crc);
+  if (crc != bp_crc32(0, buf, size - 4))
+    return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (checksum mismatch)",
+                   path);
+  r.p = buf + 16;
+  for (i = 0; i < nl; i++) {
+    bp_layer l;
+    const unsigned char *state;
+    int k;
+    st = record(path, version, &r, i, &l, &state, err);
+    if (st != BP_OK) return st;
+    for (k = 0; k < l.nparams; k++) nf += l.p[k].numel;
+  }
+  if (want != nf)
+    return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (%llu parameters for a "
+                   "topology of %llu)", path, (unsigned long long)want,
+                   (unsigned long long)nf);
+  return BP_OK;
+}
+
+/* A file that check() accepted. */
+static bp_status build(bp_net *net, const char *path,
+                       const unsigned char *buf, size_t size, bp_error *err) {
+  bp_reader r, sr;
+  bp_error why;
+  uint32_t version, nl, i;
   bp_layer *layers;
   const unsigned char **state;    /* where each layer's state starts */
-  bp_status st;
-  size_t j, nf;
+  bp_status st = BP_OK;
+  size_t j;
   int k;
-  if (size < 8 || memcmp(buf, MAGIC, 8) != 0)
-    return bp_fail(err, BP_EFORMAT, "'%s' is not a backprop model file", path);
-  r.p = buf + 8;
+  r.p = buf;
   r.end = buf + size;
-  if (!get32(&r, &version)) return TRUNCATED("header");
-  if (version != BP_FORMAT_VERSION)
-    return bp_fail(err, BP_EFORMAT, "'%s' has format version %lu; this build "
-                   "reads version %d", path, (unsigned long)version,
-                   BP_FORMAT_VERSION);
-  if (!get32(&r, &nl)) return TRUNCATED("header");
-  if (nl == 0 || nl > (size_t)(r.end - r.p) / 8) return TRUNCATED("layers");
+  header(path, &r, &version, &nl, err);
   layers = bp_calloc(nl, sizeof *layers);
   state = bp_calloc(nl, sizeof *state);
-  if (layers == NULL || state == NULL) {
-    free(layers);
-    free(state);
-    return bp_fail(err, BP_ENOMEM, "out of memory");
+  if (layers == NULL || state == NULL) st = bp_fail(err, BP_ENOMEM,
+                                                     "out of memory");
+  for (i = 0; st == BP_OK && i < nl; i++)
+    st = record(path, version, &r, i, &layers[i], &state[i], err);
+  if (st == BP_OK) {           /* fails on spans that do not nest */
+    bp_status ns = bp_net_init(net, layers, nl, &why);
+    if (ns == BP_ENOMEM) st = bp_fail(err, ns, "%s", why.msg);
+    else if (ns != BP_OK)
+      st = bp_fail(err, BP_EFORMAT, "'%s' is corrupt (%s)", path, why.msg);
   }
-  for (i = 0; i < nl; i++) {
-    uint32_t kind, len, in, out, g[7] = {0, 0, 0, 0, 0, 0, 0};
-    float alpha, beta = 0.0f, eps = 0.0f;
-    bp_layer *l = &layers[i];
-    reader rec;
-    int q;
-    if (!get32(&r, &kind) || !get32(&r, &len) || len > (size_t)(r.end - r.p)) {
-      free(layers);
-      free(state);
-      return TRUNCATED("layers");
-    }
-    rec.p = r.p;
-    rec.end = r.p + len;
-    r.p += len;
-    if (!get32(&rec, &in) || !get32(&rec, &out) || !getf(&rec, &alpha)) {
-      free(layers);
-      free(state);
-      return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (layer %lu record too "
-                     "short)", path, (unsigned long)i + 1);
-    }
-    if (bp_layer_class_of((bp_kind)kind) == NULL) {
-      free(layers);
-      free(state);
-      return bp_fail(err, BP_EFORMAT, "'%s' has layer %lu of unknown kind %lu "
-                     "(written by a newer backprop?)", path,
-                     (unsigned long)i + 1, (unsigned long)kind);
-    }
-    if (kind <= BP_LAST_V1_KIND) {
-      st = bp_layer_make(l, (bp_kind)kind, in, out, alpha, &why);
-    } else {
-      if ((size_t)(rec.end - rec.p) >= EXTRA) {
-        for (q = 0; q < 7; q++) get32(&rec, &g[q]);
-        getf(&rec, &beta);
-        getf(&rec, &eps);
-      }
-      l->kind = (bp_kind)kind;
-      l->in = in;
-      l->out = out;
-      l->alpha = alpha;
-      l->kh = g[0];
-      l->kw = g[1];
-      l->sh = g[2];
-      l->sw = g[3];
-      l->ph = g[4];
-      l->pw = g[5];
-      l->span = g[6];
-      l->beta = beta;
-      l->eps = eps;
-      st = bp_layer_init(l, &why);
-      if (st == BP_OK && (size_t)(rec.end - rec.p) / 4 < l->nstate)
-        st = bp_fail(&why, BP_EFORMAT, "record too short for its state");
-      state[i] = rec.p;
-    }
-    if (st != BP_OK) {
-      free(layers);
-      free(state);
-      return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (layer %lu: %s)", path,
-                     (unsigned long)i + 1, why.msg);
-    }
-  }
-  st = bp_net_init(net, layers, nl, err);
   free(layers);
   if (st != BP_OK) {
     free(state);
     return st;
   }
   for (i = 0; i < nl; i++) {
-    reader sr;
     sr.p = state[i];
     sr.end = buf + size;
     for (j = 0; j < net->layers[i].nstate; j++)
-      getf(&sr, &net->layers[i].state[j]);
+      bp_getf(&sr, &net->layers[i].state[j]);
   }
   free(state);
-  if (!get32(&r, &lo) || !get32(&r, &hi)) {
-    bp_net_free(net);
-    return TRUNCATED("parameter count");
-  }
-  nf = count_floats(net);
-  if (hi != 0 || lo != nf) {
-    bp_net_free(net);
-    return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (%lu parameters for a "
-                   "topology of %lu)", path, (unsigned long)lo,
-                   (unsigned long)nf);
-  }
-  if ((size_t)(r.end - r.p) / 4 < nf + 1) {
-    bp_net_free(net);
-    return TRUNCATED("weights");
-  }
+  r.p += 8;                       /* the parameter count, checked */
   for (i = 0; i < net->nlayers; i++)
     for (k = 0; k < net->layers[i].nparams; k++)
       for (j = 0; j < net->layers[i].p[k].numel; j++)
-        getf(&r, &net->layers[i].p[k].data[j]);
-  get32(&r, &crc);
-  if (r.p != r.end || crc != bp_crc32(0, buf, size - 4)) {
-    bp_net_free(net);
-    return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (%s)", path,
-                   r.p != r.end ? "trailing bytes" : "checksum mismatch");
-  }
+        bp_getf(&r, &net->layers[i].p[k].data[j]);
   return BP_OK;
 }
 
@@ -314,7 +373,8 @@ bp_status bp_net_load(bp_net *net, const char *path, bp_error *err) {
   size_t size = 0;
   bp_status st = read_file(path, &buf, &size, err);
   if (st != BP_OK) return st;
-  st = parse(net, path, buf, size, err);
+  st = check(path, buf, size, err);
+  if (st == BP_OK) st = build(net, path, buf, size, err);
   free(buf);
   return st;
 }

@@ -4,37 +4,44 @@
 ** little-endian, whatever the machine:
 **
 **   8 bytes   magic "\x89BPNET\r\n" (the \r\n catches text-mode mangling)
-**   u32       format version (1)
+**   u32       format version (2)
 **   u32       number of layers L
-**   L times:  u32 kind, u32 record length R, then R bytes:
-**               u32 in, u32 out, f32 alpha   (R >= 12)
-**               then, for the layers added after the foundation (kinds 8
-**               and up; the first seven keep 12-byte records):
-**               u32 kh, kw, sh, sw, ph, pw, span, f32 beta, eps
-**               (36 bytes; missing ones read as 0), then the layer's
-**               non-trainable state, nstate x f32 (BatchNorm: running
-**               mean, running variance; R >= 48 + 4 nstate)
-**               extra bytes, from a later minor revision, are skipped
+**   L times:  u32 kind (layer.h), u32 record length R, then R bytes:
+**               u32 number of settings S, then S times:
+**                 u8 name length, the name (the Lua option: "stride"),
+**                 u8 type (1 size, 2 pair, 3 float), then the value:
+**                 u32, or u32 h and u32 w, or f32
+**               u32 number of state values, then that many f32 (the
+**               layer's non-trainable state: BatchNorm's running mean,
+**               then running variance)
 **   u64       number of parameter floats P (no padding)
-**   P x f32   each layer's parameters in order: weight (out x in, row-major)
-**             then bias
+**   P x f32   each layer's parameters in order (Linear: weight, out x in
+**             row-major, then bias)
 **   u32       CRC-32 (IEEE) of every byte before it
 **
-** New layers extend the length-prefixed records, so the format stays
-** version 1: a file of the foundation's layers is byte for byte what it
-** was, and an older build reading a newer file names the unknown kind.
+** Settings are written by the class's schema (layer.h), every one of
+** them, so a new setting or a new layer needs no change here. A setting
+** missing from a record takes its default: files written before it was
+** added still load. A setting this build does not know (a file from a
+** newer backprop) is an error naming it, as is an unknown kind: it may
+** change what the layer computes, so it is never skipped.
 **
-** Every length is checked against the file size before it is used. Saving
-** writes "<path>.tmp" and renames it over path, so an interrupted save
-** leaves the previous file intact.
+** Version 1 files (12-byte records of in, out, alpha for kinds 1-7, fixed
+** 48-byte records and the state for the others; see model_v1.c) still
+** load.
+**
+** Loading reads the file once, checks every count and length against the
+** bytes there are and then the checksum before it allocates anything
+** whose size the file claims. Saving writes "<path>.tmp" and renames it
+** over path, so an interrupted save leaves the previous file intact.
 */
 #ifndef BP_SERIALIZE_H
 #define BP_SERIALIZE_H
 
-#include "nn/net.h"
 #include "base/status.h"
+#include "nn/net.h"
 
-#define BP_FORMAT_VERSION 1
+#define BP_FORMAT_VERSION 2
 
 bp_status bp_net_save(const bp_net *net, const char *path, bp_error *err);
 /* On success *net is built and owns its memory (free with bp_net_free). */

@@ -7,8 +7,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "nn/layer.h"
 #include "kernels/vmath.h"
+#include "nn/layer.h"
 
 #define COUNT(n, in) ((n) * bp_shape_numel(in))
 
@@ -45,20 +45,59 @@ static void tanh_backward(const bp_layer *l, const bp_ctx *c, const float *x,
   for (i = 0; i < m; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
 }
 
-/* ReLU is LeakyReLU with alpha = 0 (the constructor sets it). */
+/* One float setting: LeakyReLU's slope, ELU's alpha. */
+typedef struct slope_set {
+  float a;
+} slope_set;
+BP_SETTINGS_FIT(slope_set);
+#define SLOPE(l) (BP_SETTINGS(slope_set, l)->a)
+
+static const bp_setting LEAKY_SETTINGS[] = {
+  {.name = "negative_slope", .type = BP_FLOAT, .off = 0, .def = 0.01},
+};
+static const bp_setting ELU_SETTINGS[] = {
+  {.name = "alpha", .type = BP_FLOAT, .off = 0, .def = 1.0},
+};
+
+/* ReLU is LeakyReLU with slope 0. */
 static void relu_forward(const bp_layer *l, const bp_ctx *c, const float *x,
                          float *y, size_t n, const bp_shape *in) {
-  (void)c;
-  bp_vleaky(COUNT(n, in), l->alpha, x, y);
+  UNUSED_FWD;
+  bp_vleaky(COUNT(n, in), 0.0f, x, y);
 }
 
 static void relu_backward(const bp_layer *l, const bp_ctx *c, const float *x,
                           const float *y, const float *dy, float *dx, size_t n,
                           const bp_shape *in) {
+  UNUSED_FWD;
+  (void)y;
+  if (dx == NULL) return;
+  bp_vleaky_grad(COUNT(n, in), 0.0f, x, dy, dx);
+}
+
+static void leaky_forward(const bp_layer *l, const bp_ctx *c, const float *x,
+                          float *y, size_t n, const bp_shape *in) {
+  (void)c;
+  bp_vleaky(COUNT(n, in), SLOPE(l), x, y);
+}
+
+static void leaky_backward(const bp_layer *l, const bp_ctx *c, const float *x,
+                           const float *y, const float *dy, float *dx,
+                           size_t n, const bp_shape *in) {
   (void)c;
   (void)y;
   if (dx == NULL) return;
-  bp_vleaky_grad(COUNT(n, in), l->alpha, x, dy, dx);
+  bp_vleaky_grad(COUNT(n, in), SLOPE(l), x, dy, dx);
+}
+
+/* He initialization for the layer before (bp_init_bound). */
+static double relu_slope(const bp_layer *l) {
+  (void)l;
+  return 0.0;
+}
+
+static double leaky_slope(const bp_layer *l) {
+  return SLOPE(l);
 }
 
 /* GELU, the exact form (PyTorch's default): x Phi(x), Phi the normal CDF;
@@ -89,7 +128,7 @@ static void gelu_backward(const bp_layer *l, const bp_ctx *c, const float *x,
 static void elu_forward(const bp_layer *l, const bp_ctx *c, const float *x,
                         float *y, size_t n, const bp_shape *in) {
   size_t i, m = COUNT(n, in);
-  float a = l->alpha;
+  float a = SLOPE(l);
   (void)c;
   bp_vexp(m, x, y);
   for (i = 0; i < m; i++) y[i] = x[i] > 0.0f ? x[i] : a * (y[i] - 1.0f);
@@ -99,7 +138,7 @@ static void elu_backward(const bp_layer *l, const bp_ctx *c, const float *x,
                          const float *y, const float *dy, float *dx, size_t n,
                          const bp_shape *in) {
   size_t i, m = COUNT(n, in);
-  float a = l->alpha;
+  float a = SLOPE(l);
   (void)c;
   if (dx == NULL) return;
   for (i = 0; i < m; i++) dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (y[i] + a);
@@ -128,11 +167,25 @@ static void silu_backward(const bp_layer *l, const bp_ctx *c, const float *x,
 /* Softplus: log(1 + exp(beta x)) / beta, and x itself where beta x is
 ** above the threshold (as PyTorch, for stability); derivative
 ** sigmoid(beta x) (1 above the threshold). */
+typedef struct softplus_set {
+  float beta, threshold;
+} softplus_set;
+BP_SETTINGS_FIT(softplus_set);
+
+static const bp_setting SOFTPLUS_SETTINGS[] = {
+  {.name = "beta", .type = BP_FLOAT, .off = offsetof(softplus_set, beta),
+   .def = 1.0, .bounds = BP_ABOVE, .min = 0, .label = "beta"},
+  {.name = "threshold", .type = BP_FLOAT,
+   .off = offsetof(softplus_set, threshold), .def = 20.0,
+   .label = "threshold"},
+};
+
 static void softplus_forward(const bp_layer *l, const bp_ctx *c,
                              const float *x, float *y, size_t n,
                              const bp_shape *in) {
   size_t i, m = COUNT(n, in);
-  float b = l->alpha, t = l->beta;
+  const softplus_set *s = BP_SETTINGS(softplus_set, l);
+  float b = s->beta, t = s->threshold;
   (void)c;
   for (i = 0; i < m; i++) {
     float z = b * x[i];
@@ -144,7 +197,8 @@ static void softplus_backward(const bp_layer *l, const bp_ctx *c,
                               const float *x, const float *y, const float *dy,
                               float *dx, size_t n, const bp_shape *in) {
   size_t i, m = COUNT(n, in);
-  float b = l->alpha, t = l->beta;
+  const softplus_set *s = BP_SETTINGS(softplus_set, l);
+  float b = s->beta, t = s->threshold;
   (void)c;
   (void)y;
   if (dx == NULL) return;
@@ -168,45 +222,42 @@ static void identity_backward(const bp_layer *l, const bp_ctx *c,
   if (dx != NULL) memcpy(dx, dy, COUNT(n, in) * sizeof *dy);
 }
 
-static bp_status describe_slope(bp_layer *l, bp_error *err) {
-  if (!isfinite(l->alpha))
-    return bp_fail(err, BP_EINVAL, "%s %s must be finite",
-                   l->kind == BP_ELU ? "ELU" : "LeakyReLU",
-                   l->kind == BP_ELU ? "alpha" : "slope");
-  l->nparams = 0;
-  return BP_OK;
-}
+#define ELEMENTWISE(nm, fwd, bwd) \
+  .name = nm, .shape = bp_shape_same, .forward = fwd, .backward = bwd, \
+  .same_shape = 1
 
-static bp_status describe_softplus(bp_layer *l, bp_error *err) {
-  if (!isfinite(l->alpha) || l->alpha <= 0.0f)
-    return bp_fail(err, BP_EINVAL, "Softplus beta must be positive, got %g",
-                   (double)l->alpha);
-  if (!isfinite(l->beta))
-    return bp_fail(err, BP_EINVAL, "Softplus threshold must be finite");
-  l->nparams = 0;
-  return BP_OK;
-}
-
-#define ELEMENTWISE(name, fwd, bwd, desc) \
-  {name, bp_shape_same, fwd, bwd, desc, NULL, NULL, NULL, NULL, 1, 0}
-
-const bp_layer_class bp_sigmoid_class =
-    ELEMENTWISE("Sigmoid", sigmoid_forward, sigmoid_backward, bp_describe_none);
-const bp_layer_class bp_tanh_class =
-    ELEMENTWISE("Tanh", tanh_forward, tanh_backward, bp_describe_none);
-const bp_layer_class bp_relu_class =
-    ELEMENTWISE("ReLU", relu_forward, relu_backward, bp_describe_none);
-const bp_layer_class bp_leaky_relu_class =
-    ELEMENTWISE("LeakyReLU", relu_forward, relu_backward, describe_slope);
-const bp_layer_class bp_gelu_class =
-    ELEMENTWISE("GELU", gelu_forward, gelu_backward, bp_describe_none);
-const bp_layer_class bp_elu_class =
-    ELEMENTWISE("ELU", elu_forward, elu_backward, describe_slope);
-const bp_layer_class bp_silu_class =
-    ELEMENTWISE("SiLU", silu_forward, silu_backward, bp_describe_none);
-const bp_layer_class bp_softplus_class =
-    ELEMENTWISE("Softplus", softplus_forward, softplus_backward,
-                describe_softplus);
-const bp_layer_class bp_identity_class =
-    ELEMENTWISE("Identity", identity_forward, identity_backward,
-                bp_describe_none);
+const bp_layer_class bp_sigmoid_class = {
+  ELEMENTWISE("Sigmoid", sigmoid_forward, sigmoid_backward),
+  .fuses_as = BP_ACT_SIGMOID,
+};
+const bp_layer_class bp_tanh_class = {
+  ELEMENTWISE("Tanh", tanh_forward, tanh_backward),
+  .fuses_as = BP_ACT_TANH,
+};
+const bp_layer_class bp_relu_class = {
+  ELEMENTWISE("ReLU", relu_forward, relu_backward),
+  .init_slope = relu_slope,
+};
+const bp_layer_class bp_leaky_relu_class = {
+  ELEMENTWISE("LeakyReLU", leaky_forward, leaky_backward),
+  .settings = LEAKY_SETTINGS, .nsettings = BP_NSETTINGS(LEAKY_SETTINGS),
+  .init_slope = leaky_slope,
+};
+const bp_layer_class bp_gelu_class = {
+  ELEMENTWISE("GELU", gelu_forward, gelu_backward),
+};
+const bp_layer_class bp_elu_class = {
+  ELEMENTWISE("ELU", elu_forward, elu_backward),
+  .settings = ELU_SETTINGS, .nsettings = BP_NSETTINGS(ELU_SETTINGS),
+};
+const bp_layer_class bp_silu_class = {
+  ELEMENTWISE("SiLU", silu_forward, silu_backward),
+};
+const bp_layer_class bp_softplus_class = {
+  ELEMENTWISE("Softplus", softplus_forward, softplus_backward),
+  .settings = SOFTPLUS_SETTINGS,
+  .nsettings = BP_NSETTINGS(SOFTPLUS_SETTINGS),
+};
+const bp_layer_class bp_identity_class = {
+  ELEMENTWISE("Identity", identity_forward, identity_backward),
+};

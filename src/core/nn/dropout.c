@@ -5,12 +5,20 @@
 ** context's generator (bp.manual_seed's), one uniform per value in order,
 ** so the same seed gives the same masks; it is kept in the layer's saved
 ** memory for backward, followed by the mode of the forward pass.
-** Settings: alpha = p.
 */
-#include <math.h>
 #include <string.h>
 
 #include "nn/layer.h"
+
+typedef struct dropout_set {
+  float p;
+} dropout_set;
+BP_SETTINGS_FIT(dropout_set);
+
+static const bp_setting SETTINGS[] = {
+  {.name = "p", .type = BP_FLOAT, .off = offsetof(dropout_set, p), .def = 0.5,
+   .bounds = BP_MIN | BP_MAX, .min = 0, .max = 1},
+};
 
 static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
                        const bp_shape *in, bp_shape *out, bp_error *err) {
@@ -25,7 +33,7 @@ static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
 static void forward(const bp_layer *l, const bp_ctx *c, const float *x,
                     float *y, size_t n, const bp_shape *in) {
   size_t i, m = n * bp_shape_numel(in);
-  float *mask = c->saved, p = l->alpha;
+  float *mask = c->saved, p = BP_SETTINGS(dropout_set, l)->p;
   float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
   mask[m] = (float)c->training;
   if (!c->training) {
@@ -58,13 +66,8 @@ static size_t saved(const bp_layer *l, const bp_shape *in, size_t n) {
   return n * bp_shape_numel(in) + 1;
 }
 
-static bp_status describe(bp_layer *l, bp_error *err) {
-  if (!(l->alpha >= 0.0f && l->alpha <= 1.0f))
-    return bp_fail(err, BP_EINVAL, "Dropout probability must be between 0 "
-                   "and 1, got %g", (double)l->alpha);
-  l->nparams = 0;
-  return BP_OK;
-}
-
-const bp_layer_class bp_dropout_class = {"Dropout", shape, forward, backward,
-                                         describe, NULL, saved, NULL, NULL, 1, 0};
+const bp_layer_class bp_dropout_class = {
+  .name = "Dropout", .settings = SETTINGS, .nsettings = BP_NSETTINGS(SETTINGS),
+  .shape = shape, .forward = forward, .backward = backward, .saved = saved,
+  .same_shape = 1,
+};

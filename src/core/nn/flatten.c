@@ -35,6 +35,6 @@ static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
   if (dx != NULL) memcpy(dx, dy, n * bp_shape_numel(in) * sizeof *dy);
 }
 
-const bp_layer_class bp_flatten_class = {"Flatten", shape, forward, backward,
-                                         bp_describe_none, NULL, NULL, NULL,
-                                         NULL, 0, 0};
+const bp_layer_class bp_flatten_class = {
+  .name = "Flatten", .shape = shape, .forward = forward, .backward = backward,
+};

@@ -10,35 +10,61 @@
 #include "kernels/small.h"
 #include "nn/layer.h"
 
+typedef struct linear_set {
+  size_t in, out;
+} linear_set;
+BP_SETTINGS_FIT(linear_set);
+
+static const bp_setting SETTINGS[] = {
+  {.name = "in_features", .type = BP_SIZE, .off = offsetof(linear_set, in),
+   .required = 1, .bounds = BP_MIN, .min = 1},
+  {.name = "out_features", .type = BP_SIZE, .off = offsetof(linear_set, out),
+   .required = 1, .bounds = BP_MIN, .min = 1, .label = "->"},
+};
+
 static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
                        const bp_shape *in, bp_shape *out, bp_error *err) {
+  const linear_set *s = BP_SETTINGS(linear_set, l);
   (void)c;
   if (in->ndim != 1) {
-    char s[96];
-    bp_shape_fmt(n, in, s, sizeof s);
+    char b[96];
+    bp_shape_fmt(n, in, b, sizeof b);
     return bp_fail(err, BP_EINVAL, "expected input of shape N x features, "
-                   "got %s", s);
+                   "got %s", b);
   }
-  if (in->d[0] != l->in)
+  if (in->d[0] != s->in)
     return bp_fail(err, BP_EINVAL, "expected input with %lu features, got %lu",
-                   (unsigned long)l->in, (unsigned long)in->d[0]);
+                   (unsigned long)s->in, (unsigned long)in->d[0]);
   out->ndim = 1;
-  out->d[0] = l->out;
+  out->d[0] = s->out;
   return BP_OK;
 }
 
 static void forward(const bp_layer *l, const bp_ctx *c, const float *x,
                     float *y, size_t n, const bp_shape *in) {
+  const linear_set *s = BP_SETTINGS(linear_set, l);
   const float *w = l->p[0].data, *b = l->p[1].data;
   size_t i;
   (void)in;
   if (n <= BP_SMALL_BATCH) {    /* direct dot products: see small.h */
-    bp_small_fwd(n, l->in, l->out, x, w, b, y);
+    bp_small_fwd(n, s->in, s->out, x, w, b, y);
     return;
   }
-  for (i = 0; i < n; i++) memcpy(y + i * l->out, b, l->out * sizeof *b);
-  bp_gemm_mt(c->pool, 0, 1, n, l->out, l->in, 1.0f, x, l->in, w, l->in, 1.0f,
-             y, l->out);
+  for (i = 0; i < n; i++) memcpy(y + i * s->out, b, s->out * sizeof *b);
+  bp_gemm_mt(c->pool, 0, 1, n, s->out, s->in, 1.0f, x, s->in, w, s->in, 1.0f,
+             y, s->out);
+}
+
+/* The fusion hook: a small batch through this layer and the activation
+** after it in one kernel, the same bits as the two forwards. */
+static int forward_act(const bp_layer *l, const bp_ctx *c, const float *x,
+                       float *y, float *z, size_t n, int act) {
+  const linear_set *s = BP_SETTINGS(linear_set, l);
+  (void)c;
+  if (n > BP_SMALL_BATCH) return 0;
+  bp_small_fwd_act(n, s->in, s->out, x, l->p[0].data, l->p[1].data, y, z,
+                   act);
+  return 1;
 }
 
 /* gb[j] += the sum of column j of dy (n x m), row after row (each
@@ -58,28 +84,29 @@ static void colsum(size_t n, size_t m, const float *restrict dy,
 static void backward_update(const bp_layer *l, const bp_ctx *c,
                             const float *x, const float *dy, float *dx,
                             size_t n) {
+  const linear_set *s = BP_SETTINGS(linear_set, l);
   const bp_update *u = c->update;
   float *w = l->p[0].data, *b = l->p[1].data;
   float *gw = l->p[0].grad, *gb = l->p[1].grad;
   size_t j;
   if (dx != NULL) {
-    if (n <= BP_SMALL_BATCH) bp_small_dx(n, l->in, l->out, dy, w, dx);
-    else bp_gemm_mt(c->pool, 0, 0, n, l->in, l->out, 1.0f, dy, l->out, w,
-                    l->in, 0.0f, dx, l->in);
+    if (n <= BP_SMALL_BATCH) bp_small_dx(n, s->in, s->out, dy, w, dx);
+    else bp_gemm_mt(c->pool, 0, 0, n, s->in, s->out, 1.0f, dy, s->out, w,
+                    s->in, 0.0f, dx, s->in);
   }
   if (n <= BP_SMALL_BATCH && u->plain) {   /* as the unfused path: same sums */
-    bp_small_grad_sgd(n, l->in, l->out, x, dy, gw, gb, w, b, u->lr);
+    bp_small_grad_sgd(n, s->in, s->out, x, dy, gw, gb, w, b, u->lr);
     return;
   }
   if (n <= BP_SMALL_BATCH) {
     memset(gw, 0, l->p[0].numel * sizeof *gw);
     memset(gb, 0, l->p[1].numel * sizeof *gb);
-    bp_small_grad(n, l->in, l->out, x, dy, gw, gb);
+    bp_small_grad(n, s->in, s->out, x, dy, gw, gb);
   } else {
-    bp_gemm_mt(c->pool, 1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in,
-               0.0f, gw, l->in);
-    for (j = 0; j < l->out; j++) gb[j] = 0.0f;
-    colsum(n, l->out, dy, gb);
+    bp_gemm_mt(c->pool, 1, 0, s->out, s->in, n, 1.0f, dy, s->out, x, s->in,
+               0.0f, gw, s->in);
+    for (j = 0; j < s->out; j++) gb[j] = 0.0f;
+    colsum(n, s->out, dy, gb);
   }
   if (u->plain) {          /* p -= lr g: the kernel, without the call */
     bp_upd_sgd(l->p[0].numel, u->lr, w, gw);
@@ -93,6 +120,7 @@ static void backward_update(const bp_layer *l, const bp_ctx *c,
 static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
                      const float *y, const float *dy, float *dx, size_t n,
                      const bp_shape *in) {
+  const linear_set *s = BP_SETTINGS(linear_set, l);
   float *gw = l->p[0].grad, *gb = l->p[1].grad;
   (void)y;
   (void)in;
@@ -102,45 +130,46 @@ static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
   }
   /* dW += dy^T x,  db += column sums of dy,  dx = dy W */
   if (n <= BP_SMALL_BATCH) {
-    bp_small_grad(n, l->in, l->out, x, dy, gw, gb);
-    if (dx != NULL) bp_small_dx(n, l->in, l->out, dy, l->p[0].data, dx);
+    bp_small_grad(n, s->in, s->out, x, dy, gw, gb);
+    if (dx != NULL) bp_small_dx(n, s->in, s->out, dy, l->p[0].data, dx);
     return;
   }
-  bp_gemm_mt(c->pool, 1, 0, l->out, l->in, n, 1.0f, dy, l->out, x, l->in,
-             1.0f, gw, l->in);
-  colsum(n, l->out, dy, gb);
+  bp_gemm_mt(c->pool, 1, 0, s->out, s->in, n, 1.0f, dy, s->out, x, s->in,
+             1.0f, gw, s->in);
+  colsum(n, s->out, dy, gb);
   if (dx != NULL)
-    bp_gemm_mt(c->pool, 0, 0, n, l->in, l->out, 1.0f, dy, l->out,
-               l->p[0].data, l->in, 0.0f, dx, l->in);
+    bp_gemm_mt(c->pool, 0, 0, n, s->in, s->out, 1.0f, dy, s->out,
+               l->p[0].data, s->in, 0.0f, dx, s->in);
 }
 
 static bp_status describe(bp_layer *l, bp_error *err) {
-  if (l->in == 0 || l->out == 0)
-    return bp_fail(err, BP_EINVAL, "Linear needs at least 1 input and 1 "
-                   "output feature, got %lu and %lu", (unsigned long)l->in,
-                   (unsigned long)l->out);
-  if (l->in > ((size_t)1 << 31) / l->out)
-    return bp_fail(err, BP_EINVAL, "Linear %lux%lu is too large",
-                   (unsigned long)l->in, (unsigned long)l->out);
+  const linear_set *s = BP_SETTINGS(linear_set, l);
+  if (s->in > BP_SIZE_LIMIT / s->out)
+    return bp_fail(err, BP_EINVAL, "%lu x %lu weights are too large (at most "
+                   "2^31)", (unsigned long)s->out, (unsigned long)s->in);
   l->nparams = 2;
   l->p[0].ndim = 2;
-  l->p[0].shape[0] = l->out;
-  l->p[0].shape[1] = l->in;
-  l->p[0].numel = l->out * l->in;
+  l->p[0].shape[0] = s->out;
+  l->p[0].shape[1] = s->in;
+  l->p[0].numel = s->out * s->in;
   l->p[1].ndim = 1;
-  l->p[1].shape[0] = l->out;
-  l->p[1].numel = l->out;
+  l->p[1].shape[0] = s->out;
+  l->p[1].numel = s->out;
   return BP_OK;
 }
 
 /* Xavier or He by the next layer (see bp_init_bound); biases start at 0. */
 static void reset(bp_layer *l, const bp_layer *next, bp_rng *rng) {
+  const linear_set *s = BP_SETTINGS(linear_set, l);
   size_t i;
   bp_fill_uniform(l->p[0].data, l->p[0].numel,
-                  bp_init_bound(next, l->in, l->out), rng);
+                  bp_init_bound(next, s->in, s->out), rng);
   for (i = 0; i < l->p[1].numel; i++) l->p[1].data[i] = 0.0f;
 }
 
-const bp_layer_class bp_linear_class = {"Linear", shape, forward, backward,
-                                        describe, reset, NULL, NULL, NULL, 0,
-                                        1};
+const bp_layer_class bp_linear_class = {
+  .name = "Linear", .settings = SETTINGS, .nsettings = BP_NSETTINGS(SETTINGS),
+  .shape = shape, .forward = forward, .backward = backward,
+  .describe = describe, .reset = reset,
+  .fuses_update = 1, .forward_act = forward_act,
+};

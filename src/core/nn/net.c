@@ -2,11 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/net.h"
+#include "base/alloc.h"
 #include "base/threadpool.h"
-#include "kernels/small.h"
-#include "tensor/tensor.h"
-#include "kernels/vmath.h"
+#include "nn/net.h"
 
 /* Each parameter tensor and scratch array starts on a 64-byte boundary. */
 #define PAD 16
@@ -15,81 +13,151 @@ static size_t pad(size_t n) {
   return (n + PAD - 1) / PAD * PAD;
 }
 
-/* --- Residual: the container layer the network runs itself ----------- */
+/* --- building --------------------------------------------------------- */
 
-static bp_status residual_describe(bp_layer *l, bp_error *err) {
-  if (l->span == 0)
-    return bp_fail(err, BP_EINVAL, "Residual needs a body of at least one "
-                   "layer");
-  l->nparams = 0;
+/* The plan (bp_step) of net->layers; fails on spans that do not fit
+** (from a damaged file: a network that was built never has them). */
+static bp_status plan_steps(bp_net *net, size_t *njoins, bp_error *err) {
+  size_t i, j, n = net->nlayers, poff = 0, soff = 0;
+  int k;
+  for (i = 0; i < n; i++) {
+    bp_step *s = &net->step[i];
+    const bp_layer *l = &net->layers[i];
+    s->cls = bp_layer_class_of(l->kind);
+    if (s->cls == NULL)
+      return bp_fail(err, BP_EINVAL, "layer %lu has unknown kind %d",
+                     (unsigned long)i + 1, (int)l->kind);
+    s->span = s->cls->span != NULL ? s->cls->span(l) : 0;
+    s->poff = poff;
+    s->soff = soff;
+    for (k = 0; k < l->nparams; k++) poff += pad(l->p[k].numel);
+    soff += pad(l->nstate);
+  }
+  for (i = 0; i < n; i++) {
+    bp_step *s = &net->step[i];
+    if (s->span > i)
+      return bp_fail(err, BP_EINVAL, "layer %lu (%s) spans %lu layers, but "
+                     "only %lu come before it", (unsigned long)i + 1,
+                     s->cls->name, (unsigned long)s->span, (unsigned long)i);
+    /* Bodies nest: one that ends inside this body starts inside it. */
+    for (j = i - s->span; j < i; j++)
+      if (net->step[j].span > j - (i - s->span))
+        return bp_fail(err, BP_EINVAL, "layer %lu (%s) spans part of the "
+                       "body of layer %lu", (unsigned long)i + 1,
+                       s->cls->name, (unsigned long)j + 1);
+    if (s->span > 0) {
+      net->step[i - s->span].njoin++;
+      net->step[i - s->span].opens++;
+      for (j = i - s->span; j < i; j++) net->step[j].depth++;
+    }
+    if (i + 1 < n && s->cls->forward_act != NULL)
+      s->act = net->step[i + 1].cls->fuses_as;
+  }
+  /* Each layer's joins, in the order of the layers that make them. */
+  for (i = 0, j = 0; i < n; i++) {
+    net->step[i].join0 = j;
+    j += net->step[i].njoin;
+    net->step[i].njoin = 0;
+  }
+  *njoins = j;
+  net->nparams = poff;
+  net->nstate = soff;
   return BP_OK;
 }
 
-/* forward and backward are NULL: bp_net_forward/backward handle it. */
-const bp_layer_class bp_residual_class = {"Residual", bp_shape_same, NULL,
-                                          NULL, residual_describe, NULL,
-                                          NULL, NULL, NULL, 1, 0};
-
-/* --- building --------------------------------------------------------- */
-
-bp_status bp_net_init(bp_net *net, const bp_layer *layers, size_t nlayers,
-                      bp_error *err) {
-  size_t i, total = 0, states = 0, off = 0, soff = 0;
+/* Point each layer at its slices of net->params, grads and state. */
+static void point(bp_net *net) {
+  size_t i;
   int k;
-  memset(net, 0, sizeof *net);
-  net->training = 1;
-  if (nlayers == 0)
-    return bp_fail(err, BP_EINVAL, "a network needs at least one layer");
-  for (i = 0; i < nlayers; i++)
-    if (layers[i].kind == BP_RESIDUAL && layers[i].span > i)
-      return bp_fail(err, BP_EINVAL, "layer %lu (Residual) spans %lu layers, "
-                     "but only %lu come before it", (unsigned long)i + 1,
-                     (unsigned long)layers[i].span, (unsigned long)i);
-  net->layers = bp_malloc(nlayers * sizeof *net->layers);
-  net->shape = bp_malloc((nlayers + 1) * sizeof *net->shape);
-  net->probe = bp_malloc((nlayers + 1) * sizeof *net->probe);
-  net->act = bp_malloc((nlayers + 1) * sizeof *net->act);
-  net->saved = bp_malloc(nlayers * sizeof *net->saved);
-  net->skip = bp_malloc(nlayers * sizeof *net->skip);
-  net->cls = bp_malloc(nlayers * sizeof *net->cls);
-  net->joins = bp_calloc(nlayers, 1);
-  if (!net->layers || !net->shape || !net->probe || !net->act ||
-      !net->saved || !net->skip || !net->cls || !net->joins)
-    goto nomem;
-  memcpy(net->layers, layers, nlayers * sizeof *layers);
-  net->nlayers = nlayers;
-  for (i = 0; i < nlayers; i++) {
-    net->cls[i] = bp_layer_class_of(layers[i].kind);
-    if (layers[i].kind == BP_RESIDUAL) net->joins[i - layers[i].span] = 1;
-  }
-  net->fuses_sgd = 1;
-  for (i = 0; i < nlayers; i++)
-    if (layers[i].nparams > 0 && !net->cls[i]->fuses_update)
-      net->fuses_sgd = 0;     /* its backward ignores bp_ctx.update */
-  for (i = 0; i < nlayers; i++) {
-    for (k = 0; k < layers[i].nparams; k++) total += pad(layers[i].p[k].numel);
-    states += pad(layers[i].nstate);
-  }
-  net->nparams = total;
-  net->nstate = states;
-  net->params = bp_alloc(total);
-  net->grads = bp_alloc(total);
-  net->state = bp_alloc(states);
-  if (!net->params || !net->grads || !net->state) goto nomem;
-  for (i = 0; i < nlayers; i++) {
+  for (i = 0; i < net->nlayers; i++) {
     bp_layer *l = &net->layers[i];
+    size_t off = net->step[i].poff;
     for (k = 0; k < l->nparams; k++) {
       l->p[k].data = net->params + off;
       l->p[k].grad = net->grads + off;
       off += pad(l->p[k].numel);
     }
-    l->state = l->nstate ? net->state + soff : NULL;
-    soff += pad(l->nstate);
+    l->state = l->nstate ? net->state + net->step[i].soff : NULL;
   }
+}
+
+/* bp_net_init, on buffers of its own (params NULL) or on the given ones. */
+static bp_status init(bp_net *net, const bp_layer *layers, size_t nlayers,
+                      float *params, float *grads, float *state,
+                      bp_error *err) {
+  size_t i, njoins = 0;
+  bp_status st;
+  memset(net, 0, sizeof *net);
+  net->training = 1;
+  if (nlayers == 0)
+    return bp_fail(err, BP_EINVAL, "a network needs at least one layer");
+  net->layers = bp_malloc(nlayers * sizeof *net->layers);
+  net->step = bp_calloc(nlayers, sizeof *net->step);
+  net->shape = bp_malloc((nlayers + 1) * sizeof *net->shape);
+  net->probe = bp_malloc((nlayers + 1) * sizeof *net->probe);
+  net->act = bp_malloc((nlayers + 1) * sizeof *net->act);
+  net->saved = bp_malloc(nlayers * sizeof *net->saved);
+  net->skip = bp_malloc(nlayers * sizeof *net->skip);
+  if (!net->layers || !net->step || !net->shape || !net->probe || !net->act ||
+      !net->saved || !net->skip)
+    goto nomem;
+  memcpy(net->layers, layers, nlayers * sizeof *layers);
+  net->nlayers = nlayers;
+  st = plan_steps(net, &njoins, err);
+  if (st != BP_OK) {
+    bp_net_free(net);
+    return st;
+  }
+  net->join = bp_malloc((njoins ? njoins : 1) * sizeof *net->join);
+  if (net->join == NULL) goto nomem;
+  for (i = 0; i < nlayers; i++) {
+    bp_step *s = &net->step[i];
+    if (s->span > 0) {
+      bp_step *at = &net->step[i - s->span];
+      net->join[at->join0 + at->njoin++] = i;
+    }
+  }
+  net->fuses_sgd = 1;
+  for (i = 0; i < nlayers; i++)
+    if (layers[i].nparams > 0 && !net->step[i].cls->fuses_update)
+      net->fuses_sgd = 0;     /* its backward ignores bp_ctx.update */
+  if (params != NULL) {
+    bp_net_share(net, params, grads, state);
+    return BP_OK;
+  }
+  net->params = bp_alloc(net->nparams);
+  net->grads = bp_alloc(net->nparams);
+  net->state = bp_alloc(net->nstate);
+  if (!net->params || !net->grads || !net->state) goto nomem;
+  point(net);
   return BP_OK;
 nomem:
   bp_net_free(net);
   return bp_fail(err, BP_ENOMEM, "out of memory building the network");
+}
+
+bp_status bp_net_init(bp_net *net, const bp_layer *layers, size_t nlayers,
+                      bp_error *err) {
+  return init(net, layers, nlayers, NULL, NULL, NULL, err);
+}
+
+bp_status bp_net_init_shared(bp_net *net, const bp_layer *layers,
+                             size_t nlayers, float *params, float *grads,
+                             float *state, bp_error *err) {
+  return init(net, layers, nlayers, params, grads, state, err);
+}
+
+void bp_net_share(bp_net *net, float *params, float *grads, float *state) {
+  if (!net->shared) {
+    bp_free(net->params);
+    bp_free(net->grads);
+    bp_free(net->state);
+  }
+  net->params = params;
+  net->grads = grads;
+  net->state = state;
+  net->shared = 1;
+  point(net);
 }
 
 void bp_net_free(bp_net *net) {
@@ -99,11 +167,13 @@ void bp_net_free(bp_net *net) {
   free(net->act);
   free(net->saved);
   free(net->skip);
-  free(net->cls);
-  free(net->joins);
-  bp_free(net->params);
-  bp_free(net->grads);
-  bp_free(net->state);
+  free(net->step);
+  free(net->join);
+  if (!net->shared) {
+    bp_free(net->params);
+    bp_free(net->grads);
+    bp_free(net->state);
+  }
   bp_free(net->scratch);
   memset(net, 0, sizeof *net);
 }
@@ -111,10 +181,10 @@ void bp_net_free(bp_net *net) {
 void bp_net_reset(bp_net *net, bp_rng *rng) {
   size_t i;
   for (i = 0; i < net->nlayers; i++) {
-    bp_layer *l = &net->layers[i];
-    const bp_layer_class *c = bp_layer_class_of(l->kind);
+    const bp_layer_class *c = net->step[i].cls;
     if (c->reset != NULL)
-      c->reset(l, i + 1 < net->nlayers ? &net->layers[i + 1] : NULL, rng);
+      c->reset(&net->layers[i],
+               i + 1 < net->nlayers ? &net->layers[i + 1] : NULL, rng);
   }
 }
 
@@ -146,6 +216,9 @@ static bp_ctx context(const bp_net *net) {
   c.pool = net->pool;
   c.work = net->work;
   c.saved = NULL;
+  c.skip_shape = NULL;
+  c.skip = NULL;
+  c.skip_grad = NULL;
   c.update = NULL;
   return c;
 }
@@ -153,7 +226,7 @@ static bp_ctx context(const bp_net *net) {
 /* Message of layer i's failure: the layer's own for a lone layer. */
 static bp_status layer_fail(const bp_net *net, size_t i, const bp_error *why,
                             bp_error *err) {
-  const char *name = bp_layer_class_of(net->layers[i].kind)->name;
+  const char *name = net->step[i].cls->name;
   if (net->nlayers == 1) return bp_fail(err, BP_EINVAL, "%s", why->msg);
   return bp_fail(err, BP_EINVAL, "layer %lu (%s) %s", (unsigned long)i + 1,
                  name, why->msg);
@@ -170,21 +243,11 @@ static bp_status shapes(const bp_net *net, size_t n, const bp_shape *in,
                    BP_SAMPLE_DIMS);
   sh[0] = *in;
   for (i = 0; i < net->nlayers; i++) {
-    const bp_layer *l = &net->layers[i];
-    if (l->kind == BP_RESIDUAL) {
-      if (!bp_shape_equal(&sh[i], &sh[i - l->span])) {
-        char a[96], b[96];
-        bp_shape_fmt(n, &sh[i - l->span], a, sizeof a);
-        bp_shape_fmt(n, &sh[i], b, sizeof b);
-        bp_fail(&why, BP_EINVAL, "needs its body to keep the shape of its "
-                "input: %s in, %s out", a, b);
-        return layer_fail(net, i, &why, err);
-      }
-      sh[i + 1] = sh[i];
-    } else if (bp_layer_class_of(l->kind)->shape(l, &c, n, &sh[i], &sh[i + 1],
-                                                 &why) != BP_OK) {
+    const bp_step *s = &net->step[i];
+    c.skip_shape = s->span ? &sh[i - s->span] : NULL;
+    if (s->cls->shape(&net->layers[i], &c, n, &sh[i], &sh[i + 1], &why) !=
+        BP_OK)
       return layer_fail(net, i, &why, err);
-    }
   }
   return BP_OK;
 }
@@ -223,7 +286,8 @@ static int plan(bp_net *net, size_t n, float *base, size_t *total) {
   }
   for (i = 0; i < net->nlayers; i++) {
     const bp_layer *l = &net->layers[i];
-    const bp_layer_class *c = bp_layer_class_of(l->kind);
+    const bp_layer_class *c = net->step[i].cls;
+    size_t span = net->step[i].span;      /* skip_grad: d act[i - span] */
     size_t s = c->saved ? c->saved(l, &net->shape[i], n) : 0;
     size_t w = c->work ? c->work(l, &net->shape[i], n) : 0;
     if (w > wmax) wmax = w;
@@ -231,10 +295,9 @@ static int plan(bp_net *net, size_t n, float *base, size_t *total) {
     if (!grow(&need, s, 1)) return 0;
     if (base) net->saved[i] = s ? base + at : NULL;
     at = need;
-    if (l->kind == BP_RESIDUAL &&
-        !grow(&need, n, bp_shape_numel(&net->shape[i + 1])))
+    if (span && !grow(&need, n, bp_shape_numel(&net->shape[i - span])))
       return 0;
-    if (base) net->skip[i] = l->kind == BP_RESIDUAL ? base + at : NULL;
+    if (base) net->skip[i] = span ? base + at : NULL;
   }
   at = need;
   if (!grow(&need, n, widest) || !grow(&need, n, widest)) return 0;
@@ -301,7 +364,7 @@ bp_status bp_net_input_buffer(bp_net *net, size_t n, const bp_shape *in,
 
 bp_status bp_net_forward(bp_net *net, const float *x, size_t n,
                          const bp_shape *in, bp_error *err) {
-  size_t i, k, m;
+  size_t i;
   bp_status st;
   bp_ctx c;
   net->batch = 0;
@@ -312,34 +375,21 @@ bp_status bp_net_forward(bp_net *net, const float *x, size_t n,
   c = context(net);
   for (i = 0; i < net->nlayers; i++) {
     const bp_layer *l = &net->layers[i];
-    const bp_layer_class *cls = net->cls[i];
-    if (l->kind == BP_RESIDUAL) {
-      const float *a = net->act[i], *b = net->act[i - l->span];
-      float *y = net->act[i + 1];
-      m = n * bp_shape_numel(&net->shape[i]);
-      for (k = 0; k < m; k++) y[k] = a[k] + b[k];
+    const bp_step *s = &net->step[i];
+    if (s->act && s->cls->forward_act(l, &c, net->act[i], net->act[i + 1],
+                                      net->act[i + 2], n, s->act)) {
+      i++;                            /* the activation ran too */
       continue;
     }
-    if (l->kind == BP_LINEAR && n <= BP_SMALL_BATCH && i + 1 < net->nlayers) {
-      /* A small batch through Linear then Sigmoid/Tanh: both layers in
-      ** one kernel, the same bits as running them one after the other. */
-      bp_kind next = net->layers[i + 1].kind;
-      int act = next == BP_SIGMOID ? BP_ACT_SIGMOID
-                : next == BP_TANH  ? BP_ACT_TANH : BP_ACT_NONE;
-      if (act != BP_ACT_NONE) {
-        bp_small_fwd_act(n, l->in, l->out, net->act[i], l->p[0].data,
-                         l->p[1].data, net->act[i + 1], net->act[i + 2], act);
-        i++;
-        continue;
-      }
-    }
-    if (cls->check_input != NULL) {
+    if (s->cls->check_input != NULL) {
       bp_error why;
-      if (cls->check_input(l, net->act[i], n, &net->shape[i], &why) != BP_OK)
+      if (s->cls->check_input(l, net->act[i], n, &net->shape[i], &why) !=
+          BP_OK)
         return layer_fail(net, i, &why, err);
     }
     c.saved = net->saved[i];
-    cls->forward(l, &c, net->act[i], net->act[i + 1], n, &net->shape[i]);
+    c.skip = s->span ? net->act[i - s->span] : NULL;
+    s->cls->forward(l, &c, net->act[i], net->act[i + 1], n, &net->shape[i]);
   }
   net->batch = n;
   return BP_OK;
@@ -376,23 +426,19 @@ static bp_status backprop(bp_net *net, const float *dy, size_t n,
   c = context(net);
   c.update = update;
   for (i = net->nlayers; i-- > 0;) {
-    const bp_layer *l = &net->layers[i];
+    const bp_step *st = &net->step[i];
     float *d = (i > 0 || dx != NULL) ? net->delta[i & 1] : NULL;
     size_t m = n * bp_shape_numel(&net->shape[i]);
-    if (l->kind == BP_RESIDUAL) {
-      memcpy(net->skip[i], dy, m * sizeof *dy);
-      memcpy(d, dy, m * sizeof *dy);           /* i >= span >= 1 */
-    } else {
-      c.saved = net->saved[i];
-      net->cls[i]->backward(l, &c, net->act[i], net->act[i + 1], dy, d, n,
-                            &net->shape[i]);
-    }
-    /* Residuals whose body starts here: their gradient joins. */
-    if (d != NULL && net->joins[i])
-      for (r = i + 1; r < net->nlayers; r++)
-        if (net->layers[r].kind == BP_RESIDUAL &&
-            r - net->layers[r].span == i)
-          for (k = 0; k < m; k++) d[k] += net->skip[r][k];
+    c.saved = net->saved[i];
+    c.skip_grad = net->skip[i];
+    st->cls->backward(&net->layers[i], &c, net->act[i], net->act[i + 1], dy,
+                      d, n, &net->shape[i]);
+    /* Layers whose body starts here: their gradient joins. */
+    if (d != NULL)
+      for (r = st->join0; r < st->join0 + st->njoin; r++) {
+        const float *g = net->skip[net->join[r]];
+        for (k = 0; k < m; k++) d[k] += g[k];
+      }
     dy = d;
   }
   if (dx != NULL) *dx = dy;

@@ -3,15 +3,21 @@
 ** gradient buffer and one state buffer (non-trainable values such as
 ** BatchNorm's running statistics), allocated once when it is built, so
 ** views into them (Lua's net:parameters()) stay valid for the network's
-** lifetime.
+** lifetime. A network can also run on a slice of another's buffers
+** (bp_net_init_shared, bp_net_share): that is how a module put into a
+** container keeps working on the container's parameters.
 **
 ** Containers are flattened when a network is built: a nested Sequential
 ** is just its layers, and Residual(body) is the body's layers followed by
-** a Residual layer whose `span` counts them; that layer adds the body's
-** input (the activation `span` layers back) to the body's output, and
-** backward sends its gradient both ways. So every parameter, of any depth
-** of nesting, sits in the one buffer, and the file format stays a flat
-** list of layer records.
+** a Residual layer whose span counts them (residual.c). So every
+** parameter, of any depth of nesting, sits in the one buffer, and the
+** file format stays a flat list of layer records.
+**
+** bp_net_init works out once what the passes need to know about the
+** layers (bp_step: which pairs fuse, which layers read an earlier
+** activation, where each Residual's gradient joins, how deep each layer
+** is nested), so forward, backward and the scratch layout walk that plan
+** and never ask what kind a layer is.
 **
 ** The activations of the last forward pass are kept for backward in a
 ** scratch block that also holds each layer's saved memory, the residual
@@ -27,17 +33,34 @@
 #include "base/rng.h"
 #include "base/status.h"
 
+/* What the network knows about layer i, from bp_net_init. */
+typedef struct bp_step {
+  const bp_layer_class *cls;
+  /* Forward: the class's forward_act also runs layer i + 1, the
+  ** activation act (a bp_act; 0: no fusion), when it accepts the batch. */
+  int act;
+  size_t span;          /* class span(): also reads act[i - span] */
+  /* Layers with a span whose body starts at layer i (their gradient
+  ** joins that of its input): net->join[join0 .. join0 + njoin). */
+  size_t join0, njoin;
+  int depth;            /* bodies around layer i (for text) ... */
+  int opens;            /* ... and how many of them start at it */
+  size_t poff, soff;    /* its parameters and state in the buffers */
+} bp_step;
+
 typedef struct bp_net {
   size_t nlayers;
   bp_layer *layers;
-  const bp_layer_class **cls;   /* each layer's class, looked up once */
-  unsigned char *joins;  /* per layer: some Residual's body starts there */
+  bp_step *step;         /* per layer */
+  size_t *join;          /* see bp_step.join0 */
   int fuses_sgd;         /* every layer with parameters can fuse an
                             optimizer's update (class fuses_update) */
   size_t nparams;        /* floats in params and grads, padding included */
   float *params, *grads;
   size_t nstate;         /* floats in state, padding included */
   float *state;
+  int shared;            /* the three belong to another network (a
+                            slice of its buffers): bp_net_free leaves them */
   int training;          /* 1 (the default, as PyTorch) or 0 for eval */
   bp_rng *rng;           /* Dropout's masks in training mode; the owner
                             sets it (the binding: the Lua state's RNG) */
@@ -48,7 +71,7 @@ typedef struct bp_net {
   bp_shape *probe;       /* the same, for checks that keep the above */
   float **act;           /* nlayers + 1 arrays: act[0] is a copy of the input */
   float **saved;         /* per layer, forward to backward (or NULL) */
-  float **skip;          /* per Residual layer, its output's gradient */
+  float **skip;          /* per layer with a span, its skip_grad */
   float *delta[2];       /* ping-pong buffers for gradients between layers */
   float *work;           /* shared workspace */
   float *scratch;        /* one block holding all of the above */
@@ -64,6 +87,17 @@ typedef struct bp_net {
 /* Copy the layer descriptions (from bp_layer_init) and allocate. */
 bp_status bp_net_init(bp_net *net, const bp_layer *layers, size_t nlayers,
                       bp_error *err);
+/* The same on buffers of another network: params and grads hold nparams
+** floats, state nstate, laid out as net's own would be. This is the
+** slice of a network whose layers from some index on are these: layers
+** are padded alike, so consecutive layers occupy one contiguous slice
+** (bp_step.poff, soff say where each starts). bp_net_free leaves them. */
+bp_status bp_net_init_shared(bp_net *net, const bp_layer *layers,
+                             size_t nlayers, float *params, float *grads,
+                             float *state, bp_error *err);
+/* Move a built network onto such a slice (freeing its own buffers unless
+** they were already another's). The values are not copied. */
+void bp_net_share(bp_net *net, float *params, float *grads, float *state);
 void bp_net_free(bp_net *net);              /* idempotent */
 /* Fresh weights and state: each layer's init picked by the layer after. */
 void bp_net_reset(bp_net *net, bp_rng *rng);

@@ -7,32 +7,60 @@
 ** uses the batch's mean and biased variance and moves the running
 ** statistics toward them (running = (1 - momentum) running + momentum
 ** batch, the variance unbiased, as PyTorch); in eval mode it uses the
-** running statistics. Settings: in = channels, eps, beta = momentum.
-** Parameters gamma (1) and beta (0); state running mean (0) then running
-** variance (1). Saved: mean and 1/std per channel, then the mode.
+** running statistics. Parameters gamma (1) and beta (0); state running
+** mean (0) then running variance (1). Saved: mean and 1/std per channel,
+** then the mode.
 **
 ** LayerNorm normalizes the last dim of each sample (each row), the same in
-** both modes. Settings: in = the last dim, eps. Saved: mean and 1/std per
-** row. Statistics are accumulated in double.
+** both modes. Saved: mean and 1/std per row. Statistics are accumulated in
+** double.
 */
 #include <math.h>
 #include <stdio.h>
 
 #include "nn/layer.h"
 
+/* n: BatchNorm's channels, LayerNorm's last dimension. */
+typedef struct norm_set {
+  size_t n;
+  float eps, momentum;
+} norm_set;
+BP_SETTINGS_FIT(norm_set);
+#define SET(l) BP_SETTINGS(norm_set, l)
+
+#define EPS                                                               \
+  {.name = "eps", .type = BP_FLOAT, .off = offsetof(norm_set, eps),       \
+   .def = 1e-5, .bounds = BP_ABOVE, .min = 0, .label = "eps"}
+
+static const bp_setting BN_SETTINGS[] = {
+  {.name = "num_features", .type = BP_SIZE, .off = offsetof(norm_set, n),
+   .required = 1, .bounds = BP_MIN | BP_MAX, .min = 1, .max = 1 << 28},
+  EPS,
+  {.name = "momentum", .type = BP_FLOAT, .off = offsetof(norm_set, momentum),
+   .def = 0.1, .bounds = BP_MIN | BP_MAX, .min = 0, .max = 1,
+   .label = "momentum"},
+};
+
+static const bp_setting LN_SETTINGS[] = {
+  {.name = "normalized_shape", .type = BP_SIZE, .off = offsetof(norm_set, n),
+   .required = 1, .bounds = BP_MIN | BP_MAX, .min = 1, .max = 1 << 28},
+  EPS,
+};
+
 /* --- BatchNorm -------------------------------------------------------- */
 
+/* two: BatchNorm2d. */
 static bp_status bn_shape(const bp_layer *l, const bp_ctx *c, size_t n,
-                          const bp_shape *in, bp_shape *out, bp_error *err) {
+                          const bp_shape *in, bp_shape *out, int two,
+                          bp_error *err) {
   char s[96];
-  int two = l->kind == BP_BATCHNORM2D;
   bp_shape_fmt(n, in, s, sizeof s);
   if (two ? in->ndim != 3 : in->ndim > 2)
     return bp_fail(err, BP_EINVAL, "expected input of shape %s, got %s",
                    two ? "N x C x H x W" : "N x C or N x C x L", s);
-  if (in->d[0] != l->in)
+  if (in->d[0] != SET(l)->n)
     return bp_fail(err, BP_EINVAL, "expected %lu channels, got %lu",
-                   (unsigned long)l->in, (unsigned long)in->d[0]);
+                   (unsigned long)SET(l)->n, (unsigned long)in->d[0]);
   if (c->training && n * bp_shape_numel(in) / in->d[0] < 2)
     return bp_fail(err, BP_EINVAL, "expected more than 1 value per channel "
                    "when training, got %s", s);
@@ -40,13 +68,23 @@ static bp_status bn_shape(const bp_layer *l, const bp_ctx *c, size_t n,
   return BP_OK;
 }
 
+static bp_status bn1_shape(const bp_layer *l, const bp_ctx *c, size_t n,
+                           const bp_shape *in, bp_shape *out, bp_error *err) {
+  return bn_shape(l, c, n, in, out, 0, err);
+}
+
+static bp_status bn2_shape(const bp_layer *l, const bp_ctx *c, size_t n,
+                           const bp_shape *in, bp_shape *out, bp_error *err) {
+  return bn_shape(l, c, n, in, out, 1, err);
+}
+
 static void bn_forward(const bp_layer *l, const bp_ctx *c, const float *x,
                        float *y, size_t n, const bp_shape *in) {
-  size_t C = l->in, inner = bp_shape_numel(in) / C, cnt = n * inner;
+  size_t C = SET(l)->n, inner = bp_shape_numel(in) / C, cnt = n * inner;
   size_t ch, s, k;
   const float *g = l->p[0].data, *b = l->p[1].data;
-  float *rm = l->state, *rv = l->state + C;
-  float *mean = c->saved, *istd = c->saved + C, mom = l->beta;
+  float *rm = l->state, *rv = l->state + C, eps = SET(l)->eps;
+  float *mean = c->saved, *istd = c->saved + C, mom = SET(l)->momentum;
   for (ch = 0; ch < C; ch++) {
     if (c->training) {
       double sum = 0.0, sq = 0.0, mu, var;
@@ -61,13 +99,13 @@ static void bn_forward(const bp_layer *l, const bp_ctx *c, const float *x,
       }
       var = sq / (double)cnt;
       mean[ch] = (float)mu;
-      istd[ch] = (float)(1.0 / sqrt(var + l->eps));
+      istd[ch] = (float)(1.0 / sqrt(var + eps));
       rm[ch] = (1.0f - mom) * rm[ch] + mom * (float)mu;
       rv[ch] = (1.0f - mom) * rv[ch] +
                mom * (float)(sq / (double)(cnt - 1));
     } else {
       mean[ch] = rm[ch];
-      istd[ch] = (float)(1.0 / sqrt((double)rv[ch] + l->eps));
+      istd[ch] = (float)(1.0 / sqrt((double)rv[ch] + eps));
     }
     for (s = 0; s < n; s++) {
       const float *xp = x + (s * C + ch) * inner;
@@ -82,7 +120,7 @@ static void bn_forward(const bp_layer *l, const bp_ctx *c, const float *x,
 static void bn_backward(const bp_layer *l, const bp_ctx *c, const float *x,
                         const float *y, const float *dy, float *dx, size_t n,
                         const bp_shape *in) {
-  size_t C = l->in, inner = bp_shape_numel(in) / C, cnt = n * inner;
+  size_t C = SET(l)->n, inner = bp_shape_numel(in) / C, cnt = n * inner;
   size_t ch, s, k;
   const float *g = l->p[0].data, *mean = c->saved, *istd = c->saved + C;
   float *gg = l->p[0].grad, *gb = l->p[1].grad;
@@ -121,32 +159,34 @@ static void bn_backward(const bp_layer *l, const bp_ctx *c, const float *x,
 static size_t bn_saved(const bp_layer *l, const bp_shape *in, size_t n) {
   (void)in;
   (void)n;
-  return 2 * l->in + 1;
+  return 2 * SET(l)->n + 1;
+}
+
+/* gamma and beta; BatchNorm also keeps running statistics (state). */
+static bp_status norm_describe(bp_layer *l, int stats) {
+  size_t C = SET(l)->n;
+  l->nparams = 2;
+  l->p[0].ndim = l->p[1].ndim = 1;
+  l->p[0].shape[0] = l->p[1].shape[0] = C;
+  l->p[0].numel = l->p[1].numel = C;
+  l->nstate = stats ? 2 * C : 0;
+  return BP_OK;
 }
 
 static bp_status bn_describe(bp_layer *l, bp_error *err) {
-  const char *name = l->kind == BP_BATCHNORM2D ? "BatchNorm2d" : "BatchNorm1d";
-  if (l->in == 0 || l->in > ((size_t)1 << 28))
-    return bp_fail(err, BP_EINVAL, "%s needs between 1 and 2^28 channels, "
-                   "got %lu", name, (unsigned long)l->in);
-  if (!(l->eps > 0.0f) || !isfinite(l->eps))
-    return bp_fail(err, BP_EINVAL, "%s eps must be positive, got %g", name,
-                   (double)l->eps);
-  if (!(l->beta >= 0.0f && l->beta <= 1.0f))
-    return bp_fail(err, BP_EINVAL, "%s momentum must be between 0 and 1, "
-                   "got %g", name, (double)l->beta);
-  l->nparams = 2;
-  l->p[0].ndim = l->p[1].ndim = 1;
-  l->p[0].shape[0] = l->p[1].shape[0] = l->in;
-  l->p[0].numel = l->p[1].numel = l->in;
-  l->nstate = 2 * l->in;
-  return BP_OK;
+  (void)err;
+  return norm_describe(l, 1);
+}
+
+static bp_status ln_describe(bp_layer *l, bp_error *err) {
+  (void)err;
+  return norm_describe(l, 0);
 }
 
 /* gamma 1, beta 0, running mean 0, running variance 1 (also LayerNorm's
 ** gamma and beta, which has no state). */
 static void norm_reset(bp_layer *l, const bp_layer *next, bp_rng *rng) {
-  size_t i, C = l->in;
+  size_t i, C = SET(l)->n;
   (void)next;
   (void)rng;
   for (i = 0; i < C; i++) {
@@ -162,9 +202,9 @@ static bp_status ln_shape(const bp_layer *l, const bp_ctx *c, size_t n,
                           const bp_shape *in, bp_shape *out, bp_error *err) {
   (void)c;
   (void)n;
-  if (in->d[in->ndim - 1] != l->in) {
+  if (in->d[in->ndim - 1] != SET(l)->n) {
     return bp_fail(err, BP_EINVAL, "expected a last dimension of %lu, got "
-                   "%lu", (unsigned long)l->in,
+                   "%lu", (unsigned long)SET(l)->n,
                    (unsigned long)in->d[in->ndim - 1]);
   }
   *out = *in;
@@ -173,8 +213,9 @@ static bp_status ln_shape(const bp_layer *l, const bp_ctx *c, size_t n,
 
 static void ln_forward(const bp_layer *l, const bp_ctx *c, const float *x,
                        float *y, size_t n, const bp_shape *in) {
-  size_t D = l->in, rows = n * bp_shape_numel(in) / D, r, k;
+  size_t D = SET(l)->n, rows = n * bp_shape_numel(in) / D, r, k;
   const float *g = l->p[0].data, *b = l->p[1].data;
+  float eps = SET(l)->eps;
   float *mean = c->saved, *istd = c->saved + rows;
   for (r = 0; r < rows; r++) {
     const float *xp = x + r * D;
@@ -184,7 +225,7 @@ static void ln_forward(const bp_layer *l, const bp_ctx *c, const float *x,
     mu = sum / (double)D;
     for (k = 0; k < D; k++) sq += (xp[k] - mu) * (xp[k] - mu);
     mean[r] = (float)mu;
-    istd[r] = (float)(1.0 / sqrt(sq / (double)D + l->eps));
+    istd[r] = (float)(1.0 / sqrt(sq / (double)D + eps));
     for (k = 0; k < D; k++) yp[k] = (xp[k] - mean[r]) * istd[r] * g[k] + b[k];
   }
 }
@@ -192,7 +233,7 @@ static void ln_forward(const bp_layer *l, const bp_ctx *c, const float *x,
 static void ln_backward(const bp_layer *l, const bp_ctx *c, const float *x,
                         const float *y, const float *dy, float *dx, size_t n,
                         const bp_shape *in) {
-  size_t D = l->in, rows = n * bp_shape_numel(in) / D, r, k;
+  size_t D = SET(l)->n, rows = n * bp_shape_numel(in) / D, r, k;
   const float *g = l->p[0].data, *mean = c->saved, *istd = c->saved + rows;
   float *gg = l->p[0].grad, *gb = l->p[1].grad;
   (void)y;
@@ -218,29 +259,24 @@ static void ln_backward(const bp_layer *l, const bp_ctx *c, const float *x,
 }
 
 static size_t ln_saved(const bp_layer *l, const bp_shape *in, size_t n) {
-  return 2 * (n * bp_shape_numel(in) / l->in);
-}
-
-static bp_status ln_describe(bp_layer *l, bp_error *err) {
-  if (l->in == 0 || l->in > ((size_t)1 << 28))
-    return bp_fail(err, BP_EINVAL, "LayerNorm needs between 1 and 2^28 "
-                   "features, got %lu", (unsigned long)l->in);
-  if (!(l->eps > 0.0f) || !isfinite(l->eps))
-    return bp_fail(err, BP_EINVAL, "LayerNorm eps must be positive, got %g",
-                   (double)l->eps);
-  l->nparams = 2;
-  l->p[0].ndim = l->p[1].ndim = 1;
-  l->p[0].shape[0] = l->p[1].shape[0] = l->in;
-  l->p[0].numel = l->p[1].numel = l->in;
-  return BP_OK;
+  return 2 * (n * bp_shape_numel(in) / SET(l)->n);
 }
 
 const bp_layer_class bp_batchnorm1d_class = {
-    "BatchNorm1d", bn_shape, bn_forward, bn_backward, bn_describe, norm_reset,
-    bn_saved, NULL, NULL, 1, 0};
+  .name = "BatchNorm1d", .settings = BN_SETTINGS,
+  .nsettings = BP_NSETTINGS(BN_SETTINGS), .shape = bn1_shape,
+  .forward = bn_forward, .backward = bn_backward, .describe = bn_describe,
+  .reset = norm_reset, .saved = bn_saved, .same_shape = 1,
+};
 const bp_layer_class bp_batchnorm2d_class = {
-    "BatchNorm2d", bn_shape, bn_forward, bn_backward, bn_describe, norm_reset,
-    bn_saved, NULL, NULL, 1, 0};
+  .name = "BatchNorm2d", .settings = BN_SETTINGS,
+  .nsettings = BP_NSETTINGS(BN_SETTINGS), .shape = bn2_shape,
+  .forward = bn_forward, .backward = bn_backward, .describe = bn_describe,
+  .reset = norm_reset, .saved = bn_saved, .same_shape = 1,
+};
 const bp_layer_class bp_layernorm_class = {
-    "LayerNorm", ln_shape, ln_forward, ln_backward, ln_describe, norm_reset,
-    ln_saved, NULL, NULL, 1, 0};
+  .name = "LayerNorm", .settings = LN_SETTINGS,
+  .nsettings = BP_NSETTINGS(LN_SETTINGS), .shape = ln_shape,
+  .forward = ln_forward, .backward = ln_backward, .describe = ln_describe,
+  .reset = norm_reset, .saved = ln_saved, .same_shape = 1,
+};

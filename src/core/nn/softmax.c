@@ -88,8 +88,11 @@ static void log_softmax_backward(const bp_layer *l, const bp_ctx *ctx,
 }
 
 const bp_layer_class bp_softmax_class = {
-    "Softmax", bp_shape_same, softmax_forward, softmax_backward,
-    bp_describe_none, NULL, NULL, NULL, NULL, 1, 0};
+  .name = "Softmax", .shape = bp_shape_same, .forward = softmax_forward,
+  .backward = softmax_backward, .same_shape = 1,
+};
 const bp_layer_class bp_log_softmax_class = {
-    "LogSoftmax", bp_shape_same, log_softmax_forward, log_softmax_backward,
-    bp_describe_none, NULL, NULL, NULL, NULL, 1, 0};
+  .name = "LogSoftmax", .shape = bp_shape_same,
+  .forward = log_softmax_forward, .backward = log_softmax_backward,
+  .same_shape = 1,
+};

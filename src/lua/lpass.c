@@ -1,0 +1,202 @@
+/*
+** lpass.c: net:forward and net:backward, the passes as Lua calls them: a
+** batch in a tensor (or one sample as a 1-D tensor), or one sample as a
+** plain table of numbers, the path a game calls every frame.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "lmodule.h"
+#include "ltensor.h"
+
+void lbp_tobatch(lua_State *L, const char *fn, const char *what,
+                 const bp_tensor *t, lbp_batch *b) {
+  int i;
+  if (t->ndim > BP_SAMPLE_DIMS + 1) {
+    lbp_shapebuf sb;
+    lbp_error(L, fn, "%s has %d dimensions, at most %d are supported (N x C "
+              "x H x W), got shape %s", what, t->ndim, BP_SAMPLE_DIMS + 1,
+              lbp_shape(t, &sb));
+  }
+  b->unbatched = t->ndim == 1;
+  b->n = b->unbatched ? 1 : t->shape[0];
+  b->s.ndim = b->unbatched ? 1 : t->ndim - 1;
+  for (i = 0; i < b->s.ndim; i++) b->s.d[i] = t->shape[i + !b->unbatched];
+}
+
+/* The tensor shape of n samples of shape s (unbatched: s alone). */
+static int fullshape(const lbp_batch *b, const bp_shape *s, size_t *shape) {
+  int i, off = b->unbatched ? 0 : 1;
+  if (off) shape[0] = b->n;
+  for (i = 0; i < s->ndim; i++) shape[i + off] = s->d[i];
+  return s->ndim + off;
+}
+
+/* See lmodule.h. */
+void lbp_checkinput(lua_State *L, const char *fn, lmodule *m,
+                    const bp_tensor *x, lbp_batch *b, bp_shape *out,
+                    int values) {
+  lbp_shapebuf sb;
+  bp_error err;
+  lbp_tobatch(L, fn, "input", x, b);
+  if (bp_net_out_shape(&m->net, b->n, &b->s, out, &err) != BP_OK)
+    lbp_error(L, fn, "%s (input shape %s)", err.msg, lbp_shape(x, &sb));
+  if (values && x->dtype == BP_FLOAT32) lbp_checkvalues(L, x, fn, "input");
+}
+
+/* net:forward(tbl [, outtbl]): one sample as a plain table of numbers,
+** the outputs into a table (outtbl, reused, or a new one). This is the
+** path a game calls every frame, so it allocates nothing once warm: the
+** staging row is kept, and the function name for messages is formatted
+** only when an error is raised. */
+#define CHUNK 16
+
+static int forward_table(lua_State *L, lmodule *m) {
+  lbp_fname b;
+  bp_error err;
+  bp_shape in;
+  const bp_shape *os;
+  const float *y;
+  size_t i, w = (size_t)lua_rawlen(L, 2);
+  int out = lua_type(L, 3), top = lua_gettop(L);
+  if (out != LUA_TNONE && out != LUA_TNIL && out != LUA_TTABLE)
+    lbp_error(L, lbp_fname_of(m, "forward", &b), "out must be a table when the "
+              "input is a table, got %s", luaL_typename(L, 3));
+  if (w == 0)
+    lbp_error(L, lbp_fname_of(m, "forward", &b), "input is an empty table (expected "
+              "a sequence of numbers)");
+  if (w > m->row_cap) {
+    float *row = bp_alloc(w);
+    if (row == NULL) lbp_error(L, lbp_fname_of(m, "forward", &b), "out of memory");
+    bp_free(m->row);
+    m->row = row;
+    m->row_cap = w;
+  }
+  /* Push a chunk of entries, read them, drop them with one settop (a pop
+  ** per entry costs more than the read). LUA_MINSTACK slots are free. */
+  for (i = 0; i < w; i += CHUNK) {
+    size_t k, nk = w - i < CHUNK ? w - i : CHUNK;
+    for (k = 0; k < nk; k++) lua_rawgeti(L, 2, (lua_Integer)(i + k) + 1);
+    for (k = 0; k < nk; k++) {
+      int isnum, idx = (int)(k - nk);
+      lua_Number v = lua_tonumberx(L, idx, &isnum);
+      if (!isnum)
+        lbp_error(L, lbp_fname_of(m, "forward", &b), "input[%lu] must be a number, "
+                  "got %s (a table input is one sample: a flat sequence of "
+                  "numbers; batches go in a backprop.Tensor)",
+                  (unsigned long)(i + k) + 1, luaL_typename(L, idx));
+      if (v != v || v - v != 0)
+        lbp_error(L, lbp_fname_of(m, "forward", &b), "input[%lu] must be finite, "
+                  "got %s", (unsigned long)(i + k) + 1, lua_tostring(L, idx));
+      m->row[i + k] = (float)v;
+    }
+    lua_settop(L, top);
+  }
+  in.ndim = 1;
+  in.d[0] = w;
+  lbp_ensure_init(L, m);
+  if (bp_net_forward(&m->net, m->row, 1, &in, &err) != BP_OK)
+    lbp_error(L, lbp_fname_of(m, "forward", &b), "%s (input: a table of %lu "
+              "numbers)", err.msg, (unsigned long)w);
+  os = &m->net.shape[m->net.nlayers];
+  if (os->ndim != 1)
+    lbp_error(L, lbp_fname_of(m, "forward", &b), "a table input needs a network "
+              "whose output is one vector, got samples of %d dimensions",
+              os->ndim);
+  y = bp_net_output(&m->net);
+  if (out == LUA_TTABLE) lua_settop(L, 3);
+  else lua_createtable(L, (int)os->d[0], 0);
+  for (i = 0; i < os->d[0]; i++) {
+    lua_pushnumber(L, y[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+/* net:forward(x [, out]) */
+static int m_forward(lua_State *L) {
+  lbp_fname b;
+  lmodule *m = luaL_testudata(L, 1, LBP_MODULE);
+  ltensor *x, *y;
+  size_t shape[BP_SAMPLE_DIMS + 1];
+  bp_shape os;
+  lbp_batch in;
+  int nd;
+  bp_error err;
+  if (m != NULL && !m->closed && lua_type(L, 2) == LUA_TTABLE) {
+    m->net.rng = m->rng;
+    m->net.pool = m->pool != NULL ? *m->pool : NULL;
+    return forward_table(L, m);
+  }
+  m = lbp_modself(L, "forward", &b);
+  x = lbp_checktensor(L, 2, b.s, "input");
+  lbp_checkinput(L, b.s, m, &x->t, &in, &os, 1);
+  nd = fullshape(&in, &os, shape);
+  if (!lua_isnoneornil(L, 3)) {
+    lbp_shapebuf s1, s2;
+    bp_tensor want;
+    y = lbp_checkouttensor(L, 3, b.s, "out");
+    bp_tensor_view(&want, NULL, nd, shape);
+    if (y->t.ndim != nd || memcmp(y->t.shape, shape, nd * sizeof *shape) != 0)
+      lbp_error(L, b.s, "out has shape %s, expected %s", lbp_shape(&y->t, &s1),
+                lbp_shape(&want, &s2));
+    lua_settop(L, 3);
+  } else {
+    y = lbp_newtensor(L, nd, shape, b.s);
+  }
+  lbp_ensure_init(L, m);
+  if (bp_net_forward(&m->net, x->t.data, in.n, &in.s, &err) != BP_OK)
+    lbp_error(L, b.s, "%s", err.msg);
+  memcpy(y->t.data, bp_net_output(&m->net), y->t.numel * sizeof(float));
+  return 1;
+}
+
+/* net:backward(dy): returns dL/dinput, a tensor the module reuses. dy is
+** batched or not, as the input was (one sample: the output shape alone). */
+static int m_backward(lua_State *L) {
+  lbp_fname b;
+  lmodule *m = lbp_modself(L, "backward", &b);
+  ltensor *dy = lbp_checktensor(L, 2, b.s, "gradient"), *dx;
+  size_t shape[BP_SAMPLE_DIMS + 1];
+  const float *g;
+  bp_error err;
+  lbp_shapebuf sb;
+  lbp_batch gb;
+  int nd;
+  if (m->net.batch > 0) {
+    int d = m->net.shape[m->net.nlayers].ndim;
+    if (dy->t.ndim != d && dy->t.ndim != d + 1)
+      lbp_error(L, b.s, "gradient must be %d-D or %d-D, got shape %s", d,
+                d + 1, lbp_shape(&dy->t, &sb));
+    gb.unbatched = dy->t.ndim == d;
+    gb.n = gb.unbatched ? 1 : dy->t.shape[0];
+    gb.s.ndim = d;
+    for (nd = 0; nd < d; nd++) gb.s.d[nd] = dy->t.shape[nd + !gb.unbatched];
+  } else {
+    lbp_tobatch(L, b.s, "gradient", &dy->t, &gb);
+  }
+  lbp_checkvalues(L, &dy->t, b.s, "gradient");
+  if (bp_net_backward(&m->net, dy->t.data, gb.n, &gb.s, &g, &err) != BP_OK)
+    lbp_error(L, b.s, "%s", err.msg);
+  /* Reuse the cached gradInput tensor when its shape still fits. */
+  nd = fullshape(&gb, &m->net.shape[0], shape);
+  lbp_module_links(L, 1);
+  lua_getfield(L, -1, "dx");
+  dx = luaL_testudata(L, -1, LBP_TENSOR);
+  if (dx == NULL || dx->closed || dx->t.ndim != nd ||
+      memcmp(dx->t.shape, shape, nd * sizeof *shape) != 0) {
+    dx = lbp_newtensor(L, nd, shape, b.s);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -4, "dx");
+  }
+  memcpy(dx->t.data, g, dx->t.numel * sizeof(float));
+  return 1;
+}
+
+static const luaL_Reg methods[] = {
+  {"forward", m_forward}, {"backward", m_backward}, {NULL, NULL}
+};
+
+void lbp_open_passes(lua_State *L) {
+  lbp_module_methods(L, methods, NULL);
+}
