@@ -4,7 +4,7 @@
 # values LuaRocks would (LUA, LUA_INCDIR, CFLAGS, LIBFLAG, LIBDIR, LUADIR).
 #
 #   make                 build build/backprop/core.so in place
-#   make test            check deps, build, run tools/test.sh (specs + install check)
+#   make test            check deps, build, run tools/test.sh (every spec, install checks included)
 #   make demo | xor      check deps, build, run examples/breast_cancer.lua | examples/xor.lua
 #   make regression      check deps, build, run examples/regression.lua (Huber vs MSE)
 #   make game            check deps, build, run examples/game_agent.lua
@@ -14,6 +14,7 @@
 #                        dataset-fashion-mnist when run as root)
 #   make fashion         fashion-data, build, run examples/fashion_mnist.lua
 #                        (FASHION_MODEL=mlp|cnn|all, FASHION_SEED=n)
+#   make rock            the release rock, packed offline: build/rock/backprop-<version>.<arch>.rock
 #   make install         core.so -> $(DESTDIR)$(LIBDIR)/backprop/, *.lua -> $(DESTDIR)$(LUADIR)/backprop/
 #   make uninstall | clean | deps
 
@@ -63,7 +64,8 @@ FASHION_DIR ?= /usr/share/datasets/fashion-mnist
 FASHION_MODEL ?= all
 FASHION_SEED  ?= 1
 
-.PHONY: all test demo xor regression game bench asan install uninstall clean deps fashion-data fashion FORCE
+.PHONY: all test demo xor regression game bench asan rock install uninstall clean deps fashion-data \
+        fashion FORCE
 .DEFAULT_GOAL := all
 
 all: $(MODULE)
@@ -177,6 +179,23 @@ asan:
 	$(ASAN_RUN) env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='src/?.lua;src/?/init.lua;;' \
 	  LUA_CPATH='$(BUILD)/asan/?.so' $(LUA) examples/breast_cancer.lua --modern > /dev/null
 	@echo "make asan: no sanitizer reports"
+
+# The release rock, offline from this checkout: `luarocks make` of the
+# release rockspec (built in a copy, as the builtin backend writes objects
+# next to the sources) into a tree in ROCK_DIR, then `luarocks pack` of the
+# installed rock there. A source rock is packed from the pushed tag instead:
+# luarocks pack $(RELEASE_SPEC).
+RELEASE_SPEC := $(firstword $(filter-out %-scm-1.rockspec,$(wildcard rockspec/backprop-*.rockspec)))
+RELEASE    := $(patsubst rockspec/backprop-%.rockspec,%,$(RELEASE_SPEC))
+ROCK_DIR   ?= $(BUILD)/rock
+LUAROCKS   ?= luarocks --lua-version=5.4
+rock:
+	$(if $(RELEASE_SPEC),,$(error no release rockspec in rockspec/))
+	@rm -rf '$(ROCK_DIR)' && mkdir -p '$(ROCK_DIR)/src'
+	@tar --exclude=./.git --exclude=./build -cf - . | tar -C '$(ROCK_DIR)/src' -xf -
+	cd '$(ROCK_DIR)/src' && $(LUAROCKS) make '$(CURDIR)/$(RELEASE_SPEC)' --tree ../tree --deps-mode=none
+	cd '$(ROCK_DIR)' && $(LUAROCKS) pack backprop $(RELEASE) --tree tree
+	@rm -rf '$(ROCK_DIR)/src'
 
 install: all
 	$(INSTALL) -d '$(DESTDIR)$(LIBDIR)/backprop' '$(DESTDIR)$(LUADIR)/backprop'
