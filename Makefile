@@ -9,6 +9,8 @@
 #   make regression      check deps, build, run examples/regression.lua (Huber vs MSE)
 #   make game            check deps, build, run examples/game_agent.lua
 #   make bench           build, run bench/run.lua: every workload and baseline, one table
+#   make bench-conv      build, run bench/conv.lua: the CNN's forward+backward against an MLP
+#   make bench-core      build and run bench/core_hot.c: the per-sample hot paths in C
 #   make asan            ASan+UBSan build; all specs and both examples against it
 #   make fashion-data    Fashion-MNIST in $(FASHION_DIR) (apt-get installs
 #                        dataset-fashion-mnist when run as root)
@@ -64,8 +66,8 @@ FASHION_DIR ?= /usr/share/datasets/fashion-mnist
 FASHION_MODEL ?= all
 FASHION_SEED  ?= 1
 
-.PHONY: all test demo xor regression game bench asan rock install uninstall clean deps fashion-data \
-        fashion FORCE
+.PHONY: all test demo xor regression game bench bench-conv bench-core asan rock install uninstall \
+        clean deps fashion-data fashion FORCE
 .DEFAULT_GOAL := all
 
 all: $(MODULE)
@@ -159,6 +161,21 @@ bench: all $(BENCH_BIN)/rss $(GEMM_BENCH)
 	@$(BENCH_CC) -o $(BENCH_BIN)/fann bench/baselines/fann.c -lfloatfann -lm \
 	  2>$(BENCH_BIN)/fann.log || echo "make bench: FANN baseline not built, see $(BENCH_BIN)/fann.log"
 	@$(INPLACE) LUA='$(LUA)' $(LUA) bench/run.lua
+
+# bench/conv.lua: forward+backward of the Fashion-MNIST CNN against an MLP
+# on one batch (BENCH_ROUNDS rounds, default 5).
+bench-conv: all
+	$(INPLACE) $(LUA) bench/conv.lua $(BENCH_ROUNDS)
+
+# bench/core_hot.c: the per-sample hot paths timed in C, without Lua
+# (BENCH_SECONDS per measurement, BENCH_ONLY=b1|b32|game).
+CORE_OBJS  := $(patsubst src/%.c,$(OBJDIR)/%.o,$(CORE_SRCS))
+$(BENCH_BIN)/core_hot: bench/core_hot.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -o $@ bench/core_hot.c $(CORE_OBJS) $(LDFLAGS) $(BP_LIBS)
+
+bench-core: $(BENCH_BIN)/core_hot
+	$(BENCH_BIN)/core_hot
 
 # Memory check: the module built with AddressSanitizer and UBSan, then the
 # whole spec suite (with a longer random-misuse sweep) and both examples run
