@@ -4,16 +4,19 @@
 # values LuaRocks would (LUA, LUA_INCDIR, CFLAGS, LIBFLAG, LIBDIR, LUADIR).
 #
 #   make                 build build/backprop/core.so in place
-#   make test            check deps, build, run tools/test.sh (specs + install check)
+#   make test            check deps, build, run tools/test.sh (every spec, install checks included)
 #   make demo | xor      check deps, build, run examples/breast_cancer.lua | examples/xor.lua
 #   make regression      check deps, build, run examples/regression.lua (Huber vs MSE)
 #   make game            check deps, build, run examples/game_agent.lua
 #   make bench           build, run bench/run.lua: every workload and baseline, one table
+#   make bench-conv      build, run bench/conv.lua: the CNN's forward+backward against an MLP
+#   make bench-core      build and run bench/core_hot.c: the per-sample hot paths in C
 #   make asan            ASan+UBSan build; all specs and both examples against it
 #   make fashion-data    Fashion-MNIST in $(FASHION_DIR) (apt-get installs
 #                        dataset-fashion-mnist when run as root)
 #   make fashion         fashion-data, build, run examples/fashion_mnist.lua
 #                        (FASHION_MODEL=mlp|cnn|all, FASHION_SEED=n)
+#   make rock            the release rock, packed offline: build/rock/backprop-<version>.<arch>.rock
 #   make install         core.so -> $(DESTDIR)$(LIBDIR)/backprop/, *.lua -> $(DESTDIR)$(LUADIR)/backprop/
 #   make uninstall | clean | deps
 
@@ -63,7 +66,8 @@ FASHION_DIR ?= /usr/share/datasets/fashion-mnist
 FASHION_MODEL ?= all
 FASHION_SEED  ?= 1
 
-.PHONY: all test demo xor regression game bench asan install uninstall clean deps fashion-data fashion FORCE
+.PHONY: all test demo xor regression game bench bench-conv bench-core asan rock install uninstall \
+        clean deps fashion-data fashion FORCE
 .DEFAULT_GOAL := all
 
 all: $(MODULE)
@@ -158,15 +162,32 @@ bench: all $(BENCH_BIN)/rss $(GEMM_BENCH)
 	  2>$(BENCH_BIN)/fann.log || echo "make bench: FANN baseline not built, see $(BENCH_BIN)/fann.log"
 	@$(INPLACE) LUA='$(LUA)' $(LUA) bench/run.lua
 
+# bench/conv.lua: forward+backward of the Fashion-MNIST CNN against an MLP
+# on one batch (BENCH_ROUNDS rounds, default 5).
+bench-conv: all
+	$(INPLACE) $(LUA) bench/conv.lua $(BENCH_ROUNDS)
+
+# bench/core_hot.c: the per-sample hot paths timed in C, without Lua
+# (BENCH_SECONDS per measurement, BENCH_ONLY=b1|b32|game).
+CORE_OBJS  := $(patsubst src/%.c,$(OBJDIR)/%.o,$(CORE_SRCS))
+$(BENCH_BIN)/core_hot: bench/core_hot.c $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -o $@ bench/core_hot.c $(CORE_OBJS) $(LDFLAGS) $(BP_LIBS)
+
+bench-core: $(BENCH_BIN)/core_hot
+	$(BENCH_BIN)/core_hot
+
 # Memory check: the module built with AddressSanitizer and UBSan, then the
 # whole spec suite (with a longer random-misuse sweep) and both examples run
-# against it. Any sanitizer report fails the run.
+# against it. Any sanitizer report fails the run. The plain build is made
+# too: the specs that run the README's commands as written use it.
 ASAN_MODULE := $(BUILD)/asan/backprop/core.so
 ASAN_RUN    := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
                UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
                LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)"
 asan:
 	@$(DEPS_ENV) bash tools/deps.sh test
+	@$(MAKE) --no-print-directory -s all
 	@mkdir -p $(dir $(ASAN_MODULE))
 	$(CC) -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	  -fno-omit-frame-pointer -fPIC -Wall -Wextra $(LIBFLAG) -Isrc/core -I$(LUA_INCDIR) \
@@ -177,6 +198,23 @@ asan:
 	$(ASAN_RUN) env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='src/?.lua;src/?/init.lua;;' \
 	  LUA_CPATH='$(BUILD)/asan/?.so' $(LUA) examples/breast_cancer.lua --modern > /dev/null
 	@echo "make asan: no sanitizer reports"
+
+# The release rock, offline from this checkout: `luarocks make` of the
+# release rockspec (built in a copy, as the builtin backend writes objects
+# next to the sources) into a tree in ROCK_DIR, then `luarocks pack` of the
+# installed rock there. A source rock is packed from the pushed tag instead:
+# luarocks pack $(RELEASE_SPEC).
+RELEASE_SPEC := $(firstword $(filter-out %-scm-1.rockspec,$(wildcard rockspec/backprop-*.rockspec)))
+RELEASE    := $(patsubst rockspec/backprop-%.rockspec,%,$(RELEASE_SPEC))
+ROCK_DIR   ?= $(BUILD)/rock
+LUAROCKS   ?= luarocks --lua-version=5.4
+rock:
+	$(if $(RELEASE_SPEC),,$(error no release rockspec in rockspec/))
+	@rm -rf '$(ROCK_DIR)' && mkdir -p '$(ROCK_DIR)/src'
+	@tar --exclude=./.git --exclude=./build -cf - . | tar -C '$(ROCK_DIR)/src' -xf -
+	cd '$(ROCK_DIR)/src' && $(LUAROCKS) make '$(CURDIR)/$(RELEASE_SPEC)' --tree ../tree --deps-mode=none
+	cd '$(ROCK_DIR)' && $(LUAROCKS) pack backprop $(RELEASE) --tree tree
+	@rm -rf '$(ROCK_DIR)/src'
 
 install: all
 	$(INSTALL) -d '$(DESTDIR)$(LIBDIR)/backprop' '$(DESTDIR)$(LUADIR)/backprop'

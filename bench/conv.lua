@@ -2,6 +2,7 @@
 -- 3 (conv 1->32 3x3 pad 1, pool, conv 32->64, pool, dense) on a batch of
 -- 64 28x28 images, against an MLP (784-256-10) on the same batch, and the
 -- epoch time (60000 images) they imply. CPU time (os.clock), one thread.
+-- `make bench-conv [BENCH_ROUNDS=n]` runs it (n rounds, default 5).
 local bp = require("backprop")
 
 local function time(net, x, rounds)

@@ -8,9 +8,7 @@
 **            (ns/call).
 ** The data are synthetic (569 x 30 like the breast-cancer set, values
 ** from the library's generator): the work per sample does not depend on
-** them. Build and run from the repository root after `make`:
-**   cc -O2 -std=c99 -Isrc/core -o build/core_hot bench/core_hot.c \
-**     $(ls build/obj/core/[a-z]*.o) -lm && build/core_hot
+** them. `make bench-core` builds it (build/bench/core_hot) and runs it.
 ** BENCH_SECONDS (default 1) sets the time per measurement; BENCH_ONLY=b1,
 ** b32 or game runs one of them (for perf record).
 */

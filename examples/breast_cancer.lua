@@ -9,6 +9,11 @@
 --                                                Adam, mini-batches of 32
 -- (from a source checkout, `make demo` builds the module and runs this.)
 
+-- From a source checkout after `make`: the checkout's src/ and build/ are
+-- searched after Lua's own paths, so no LUA_PATH is needed (README, "Install").
+local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+package.path = package.path .. ";" .. here .. "/../src/?.lua;" .. here .. "/../src/?/init.lua"
+package.cpath = package.cpath .. ";" .. here .. "/../build/?.so"
 local bp = require("backprop")
 
 local modern = arg and arg[1] == "--modern"
@@ -16,7 +21,6 @@ local seed = 42
 bp.manual_seed(seed)
 
 -- The data sits next to this script, wherever it is run from.
-local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 local X, Y = bp.data.read_csv(here .. "/data/breast_cancer.csv", {target = "malignant"})
 local train, test = bp.data.split(X, Y, {test = 0.2, seed = 1})
 -- Features range from 0.001 to 4000: put each on a common scale, with the

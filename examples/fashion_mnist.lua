@@ -23,6 +23,11 @@
 -- read from /usr/share/datasets/fashion-mnist or $FASHION_DIR.
 -- Exits with status 1 when a model misses its target.
 
+-- From a source checkout after `make`: the checkout's src/ and build/ are
+-- searched after Lua's own paths, so no LUA_PATH is needed (README, "Install").
+local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+package.path = package.path .. ";" .. here .. "/../src/?.lua;" .. here .. "/../src/?/init.lua"
+package.cpath = package.cpath .. ";" .. here .. "/../build/?.so"
 local bp = require("backprop")
 
 local which = arg and arg[1] or "all"

@@ -14,6 +14,11 @@
 --
 --   lua5.4 examples/game_agent.lua        (`make game` from a checkout)
 
+-- From a source checkout after `make`: the checkout's src/ and build/ are
+-- searched after Lua's own paths, so no LUA_PATH is needed (README, "Install").
+local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+package.path = package.path .. ";" .. here .. "/../src/?.lua;" .. here .. "/../src/?/init.lua"
+package.cpath = package.cpath .. ";" .. here .. "/../build/?.so"
 local bp = require("backprop")
 
 local seed = 7

@@ -8,6 +8,11 @@
 --
 --   lua5.4 examples/regression.lua [seed]     (after `make`; or `make regression`)
 
+-- From a source checkout after `make`: the checkout's src/ and build/ are
+-- searched after Lua's own paths, so no LUA_PATH is needed (README, "Install").
+local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+package.path = package.path .. ";" .. here .. "/../src/?.lua;" .. here .. "/../src/?/init.lua"
+package.cpath = package.cpath .. ";" .. here .. "/../build/?.so"
 local bp = require("backprop")
 
 local seed = math.tointeger(tonumber(arg and arg[1] or "")) or 42

@@ -2,8 +2,13 @@
 -- The classic recipe: 2 inputs, 4 sigmoid hidden neurons, 1 sigmoid output,
 -- squared error, plain gradient descent on the whole (4-sample) batch.
 --
---   lua5.4 examples/xor.lua        (after `make`, use `make xor`)
+--   lua5.4 examples/xor.lua        (from a checkout after `make`; or `make xor`)
 
+-- From a source checkout after `make`: the checkout's src/ and build/ are
+-- searched after Lua's own paths, so no LUA_PATH is needed (README, "Install").
+local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+package.path = package.path .. ";" .. here .. "/../src/?.lua;" .. here .. "/../src/?/init.lua"
+package.cpath = package.cpath .. ";" .. here .. "/../build/?.so"
 local bp = require("backprop")
 
 local seed = 1

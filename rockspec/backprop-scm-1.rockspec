@@ -23,8 +23,9 @@ dependencies = {
    "lua >= 5.4",
 }
 
--- Every src/core/*/*.c, src/lua/*.c and src/backprop/*.lua must be listed here;
--- tools/test.sh (make test) fails and names any file that is not.
+-- Every src/core/*/*.c, src/lua/*.c and src/backprop/*.lua must be listed here
+-- and in the other rockspec of this folder; spec/install_spec.lua (make
+-- test) fails and names any file that is not.
 build = {
    type = "builtin",
    modules = {
@@ -97,5 +98,16 @@ build = {
       ["backprop.progress"] = "src/backprop/progress.lua",
       ["backprop.schedule"] = "src/backprop/schedule.lua",
       ["backprop.check"] = "src/backprop/check.lua",
+   },
+   -- The documentation goes into the rock's docs/ (`luarocks doc backprop`).
+   -- LuaRocks copies either copy_directories or the top-level README,
+   -- LICENSE and *.md, not both, so those are installed beside API.md here.
+   copy_directories = { "docs" },
+   install = {
+      conf = {
+         ["../docs/README.md"] = "README.md",
+         ["../docs/CHANGELOG.md"] = "CHANGELOG.md",
+         ["../docs/LICENSE"] = "LICENSE",
+      },
    },
 }

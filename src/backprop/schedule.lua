@@ -83,7 +83,7 @@ local function begin(kind, opt, opts, known)
   return fn, check.options(fn, opts, known)
 end
 
---- StepLR(opt, {step_size, gamma = 0.1}): lr *= gamma every step_size epochs.
+--- StepLR(opt, {step_size = n, gamma = 0.1}): lr *= gamma every step_size epochs.
 function M.StepLR(opt, opts)
   local fn, o = begin("StepLR", opt, opts, { step_size = true, gamma = true })
   return new("StepLR", opt, {
@@ -120,7 +120,7 @@ function M.MultiStepLR(opt, opts)
   })
 end
 
---- ExponentialLR(opt, {gamma}): lr *= gamma every epoch.
+--- ExponentialLR(opt, {gamma = g}): lr *= gamma every epoch.
 function M.ExponentialLR(opt, opts)
   local fn, o = begin("ExponentialLR", opt, opts, { gamma = true })
   if o.gamma == nil then check.fail(fn, "gamma is required (for example {gamma = 0.95})") end
@@ -130,7 +130,7 @@ function M.ExponentialLR(opt, opts)
   })
 end
 
---- CosineAnnealingLR(opt, {T_max, eta_min = 0}): from base_lr down to
+--- CosineAnnealingLR(opt, {T_max = n, eta_min = 0}): from base_lr down to
 -- eta_min along half a cosine over T_max epochs, then back up (the cosine
 -- goes on, as in PyTorch; pair with a T_max of the epoch count to end at
 -- eta_min).
