@@ -7,10 +7,10 @@
 -- for a third of the elements after a few steps, so the moments decay
 -- through the subnormal range (where Adam's and RMSprop's are stored as 0).
 local bp = require("backprop")
-local core = require("backprop.core")
+local internal = require("backprop.core").internal   -- the test hook (see src/lua/lbackprop.c)
 local H = require("helper")
 
-local ISAS, START_ISA = core._isas(), core._isa()
+local ISAS, START_ISA = internal.isas(), internal.isa()
 
 -- Every option set of every rule (each selects its own loop).
 local CONFIGS = {
@@ -102,17 +102,17 @@ local function run(c)
 end
 
 describe("optimizer updates on every ISA", function()
-  teardown(function() core._set_isa(START_ISA) end)
+  teardown(function() internal.set_isa(START_ISA) end)
 
   for _, c in ipairs(CONFIGS) do
     it(name(c) .. " gives the same bits on " .. table.concat(ISAS, ", "), function()
-      core._set_isa("portable")
+      internal.set_isa("portable")
       local want = run(c)
       local moved = 0
       for i, v in ipairs(want[#want]) do if v ~= want[1][i] then moved = moved + 1 end end
       assert.is_true(moved > 500, "the parameters hardly moved: " .. moved)
       for _, isa in ipairs(ISAS) do
-        core._set_isa(isa)
+        internal.set_isa(isa)
         local got = run(c)
         for k = 1, #want do H.assert_same(got[k], want[k], ("%s on %s, check %d"):format(name(c), isa, k)) end
       end
@@ -124,13 +124,13 @@ describe("optimizer updates over two threads", function()
   local before = bp.get_num_threads()
   teardown(function()
     bp.set_num_threads(before)
-    core._set_isa(START_ISA)
+    internal.set_isa(START_ISA)
   end)
 
   -- 66304 parameters: every rule splits over the pool (optim.c's
   -- MT_MIN_*); the LayerNorm keeps SGD off the fused per-layer path
   local function train(c, threads, isa)
-    core._set_isa(isa)
+    internal.set_isa(isa)
     bp.set_num_threads(threads)
     bp.manual_seed(2)
     local net = bp.Sequential { bp.Linear(256, 256), bp.LayerNorm(256) }

@@ -5,16 +5,16 @@
 -- Parameters are float32 computed in different orders on each side: they
 -- are compared to 1e-5 absolute + 1e-5 relative. Learning rates are
 -- doubles computed by the same formulas: compared to 1e-12 relative.
--- The optimizers run on every instruction set this CPU has (core._set_isa
+-- The optimizers run on every instruction set this CPU has (internal.set_isa
 -- forces one: the update loops and products differ per ISA).
 -- BACKPROP_REF_VERBOSE=1 prints the largest deviation per optimizer.
 local bp = require("backprop")
-local core = require("backprop.core")
+local internal = require("backprop.core").internal   -- the test hook (see src/lua/lbackprop.c)
 local H = require("helper")
 local base = dofile("spec/reference/torch_ref.lua")
 local ref = dofile("spec/reference/optim_ref.lua")
 
-local ISAS, START_ISA = core._isas(), core._isa()
+local ISAS, START_ISA = internal.isas(), internal.isa()
 
 local ATOL, RTOL = 1e-5, 1e-5
 local R = H.reference(ATOL, RTOL)
@@ -36,8 +36,8 @@ assert(base.optim.net == ref.net and base.optim.loss == ref.loss, "torch_ref.lua
 
 for _, isa in ipairs(ISAS) do
   describe(("optimizer trajectories vs PyTorch on %s (%d full-batch steps)"):format(isa, ref.steps), function()
-    before_each(function() core._set_isa(isa) end)
-    teardown(function() core._set_isa(START_ISA) end)
+    before_each(function() internal.set_isa(isa) end)
+    teardown(function() internal.set_isa(START_ISA) end)
 
     for _, case in ipairs(ref.cases) do
       it(case.name .. " by forward/backward/step", function()
@@ -91,8 +91,8 @@ end
 
 for _, isa in ipairs(ISAS) do
   describe("direct updates vs PyTorch on " .. isa, function()
-    before_each(function() core._set_isa(isa) end)
-    teardown(function() core._set_isa(START_ISA) end)
+    before_each(function() internal.set_isa(isa) end)
+    teardown(function() internal.set_isa(START_ISA) end)
 
     for _, case in ipairs(ref.direct) do
       it(case.name, function() direct(case) end)

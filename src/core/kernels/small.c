@@ -263,7 +263,7 @@ void bp_small_dx(size_t n, size_t in, size_t out, const float *dy,
 }
 
 /* The optimizer updates follow cpu.h's ISA, as every other optimizer's
-** loops (kernels/update.h), so core._set_isa moves them too. */
+** loops (kernels/update.h), so bp_isa_set moves them too. */
 #ifdef BP_SMALL_SIMD
 #define PICK_ACTIVE(name, args)                           \
   switch (bp_isa_active()) {                              \

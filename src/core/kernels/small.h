@@ -10,7 +10,7 @@
 ** default -O2 build runs everywhere); BACKPROP_ISA=portable|avx2|avx512
 ** in the environment forces one (read once, for tests; an ISA the CPU
 ** lacks falls back to the best it has). The optimizer updates follow
-** cpu.h's active ISA instead (core._set_isa moves them, as every
+** cpu.h's active ISA instead (bp_isa_set moves them, as every
 ** optimizer's loops).
 **
 ** Rounding: every elementwise operation is the same multiply then add as

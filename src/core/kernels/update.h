@@ -2,7 +2,7 @@
 ** update.h: the elementwise update loops of Adam, AdamW, RMSprop, Adagrad
 ** and Rprop (the rules are in train/optim.h; SGD's are in small.h). Each
 ** runs over n floats of a buffer with its gradients and state, AVX-512,
-** AVX2 or portable as cpu.h chooses (core._set_isa moves them).
+** AVX2 or portable as cpu.h chooses (bp_isa_set moves them).
 **
 ** Bits: every ISA computes each element with the same operations in the
 ** same order (PyTorch 1.13's: see update_rules.h), each a correctly

@@ -140,21 +140,6 @@ void bp_optim_sgd_part(const bp_optim *o, const float *params, float *p,
     bp_upd_sgd(m, lr, p, g);
 }
 
-static void sgd_apply(const bp_update *u, float *p, const float *g,
-                      size_t m) {
-  bp_optim_sgd_part(u->opt, u->params, p, g, m);
-}
-
-int bp_optim_update(const bp_optim *o, const float *params, bp_update *u) {
-  if (o->kind != BP_SGD) return 0;
-  u->apply = sgd_apply;
-  u->opt = o;
-  u->params = params;
-  u->plain = o->m == NULL && o->weight_decay == 0.0;
-  u->lr = (float)o->lr;
-  return 1;
-}
-
 /* The per-step constants are computed in double and rounded once, as
 ** PyTorch rounds its Python floats: 1 - beta2 computed from the float
 ** beta2 is off by up to 2^-24 / (1 - beta2) relative (1.7e-4 for beta2 =
@@ -246,6 +231,22 @@ void bp_optim_part(const bp_optim *o, const float *params, float *p,
   }
   }
 #undef AT
+}
+
+static void part_apply(const bp_update *u, float *p, const float *g,
+                       size_t m) {
+  bp_optim_part(u->opt, u->params, p, g, m);
+}
+
+/* Every rule qualifies: each updates a parameter from its own gradient and
+** state (and the step count, read at each call) alone. */
+int bp_optim_update(const bp_optim *o, const float *params, bp_update *u) {
+  u->apply = part_apply;
+  u->opt = o;
+  u->params = params;
+  u->plain = o->kind == BP_SGD && o->m == NULL && o->weight_decay == 0.0;
+  u->lr = (float)o->lr;
+  return 1;
 }
 
 /* Over the pool: contiguous pieces of whole 64-byte lines, one per

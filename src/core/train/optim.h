@@ -96,8 +96,9 @@ void bp_optim_part(const bp_optim *o, const float *params, float *p,
 /* The optimizer's update as a hook for a fused backward pass
 ** (bp_net_backward_update) over the buffer params: 1 and *u filled when
 ** its rule updates each parameter from its own gradient and state alone
-** (SGD, any momentum and weight decay), else 0. Valid while o lives and
-** its settings stay as they are (make it again after a change of lr). */
+** (every kind here: apply is bp_optim_part), else 0. Valid while o lives
+** and its settings stay as they are (make it again after a change of
+** lr). */
 int bp_optim_update(const bp_optim *o, const float *params, bp_update *u);
 /* bp_optim_step with the update split over the pool (NULL: inline) when
 ** the buffers are large: the same bits for any thread count. */
