@@ -264,28 +264,17 @@ void bp_small_dx(size_t n, size_t in, size_t out, const float *dy,
 
 /* The optimizer updates follow cpu.h's ISA, as every other optimizer's
 ** loops (kernels/update.h), so bp_isa_set moves them too. */
-#ifdef BP_SMALL_SIMD
-#define PICK_ACTIVE(name, args)                           \
-  switch (bp_isa_active()) {                              \
-  case BP_ISA_AVX512: name##_avx512 args; return;         \
-  case BP_ISA_AVX2: name##_avx2 args; return;             \
-  default: name##_portable args; return;                  \
-  }
-#else
-#define PICK_ACTIVE(name, args) name##_portable args;
-#endif
-
 void bp_upd_sgd(size_t m, float lr, float *p, const float *g) {
-  PICK_ACTIVE(bp_upd_sgd, (m, lr, p, g))
+  BP_ISA_CALL(bp_upd_sgd, (m, lr, p, g))
 }
 
 void bp_upd_sgd_wd(size_t m, float lr, float wd, float *p, const float *g) {
-  PICK_ACTIVE(bp_upd_sgd_wd, (m, lr, wd, p, g))
+  BP_ISA_CALL(bp_upd_sgd_wd, (m, lr, wd, p, g))
 }
 
 void bp_upd_sgd_momentum(size_t m, float lr, float wd, float mu, float keep,
                          int first, int nesterov, float *p, const float *g,
                          float *b) {
-  PICK_ACTIVE(bp_upd_sgd_momentum,
+  BP_ISA_CALL(bp_upd_sgd_momentum,
               (m, lr, wd, mu, keep, first, nesterov, p, g, b))
 }

@@ -1,7 +1,7 @@
 /* update_avx2.c: the AVX2 loops of update.h (update_rules.h): 8 lanes. */
 #include "kernels/update_kern.h"
 
-#ifdef BP_UPDATE_SIMD
+#ifdef BP_ISA_X86   /* cpu.h: elsewhere only the portable loops run */
 #include <immintrin.h>
 
 #define VW 8

@@ -2,7 +2,7 @@
 ** lanes. */
 #include "kernels/update_kern.h"
 
-#ifdef BP_UPDATE_SIMD
+#ifdef BP_ISA_X86   /* cpu.h: elsewhere only the portable loops run */
 #include <immintrin.h>
 
 #define VW 16

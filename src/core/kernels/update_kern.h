@@ -2,13 +2,8 @@
 #ifndef BP_UPDATE_KERN_H
 #define BP_UPDATE_KERN_H
 
+#include "base/cpu.h"
 #include "kernels/update.h"
-
-/* Where the SIMD files have bodies (elsewhere they are empty and the
-** dispatch never leaves the portable loops). */
-#if defined(__GNUC__) && defined(__x86_64__)
-#define BP_UPDATE_SIMD 1
-#endif
 
 #define BP_UPDATE_DECL(isa)                                                  \
   void bp_upd_adam_##isa(size_t n, const bp_upd_adam_k *k, float *p,         \

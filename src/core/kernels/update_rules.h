@@ -52,6 +52,20 @@ typedef float VU __attribute__((vector_size(VW * 4), aligned(4), may_alias));
 #define ELEM static inline
 #endif
 
+/* LOOP(o1, o2, o3) (a loop, then break) for the set of three options
+** whose bits are `set` (o1 = 1, o2 = 2, o3 = 4). */
+#define EACH_SET(set)                                                    \
+  switch (set) {                                                         \
+  case 0: LOOP(0, 0, 0)                                                  \
+  case 1: LOOP(1, 0, 0)                                                  \
+  case 2: LOOP(0, 1, 0)                                                  \
+  case 3: LOOP(1, 1, 0)                                                  \
+  case 4: LOOP(0, 0, 1)                                                  \
+  case 5: LOOP(1, 0, 1)                                                  \
+  case 6: LOOP(0, 1, 1)                                                  \
+  default: LOOP(1, 1, 1)                                                 \
+  }
+
 /* x, or +0 where |x| < tiny (never for tiny 0; NaN stays). */
 #define FLUSH(x, tiny) SEL(ABS(x) < SPLAT(tiny), SPLAT(0.0f), (x))
 
@@ -84,18 +98,10 @@ TARGET void NAME(bp_upd_adam)(size_t n, const bp_upd_adam_k *kp, float *p,
   const bp_upd_adam_k k = *kp;
   size_t i = 0;
 #define LOOP(l2, dec, ams)                                               \
-  for (; i + VW <= n; i += VW) NAME(adam1)(&k, l2, dec, ams, i, p, g, m, v, w); \
+  for (; i + VW <= n; i += VW)                                           \
+    NAME(adam1)(&k, l2, dec, ams, i, p, g, m, v, w);                     \
   break;
-  switch ((k.l2 != 0.0f) + 2 * (k.shrink != 1.0f) + 4 * (w != NULL)) {
-  case 0: LOOP(0, 0, 0)
-  case 1: LOOP(1, 0, 0)
-  case 2: LOOP(0, 1, 0)
-  case 3: LOOP(1, 1, 0)
-  case 4: LOOP(0, 0, 1)
-  case 5: LOOP(1, 0, 1)
-  case 6: LOOP(0, 1, 1)
-  default: LOOP(1, 1, 1)
-  }
+  EACH_SET((k.l2 != 0.0f) + 2 * (k.shrink != 1.0f) + 4 * (w != NULL))
 #undef LOOP
   TAIL(bp_upd_adam_portable(n - i, kp, p + i, g + i, m + i, v + i,
                             w != NULL ? w + i : NULL));
@@ -139,16 +145,7 @@ TARGET void NAME(bp_upd_rmsprop)(size_t n, const bp_upd_rmsprop_k *kp,
   for (; i + VW <= n; i += VW)                                              \
     NAME(rmsprop1)(&k, wd, centered, mom, i, p, g, v, a, b);                \
   break;
-  switch ((k.wd != 0.0f) + 2 * (a != NULL) + 4 * (b != NULL)) {
-  case 0: LOOP(0, 0, 0)
-  case 1: LOOP(1, 0, 0)
-  case 2: LOOP(0, 1, 0)
-  case 3: LOOP(1, 1, 0)
-  case 4: LOOP(0, 0, 1)
-  case 5: LOOP(1, 0, 1)
-  case 6: LOOP(0, 1, 1)
-  default: LOOP(1, 1, 1)
-  }
+  EACH_SET((k.wd != 0.0f) + 2 * (a != NULL) + 4 * (b != NULL))
 #undef LOOP
   TAIL(bp_upd_rmsprop_portable(n - i, kp, p + i, g + i, v + i,
                                a != NULL ? a + i : NULL,
