@@ -30,7 +30,7 @@ typedef struct bp_upd_adam_k {
   float l2;          /* Adam: g += l2 p first (0: not done) */
   float shrink;      /* AdamW: p *= shrink first (1: not done) */
   float step;        /* lr / (1 - beta1^t) */
-  float root2;       /* sqrt(1 - beta2^t) */
+  float iroot2;      /* 1 / sqrt(1 - beta2^t) */
   float eps;
   float mtiny, vtiny;   /* m, v (and vmax) below these are stored as 0 */
 } bp_upd_adam_k;

@@ -13,6 +13,11 @@
 ** The order is PyTorch 1.13's (torch.optim, foreach=False), operation by
 ** operation, e.g. Adam's p.addcdiv_(m, denom, value=-step) is
 ** p + (-step * m) / denom: here p - (step * m) / denom, the same value.
+** One departure: Adam's sqrt(v) / sqrt(1 - beta2^t) is a product with the
+** reciprocal. Adam's loop is bound by the divider (a square root and a
+** division of 16 floats take 3.3 and 2.8 ns here, the rest of the loop
+** overlaps them), and that divide was a third of it; the denominator may
+** differ from PyTorch's by one rounding.
 */
 #include <float.h>
 #include <math.h>
@@ -89,7 +94,7 @@ ELEM void NAME(adam1)(const bp_upd_adam_k *k, int l2, int dec, int ams,
   }
   if (dec) pv = pv * SPLAT(k->shrink);
   ST(p + i, pv - SPLAT(k->step) * mv /
-                     (SQRT(vv) / SPLAT(k->root2) + SPLAT(k->eps)));
+                     (SQRT(vv) * SPLAT(k->iroot2) + SPLAT(k->eps)));
 }
 
 TARGET void NAME(bp_upd_adam)(size_t n, const bp_upd_adam_k *kp, float *p,

@@ -148,12 +148,13 @@ void bp_optim_sgd_part(const bp_optim *o, const float *params, float *p,
 /* update.h's flush thresholds: a moment below FLT_MIN is stored as 0 when
 ** that cannot change a result beyond rounding, or by more than 2^-100.
 **
-** A second moment v enters the denominator sqrt(v) / root2 + eps. Below
-** FLT_MIN, sqrt(v) / root2 < 2^-63 (1 + 2^-24) / root2 <= 2^-62 / root2;
-** when that is below eps 2^-25 (under half an ulp of eps), the float sum
-** rounds to eps whether v is flushed or not. */
-static float v_tiny(float root2, float eps) {
-  return ldexp(1.0, -62) / root2 < ldexp(eps, -25) ? FLT_MIN : 0.0f;
+** A second moment v enters the denominator sqrt(v) iroot2 + eps (RMSprop:
+** iroot2 = 1). Below FLT_MIN = 2^-126, sqrt(v) <= 2^-63 and the product
+** <= 2^-63 iroot2 (a power of 2 scales exactly); when twice that is below
+** eps 2^-25 (under half an ulp of eps), the float sum rounds to eps
+** whether v is flushed or not. */
+static float v_tiny(float iroot2, float eps) {
+  return ldexp(iroot2, -62) < ldexp(eps, -25) ? FLT_MIN : 0.0f;
 }
 
 /* A first moment or momentum buffer x moves p by at most gain |x| (Adam:
@@ -176,10 +177,10 @@ static void adam_k(const bp_optim *o, bp_upd_adam_k *k) {
   k->shrink =
       o->kind == BP_ADAMW ? (float)(1.0 - o->lr * o->weight_decay) : 1.0f;
   k->step = (float)(o->lr / (1.0 - pow(o->beta1, t)));
-  k->root2 = (float)sqrt(1.0 - pow(o->beta2, t));
+  k->iroot2 = (float)(1.0 / sqrt(1.0 - pow(o->beta2, t)));
   k->eps = (float)o->eps;
   k->mtiny = m_tiny((double)k->step / k->eps);
-  k->vtiny = v_tiny(k->root2, k->eps);
+  k->vtiny = v_tiny(k->iroot2, k->eps);
 }
 
 static void rmsprop_k(const bp_optim *o, bp_upd_rmsprop_k *k) {

@@ -26,9 +26,10 @@
 ** (Rprop reads lr only at its first step, as PyTorch).
 **
 ** Rounding: the operations are PyTorch's, in its order, in float, none
-** fused; constants such as 1 - beta2, 1 - alpha and the bias corrections
-** are computed in double and rounded once, as PyTorch rounds its Python
-** floats. The result is the same bits on every ISA (kernels/update.h)
+** fused, except that Adam multiplies sqrt(v) by 1 / sqrt(1 - b2^t) (one
+** division fewer, see kernels/update_rules.h); constants such as 1 - beta2,
+** 1 - alpha and the bias corrections are computed in double and rounded
+** once, as PyTorch rounds its Python floats. The result is the same bits on every ISA (kernels/update.h)
 ** and for any thread count. Where PyTorch's CPU kernels fuse a multiply
 ** and an add (add_ with alpha) results differ from it by float rounding.
 ** Two departures. To keep subnormal numbers (100+ cycles an operation
