@@ -140,11 +140,6 @@ void bp_optim_sgd_part(const bp_optim *o, const float *params, float *p,
     bp_upd_sgd(m, lr, p, g);
 }
 
-/* The per-step constants are computed in double and rounded once, as
-** PyTorch rounds its Python floats: 1 - beta2 computed from the float
-** beta2 is off by up to 2^-24 / (1 - beta2) relative (1.7e-4 for beta2 =
-** 0.9999: 8e-5 on Adam's first step). */
-
 /* update.h's flush thresholds: a moment below FLT_MIN is stored as 0 when
 ** that cannot change a result beyond rounding, or by more than 2^-100.
 **
@@ -159,13 +154,17 @@ static float v_tiny(float iroot2, float eps) {
 
 /* A first moment or momentum buffer x moves p by at most gain |x| (Adam:
 ** step / eps; RMSprop's buffer: lr). Flushed below FLT_MIN = 2^-126, it
-** moves p differently by less than 2^-100 (8e-31) when gain < 2^26:
+** moves p differently by less than 2^-100 (8e-31) a step when gain < 2^26:
 ** nothing, unless |p| < 2^-75. A larger gain (a tiny eps) keeps
 ** PyTorch's rule exactly. */
 static float m_tiny(double gain) {
   return gain < ldexp(1.0, 26) ? FLT_MIN : 0.0f;
 }
 
+/* The per-step constants are computed in double and rounded once, as
+** PyTorch rounds its Python floats: 1 - beta2 computed from the float
+** beta2 is off by up to 2^-24 / (1 - beta2) relative (1.7e-4 for beta2 =
+** 0.9999: 8e-5 on Adam's first step). */
 static void adam_k(const bp_optim *o, bp_upd_adam_k *k) {
   double t = (double)(o->steps + 1);
   k->b1 = (float)o->beta1;
