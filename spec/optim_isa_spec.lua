@@ -128,7 +128,7 @@ describe("optimizer updates over two threads", function()
   end)
 
   -- 66304 parameters: every rule splits over the pool (optim.c's
-  -- MT_MIN_*); the LayerNorm keeps SGD off the fused per-layer path
+  -- MT_MIN_SGD, MT_MIN_OTHER); the LayerNorm keeps SGD off the fused per-layer path
   local function train(c, threads, isa)
     internal.set_isa(isa)
     bp.set_num_threads(threads)
