@@ -12,7 +12,7 @@
 -- note, never faked.
 --
 -- Environment (all optional):
---   BENCH_ONLY=classic,game,fmnist,gemm   workloads to run (default: all)
+--   BENCH_ONLY=classic,game,fmnist,optim,gemm   workloads to run (default: all)
 --   BENCH_CLASSIC_EPOCHS=100  BENCH_EPOCHS=2 (Fashion-MNIST)
 --   BENCH_GAME_CALLS=200000   BENCH_MIN_TIME=1 (s of repetitions, classic)
 --   BENCH_TORCH_THREADS=1,2 (Fashion-MNIST; the small nets run 1 thread)
@@ -51,7 +51,7 @@ local function log(fmt, ...)
 end
 
 local only = {}
-for w in (os.getenv("BENCH_ONLY") or "classic,game,fmnist,gemm"):gmatch("[^,%s]+") do only[w] = true end
+for w in (os.getenv("BENCH_ONLY") or "classic,game,fmnist,optim,gemm"):gmatch("[^,%s]+") do only[w] = true end
 
 local load_start = sh("cut -d' ' -f1-3 /proc/loadavg 2>/dev/null")
 local DIR = sh("mktemp -d \"${TMPDIR:-/tmp}/backprop-bench.XXXXXX\"")
@@ -180,6 +180,16 @@ if only.fmnist then
   end
 end
 
+-- Adam against SGD with momentum in one process (synthetic data without
+-- the data set: the ratio still holds), and PyTorch's Adam on the real one.
+if only.optim then
+  run("fmnist_adam", "backprop", {LUA, here .. "/ours/optim.lua"})
+  local root = os.getenv("BENCH_FMNIST") or "/usr/share/datasets/fashion-mnist"
+  if exists(root .. "/train-images-idx3-ubyte.gz") then
+    for t in (os.getenv("BENCH_TORCH_THREADS") or "1,2"):gmatch("%d+") do torch("fmnist_adam", tonumber(t)) end
+  end
+end
+
 if only.game then
   run("game", "backprop", {LUA, here .. "/ours/game.lua"})
   fann("game")
@@ -211,6 +221,8 @@ local WORKLOADS = {
   {id = "classic_b1", title = "classic recipe 30-16-1 sigmoid, MSE, SGD lr 0.01, batch 1", unit = "samples/s", higher = true},
   {id = "classic_b32", title = "classic recipe, batches of 32", unit = "samples/s", higher = true},
   {id = "fmnist", title = "Fashion-MNIST MLP 784-256-128-10 ReLU, softmax CE, SGD momentum 0.9, batch 64", unit = "s/epoch", higher = false},
+  {id = "fmnist_adam", title = "the same MLP with Adam lr 1e-3 (backprop's SGD-momentum epoch from the same process below it)", unit = "s/epoch", higher = false},
+  {id = "adam_step", title = "Adam's update of those 235k parameters (opt:step, fixed gradients) on each ISA, and SGD momentum's", unit = "us/step", higher = false},
   {id = "game", title = "game net 16-32-32-4 tanh, one forward per call", unit = "ns/call", higher = false},
 }
 
@@ -236,9 +248,9 @@ end
 -- loss within 2%; Fashion-MNIST: test accuracy within 2 points (float
 -- rounding differs after 1000s of steps); game: output sums within 1e-3.
 local function agrees(r, ours)
-  if not ours or r == ours then return "" end
+  if not ours or r == ours or not (r.check or r.acc or r.loss) then return "" end
   if r.check and ours.check then return math.abs(r.check - ours.check) < 1e-3 and "yes" or "NO" end
-  if r.workload == "fmnist" then
+  if r.workload == "fmnist" or r.workload == "fmnist_adam" then
     return (r.acc and ours.acc and math.abs(r.acc - ours.acc) <= 0.02) and "yes" or "NO"
   end
   if r.loss and ours.loss and r.acc and ours.acc then

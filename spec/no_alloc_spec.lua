@@ -68,7 +68,7 @@ describe("no allocation in the steady state", function()
     local net = bp.Sequential{bp.Linear(20, 32), bp.ReLU(), bp.Linear(32, 4)}
     local loss = bp.CrossEntropyLoss()
     for _, opt in ipairs({bp.Adam(net), bp.SGD(net, {lr = 0.01, momentum = 0.9}),
-                          bp.RMSprop(net), bp.AdamW(net)}) do
+                          bp.RMSprop(net), bp.AdamW(net), bp.Adagrad(net), bp.Rprop(net)}) do
       local t = trainer(net, x, y, loss, opt, 32)
       assert.equal(0, allocs(function() t:run(1, 0) end, 10))
     end
@@ -139,5 +139,21 @@ describe("no allocation in the steady state", function()
     local n = allocs(function() t:run(1, 0) end, 5)
     bp.set_num_threads(1)
     assert.equal(0, n)
+  end)
+
+  it("every optimizer's step split over two threads", function()
+    bp.set_num_threads(2)
+    local x, y = data(128, 256, 8, 5)
+    -- the LayerNorm keeps the update out of the backward pass: a whole
+    -- step over 135k parameters, split over the pool
+    local net = bp.Sequential{bp.Linear(256, 512), bp.LayerNorm(512), bp.ReLU(), bp.Linear(512, 8)}
+    local loss, n = bp.CrossEntropyLoss(), {}
+    for _, opt in ipairs({bp.SGD(net, {lr = 0.01, momentum = 0.9}), bp.Adam(net, {amsgrad = true}),
+                          bp.RMSprop(net, {centered = true, momentum = 0.5}), bp.Adagrad(net), bp.Rprop(net)}) do
+      local t = trainer(net, x, y, loss, opt, 64)
+      n[#n + 1] = allocs(function() t:run(1, 0) end, 5)
+    end
+    bp.set_num_threads(1)
+    assert.same({0, 0, 0, 0, 0}, n)
   end)
 end)

@@ -1,7 +1,7 @@
 """bench/baselines/torch_bench.py WORKLOAD THREADS: the PyTorch baseline.
 
 Run with /usr/bin/python3 (Debian's python3-torch). WORKLOAD is one of
-classic_b1, classic_b32, fmnist, game. Same networks, hyperparameters,
+classic_b1, classic_b32, fmnist, fmnist_adam, game. Same networks, hyperparameters,
 initial weights ($BENCH_DIR/*_init.txt), data and visiting order as
 bench/ours/*.lua; prints one RESULT line for bench/run.lua. float32
 throughout, torch.set_num_threads(THREADS), wall-clock time.
@@ -117,7 +117,7 @@ def read_idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def fmnist(name):
+def fmnist(name, workload="fmnist"):
     epochs = int(env_number("BENCH_EPOCHS", 2))
     root = os.environ.get("BENCH_FMNIST", "/usr/share/datasets/fashion-mnist")
     order = read_blocks(os.path.join(DIR, "fmnist_order.txt"))["perm"].reshape(-1).astype(np.int64) - 1
@@ -132,7 +132,10 @@ def fmnist(name):
                         nn.Linear(128, 10))
     load_params(net, init)
     ce = nn.CrossEntropyLoss()
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    if workload == "fmnist_adam":        # bench/ours/optim.lua's Adam, PyTorch's defaults
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    else:
+        opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     n = X.shape[0]
     times, last = [], 0.0
     for _ in range(epochs):
@@ -149,7 +152,7 @@ def fmnist(name):
         last = total / n
     with torch.no_grad():
         acc = (net(TX).argmax(1) == TY).float().mean().item()
-    result(workload="fmnist", name=name, metric="s/epoch", value=min(times),
+    result(workload=workload, name=name, metric="s/epoch", value=min(times),
            reps=epochs, loss=last, acc=acc,
            note="best of %d epochs; acc on the test set; OPENBLAS_NUM_THREADS=%s" % (epochs, os.environ.get("OPENBLAS_NUM_THREADS", "unset")))
 
@@ -185,8 +188,8 @@ def main():
     name = "pytorch-%dT" % threads
     if workload.startswith("classic_b"):
         classic(int(workload[len("classic_b"):]), name)
-    elif workload == "fmnist":
-        fmnist(name)
+    elif workload in ("fmnist", "fmnist_adam"):
+        fmnist(name, workload)
     elif workload == "game":
         game(name)
     else:

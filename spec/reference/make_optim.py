@@ -11,6 +11,9 @@ gradients), and records, for spec/optim_ref_spec.lua:
   * trajectories: the loss before and the parameters after each of STEPS
     full-batch steps, for every optimizer and option combination
     (torch.optim, foreach=False, the update order our core follows);
+  * direct: one parameter vector stepped with given gradients, for
+    precision (beta2 = 0.9999, alpha = 0.9999) and for moments that decay
+    into the subnormal range (see DIRECT);
   * clipped: trajectories of SGD/Adam with clip_grad_norm_ or
     clip_grad_value_ between backward and step (what fit's clip options do);
   * clip: the gradients of one backward pass, clip_grad_norm_'s total norm
@@ -72,6 +75,39 @@ CLIPPED = [
     ("adam_clip_norm_1", "Adam", {"lr": 0.05}, ("norm", 0.2, 1.0)),
     ("sgd_clip_value", "SGD", {"lr": 0.5}, ("value", 0.03)),
 ]
+
+# Direct updates of one parameter vector of DIRECT_N floats, zero at first,
+# from given gradients (no network): segments of (steps, gradient), the
+# parameters recorded after each segment. "varied": three steps with
+# gradients of magnitudes 1e-4 to 1e2; with the parameters at 0 the first
+# step's result is the update itself, full float precision (issue 10:
+# 1 - beta2 and 1 - alpha rounded from float were off by 8e-6 relative
+# for 0.9999). "fading": one step with such gradients, then 300 with
+# gradients mostly 0 or tiny (1e-20 .. 1e-44, some subnormal), so the
+# moments decay into the subnormal range (checked below), then two normal
+# steps again.
+DIRECT_N = 37
+DIRECT = [
+    ("adam_beta2_9999", "Adam", {"lr": 0.1, "betas": (0.9, 0.9999)}, "varied"),
+    ("adam_amsgrad_beta2_9999_weight_decay", "Adam",
+     {"lr": 0.1, "betas": (0.9, 0.9999), "amsgrad": True, "weight_decay": 0.1}, "varied"),
+    ("adamw_beta2_9999", "AdamW", {"lr": 0.1, "betas": (0.9, 0.9999), "weight_decay": 0.1}, "varied"),
+    ("rmsprop_alpha_9999", "RMSprop", {"lr": 0.01, "alpha": 0.9999}, "varied"),
+    ("rmsprop_alpha_9999_centered_momentum", "RMSprop",
+     {"lr": 0.01, "alpha": 0.9999, "centered": True, "momentum": 0.5, "weight_decay": 0.1}, "varied"),
+    ("adagrad_direct", "Adagrad", {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1}, "varied"),
+    ("rprop_direct", "Rprop", {"lr": 0.01}, "varied"),
+    ("adam_subnormal", "Adam", {"lr": 0.01, "betas": (0.6, 0.6)}, "fading"),
+    ("adam_amsgrad_subnormal", "Adam", {"lr": 0.01, "betas": (0.6, 0.6), "amsgrad": True}, "fading"),
+    ("adamw_amsgrad_subnormal", "AdamW",
+     {"lr": 0.01, "betas": (0.6, 0.6), "amsgrad": True, "weight_decay": 0.1}, "fading"),
+    ("rmsprop_subnormal", "RMSprop", {"lr": 0.01, "alpha": 0.6}, "fading"),
+    ("rmsprop_centered_momentum_subnormal", "RMSprop",
+     {"lr": 0.01, "alpha": 0.6, "centered": True, "momentum": 0.6}, "fading"),
+]
+# state entries that hold a decaying moment, per optimizer
+MOMENTS = {"Adam": ["exp_avg", "exp_avg_sq"], "AdamW": ["exp_avg", "exp_avg_sq"],
+           "RMSprop": ["square_avg", "grad_avg", "momentum_buffer"]}
 
 # max_norm, norm_type: below and above the gradient's norm
 CLIP_NORMS = [(0.05, 2.0), (100.0, 2.0), (0.1, 1.0), (0.01, math.inf), (0.05, 3.0), (0.05, 0.5)]
@@ -137,6 +173,40 @@ def trajectory(kind, opts, clip=None):
     return losses, after, smallest
 
 
+def direct_gradients():
+    """The gradient vectors of the direct cases, fixed by a seed."""
+    rng = np.random.default_rng(12)
+
+    def varied():
+        g = rng.choice([-1.0, 1.0], DIRECT_N) * 10.0 ** rng.uniform(-4, 2, DIRECT_N)
+        g[[5, 20]] = 0.0
+        return torch.tensor(g, dtype=torch.float32)
+    tiny = np.zeros(DIRECT_N)
+    tiny[[1, 8, 15, 22, 29]] = [1e-20, -1e-25, 1e-30, 1e-40, -1e-44]
+    tiny = torch.tensor(tiny, dtype=torch.float32)
+    assert 0 < abs(tiny[22].item()) < np.finfo(np.float32).tiny
+    g1, g2, g3 = varied(), varied(), varied()
+    return {"varied": [(1, g1), (1, g2), (1, g3)],
+            "fading": [(1, g1), (100, tiny), (100, tiny), (100, tiny), (1, g2), (1, g3)]}
+
+
+def direct(kind, opts, segments):
+    p = torch.zeros(DIRECT_N, requires_grad=True)
+    opt = getattr(torch.optim, kind)([p], foreach=False, **torch_kwargs(opts))
+    after, subnormal = [], False
+    for steps, g in segments:
+        for _ in range(steps):
+            p.grad = g.clone()
+            opt.step()
+            for key in MOMENTS.get(kind, []):
+                s = opt.state[p].get(key)
+                if s is not None:
+                    a = s.abs()
+                    subnormal = subnormal or bool(((a > 0) & (a < np.finfo(np.float32).tiny)).any())
+        after.append(p.detach().clone())
+    return after, subnormal
+
+
 def clip_cases():
     def grads():
         ps = R.params()
@@ -185,6 +255,15 @@ def main():
         assert kind != "Rprop" or smallest > 1e-6, (name, smallest)
         cases.append({"name": name, "optimizer": kind, "options": lua_opts(opts),
                       "losses": losses, "params": after})
+    grads = direct_gradients()
+    directs = []
+    for name, kind, opts, which in DIRECT:
+        after, subnormal = direct(kind, opts, grads[which])
+        # the fading cases must reach the subnormal range in PyTorch's state
+        assert subnormal == (which == "fading"), (name, subnormal)
+        directs.append({"name": name, "optimizer": kind, "options": lua_opts(opts),
+                        "steps": [n for n, _ in grads[which]],
+                        "grads": [g for _, g in grads[which]], "params": after})
     clipped = []
     for name, kind, opts, clip in CLIPPED:
         losses, after, _ = trajectory(kind, opts, clip)
@@ -198,7 +277,7 @@ def main():
         e = schedule(kind, opts, steps)
         e["name"], e["scheduler"], e["options"] = name, kind, lua_opts(opts)
         schedules.append(e)
-    ref = {"net": NET, "loss": LOSS, "steps": STEPS, "cases": cases, "clipped": clipped,
+    ref = {"net": NET, "loss": LOSS, "steps": STEPS, "cases": cases, "direct": directs, "clipped": clipped,
            "clip": clip_cases(), "schedule_lr": SCHEDULE_LR, "schedules": schedules}
     sys.stdout.write(
         "-- Generated by spec/reference/make_optim.py with PyTorch %s:\n"

@@ -31,4 +31,19 @@ bp_isa bp_isa_active(void);
 ** Fails, naming the ISA, if the CPU lacks it. */
 bp_status bp_isa_set(bp_isa isa, bp_isa *prev, bp_error *err);
 
+/* The statement name_avx512 args, name_avx2 args or name_portable args, by
+** the active ISA: the dispatch of kernels built in three versions (the
+** SIMD ones exist where BP_ISA_X86 is defined). */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define BP_ISA_X86 1
+#define BP_ISA_CALL(name, args)                           \
+  switch (bp_isa_active()) {                              \
+  case BP_ISA_AVX512: name##_avx512 args; break;          \
+  case BP_ISA_AVX2: name##_avx2 args; break;              \
+  default: name##_portable args; break;                   \
+  }
+#else
+#define BP_ISA_CALL(name, args) name##_portable args;
+#endif
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/cpu.h"
+#include "kernels/nocontract.h"
 #include "kernels/small.h"
 #include "kernels/vmath.h"
 
@@ -261,16 +262,19 @@ void bp_small_dx(size_t n, size_t in, size_t out, const float *dy,
   PICK(bp_small_dx, (n, in, out, dy, w, dx))
 }
 
+/* The optimizer updates follow cpu.h's ISA, as every other optimizer's
+** loops (kernels/update.h), so bp_isa_set moves them too. */
 void bp_upd_sgd(size_t m, float lr, float *p, const float *g) {
-  PICK(bp_upd_sgd, (m, lr, p, g))
+  BP_ISA_CALL(bp_upd_sgd, (m, lr, p, g))
 }
 
 void bp_upd_sgd_wd(size_t m, float lr, float wd, float *p, const float *g) {
-  PICK(bp_upd_sgd_wd, (m, lr, wd, p, g))
+  BP_ISA_CALL(bp_upd_sgd_wd, (m, lr, wd, p, g))
 }
 
 void bp_upd_sgd_momentum(size_t m, float lr, float wd, float mu, float keep,
                          int first, int nesterov, float *p, const float *g,
                          float *b) {
-  PICK(bp_upd_sgd_momentum, (m, lr, wd, mu, keep, first, nesterov, p, g, b))
+  BP_ISA_CALL(bp_upd_sgd_momentum,
+              (m, lr, wd, mu, keep, first, nesterov, p, g, b))
 }

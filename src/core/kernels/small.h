@@ -9,7 +9,9 @@
 ** what the CPU has (compiled with per-function target attributes, so the
 ** default -O2 build runs everywhere); BACKPROP_ISA=portable|avx2|avx512
 ** in the environment forces one (read once, for tests; an ISA the CPU
-** lacks falls back to the best it has).
+** lacks falls back to the best it has). The optimizer updates follow
+** cpu.h's active ISA instead (bp_isa_set moves them, as every
+** optimizer's loops).
 **
 ** Rounding: every elementwise operation is the same multiply then add as
 ** the portable C (no FMA contraction), so bp_small_grad, bp_small_dx and

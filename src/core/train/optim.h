@@ -24,6 +24,22 @@
 **            [step_min, step_max]; p -= sign(g)*step. No weight decay.
 ** Hyperparameters are plain fields: change lr between steps to schedule it
 ** (Rprop reads lr only at its first step, as PyTorch).
+**
+** Rounding: the operations are PyTorch's, in its order, in float, none
+** fused, except that Adam multiplies sqrt(v) by 1 / sqrt(1 - b2^t) (one
+** division fewer, see kernels/update_rules.h); constants such as 1 - beta2,
+** 1 - alpha and the bias corrections are computed in double and rounded
+** once, as PyTorch rounds its Python floats. The result is the same bits on every ISA (kernels/update.h)
+** and for any thread count. Where PyTorch's CPU kernels fuse a multiply
+** and an add (add_ with alpha) results differ from it by float rounding.
+** Two departures. To keep subnormal numbers (100+ cycles an operation
+** on most x86 CPUs) out of the state, Adam's and RMSprop's moments below
+** FLT_MIN are stored as 0 where that cannot change the result: second
+** moments when the denominator rounds the same either way, first moments
+** and RMSprop's buffer when the step they make is below 2^-100 (with a
+** tiny eps, PyTorch's rule is kept; see optim.c). And centered RMSprop's
+** v - mean^2, which rounding can make negative, counts as 0 (PyTorch:
+** NaN).
 */
 #ifndef BP_OPTIM_H
 #define BP_OPTIM_H
@@ -74,13 +90,18 @@ void bp_optim_step(bp_optim *o, float *params, const float *grads);
 ** bp_optim_step does to them, bit for bit (steps is not counted). */
 void bp_optim_sgd_part(const bp_optim *o, const float *params, float *p,
                        const float *g, size_t m);
+/* The same for any kind: the update of a piece, bit for bit what
+** bp_optim_step does to it (steps is not counted). */
+void bp_optim_part(const bp_optim *o, const float *params, float *p,
+                   const float *g, size_t m);
 /* The optimizer's update as a hook for a fused backward pass
 ** (bp_net_backward_update) over the buffer params: 1 and *u filled when
 ** its rule updates each parameter from its own gradient and state alone
-** (SGD, any momentum and weight decay), else 0. Valid while o lives and
-** its settings stay as they are (make it again after a change of lr). */
+** (every kind here: apply is bp_optim_part), else 0. Valid while o lives
+** and its settings stay as they are (make it again after a change of
+** lr). */
 int bp_optim_update(const bp_optim *o, const float *params, bp_update *u);
-/* The same, with SGD's update split over the pool (NULL: inline) when
+/* bp_optim_step with the update split over the pool (NULL: inline) when
 ** the buffers are large: the same bits for any thread count. */
 struct bp_pool;
 void bp_optim_step_mt(bp_optim *o, struct bp_pool *pool, float *params,
