@@ -85,6 +85,7 @@ build = {
       ["backprop"] = "src/backprop/init.lua",
       ["backprop.data"] = "src/backprop/data.lua",
       ["backprop.metrics"] = "src/backprop/metrics.lua",
+      ["backprop.plot"] = "src/backprop/plot.lua",
       ["backprop.fit"] = "src/backprop/fit.lua",
       ["backprop.progress"] = "src/backprop/progress.lua",
       ["backprop.schedule"] = "src/backprop/schedule.lua",
