@@ -62,6 +62,7 @@ build = {
             "src/core/train/optim.c",
             "src/core/train/train.c",
             "src/core/io/crc32.c",
+            "src/core/io/csv.c",
             "src/core/io/idx.c",
             "src/core/io/inflate.c",
             "src/core/io/serialize.c",

@@ -1018,7 +1018,8 @@ describe("bp.data errors", function()
     raises({ "backprop.data.read_csv:", "line 2, column 3: 'oops' is not a number" },
            bp.data.read_csv, q, { header = false })
     local r = write(dir .. "/bad3.csv", "a,b\n1,\n")
-    raises({ "backprop.data.read_csv:", "line 2, column 'b': '' is not a number" }, bp.data.read_csv, r)
+    -- An empty cell is a missing value now (issue 11), reported as such.
+    raises({ "backprop.data.read_csv:", "line 2, column 'b': missing value (an empty cell" }, bp.data.read_csv, r)
   end)
 
   it("read_csv: ragged rows and unterminated quotes", function()
@@ -1034,7 +1035,7 @@ describe("bp.data errors", function()
     raises({ "backprop.data.read_csv:", "target must be a column name or an index in 1..3, got 4" },
            bp.data.read_csv, p, { target = 4 })
     raises({ "backprop.data.read_csv:", "index in 1..3, got 0" }, bp.data.read_csv, p, { target = 0 })
-    raises({ "backprop.data.read_csv:", "unknown option 'targt' (expected one of: header, sep, target)" },
+    raises({ "backprop.data.read_csv:", "unknown option 'targt' (expected one of: drop, header, missing, na, sep, target, text)" },
            bp.data.read_csv, p, { targt = "a" })
     raises({ "backprop.data.read_csv:", "sep must be one character" }, bp.data.read_csv, p, { sep = ";;" })
     local h = write(dir .. "/header-only.csv", "a,b,c\n")

@@ -15,112 +15,192 @@ local function check_options(fn, opts, known)
   return check.options("backprop.data." .. fn, opts, known)
 end
 
--- Split one CSV line on sep (a single character), as RFC 4180 has it: a
--- field in double quotes may contain sep, and "" inside it is one quote.
-local function fields(line, sep)
-  local out, i, n = {}, 1, #line
-  while i <= n + 1 do
-    if line:sub(i, i) == '"' then
-      local parts, j = {}, i + 1
-      while true do
-        local q = line:find('"', j, true)
-        if not q then return nil end
-        parts[#parts + 1] = line:sub(j, q - 1)
-        if line:sub(q + 1, q + 1) ~= '"' then
-          i = q + 2
-          break
-        end
-        parts[#parts + 1] = '"'
-        j = q + 2
-      end
-      out[#out + 1] = table.concat(parts)
-    else
-      local j = line:find(sep, i, true) or n + 1
-      out[#out + 1] = line:sub(i, j - 1)
-      i = j + 1
+-- read_csv's options, and what `text` may say a text feature becomes.
+local CSV_OPTIONS = { target = true, header = true, sep = true, text = true,
+                      missing = true, na = true, drop = true }
+local TEXT = { onehot = true, ids = true }
+
+-- A column given by name or 1-based index, as an index.
+local function column_index(fn, path, names, v, what)
+  if type(v) == "string" then
+    for j, name in ipairs(names) do
+      if name == v then return j end
     end
+    fail(fn, "'%s' has no column named '%s'", path, v)
   end
-  return out
+  local j = math.type(v) and math.tointeger(v)
+  if not j or j < 1 or j > #names then
+    fail(fn, "%s must be a column name or an index in 1..%d, got %s", what, #names, tostring(v))
+  end
+  return j
 end
 
---- Read a CSV file of numbers. Returns X (N x features), Y (N x 1, the
--- target column, or nil without opts.target) and the feature names.
--- opts.target: the target column's header name or 1-based index;
--- opts.header (default true): whether the first line names the columns;
--- opts.sep (default ","): the field separator.
-function data.read_csv(path, opts)
-  local fn = "read_csv"
-  opts = check_options(fn, opts, { target = true, header = true, sep = true })
-  if type(path) ~= "string" then fail(fn, "path must be a string, got %s", type(path)) end
+local function check_csv_options(fn, opts)
+  opts = check_options(fn, opts, CSV_OPTIONS)
   local sep = opts.sep or ","
   if type(sep) ~= "string" or #sep ~= 1 then fail(fn, "sep must be one character") end
+  if sep == '"' or sep == "\n" or sep == "\r" then
+    fail(fn, "sep cannot be a quote or a line break")
+  end
   local header = opts.header
   if header == nil then header = true end
   if type(header) ~= "boolean" then fail(fn, "header must be a boolean, got %s", type(header)) end
-  local file, why = io.open(path, "r")
-  if not file then fail(fn, "cannot open '%s': %s", path, why) end
-  local names, rows, width, lineno = nil, {}, nil, 0
-  local ok, err = pcall(function()
-    for line in file:lines() do
-      lineno = lineno + 1
-      line = line:gsub("\r$", "")
-      if line:find("%S") then
-        local f = fields(line, sep)
-        if not f then error(string.format("line %d: unterminated quote", lineno), 0) end
-        if width == nil then width = #f end
-        if #f ~= width then
-          error(string.format("line %d has %d fields, expected %d", lineno, #f, width), 0)
-        end
-        if header and names == nil then
-          names = f
-        else
-          local row = {}
-          for j = 1, width do
-            local v = tonumber(f[j])
-            if v == nil or v ~= v or v == math.huge or v == -math.huge then
-              local col = names and ("'" .. names[j] .. "'") or tostring(j)
-              error(string.format("line %d, column %s: '%s' is not a %snumber",
-                                  lineno, col, f[j], v and "finite " or ""), 0)
-            end
-            row[j] = v
-          end
-          rows[#rows + 1] = row
-        end
+  if opts.text ~= nil and not TEXT[opts.text] then
+    fail(fn, "text must be \"onehot\" or \"ids\", got %s", tostring(opts.text))
+  end
+  local missing = opts.missing
+  if missing ~= nil and (type(missing) ~= "number" or missing ~= missing) then
+    fail(fn, "missing must be a number (the value of a missing cell), got %s", tostring(missing))
+  end
+  local na = opts.na or {}
+  if type(na) ~= "table" then fail(fn, "na must be a list of strings, got %s", type(na)) end
+  for i = 1, #na do
+    if type(na[i]) ~= "string" then fail(fn, "na[%d] must be a string, got %s", i, type(na[i])) end
+  end
+  if opts.drop ~= nil and type(opts.drop) ~= "table" then
+    fail(fn, "drop must be a list of column names or indices, got %s", type(opts.drop))
+  end
+  return opts, sep, header, na
+end
+
+local function distinct_names(fn, path, names)
+  local seen = {}
+  for j, name in ipairs(names) do
+    if seen[name] then
+      fail(fn, "'%s': columns %d and %d are both named '%s' (a name must pick one column; " ..
+               "rename one of them in the file)", path, seen[name], j, name)
+    end
+    seen[name] = j
+  end
+end
+
+-- The first missing cell of the columns read, as "line L, column C".
+local function first_missing(reader, names, header, read)
+  local line, col, count
+  for j in pairs(read) do
+    local _, n, l = reader:column(j)
+    if n > 0 and (not line or l < line or (l == line and j < col)) then
+      line, col, count = l, j, n
+    end
+  end
+  if not line then return nil end
+  local where = header and string.format("column '%s'", names[col]) or "column " .. col
+  return line, col, where, count
+end
+
+--- Read a CSV file. Returns X (N x features), Y (N x 1, the target
+-- column, or nil without opts.target), the feature names, the class names
+-- when the target column holds text (Y then holds class ids 1..C in the
+-- names' order), and the values of each text feature (by column name).
+-- Options (docs/API.md has the details):
+--   target: the target column's header name or 1-based index;
+--   header (true): whether the first line names the columns;
+--   sep (","): the field separator, one character (";", "\t", ...);
+--   text: what a text feature column becomes: "onehot" (one 0/1 column per
+--     value, named "<column>_<value>") or "ids" (1..K); without it a text
+--     feature is an error;
+--   missing: the number a missing cell (empty, or one of na) becomes;
+--     without it a missing cell is an error naming its line and column;
+--   na: more strings that mean a missing cell ({"NA", "?"});
+--   drop: columns (names or indices) not to read.
+-- Text values (classes, categories) are numbered in sorted (byte) order,
+-- so the ids do not depend on the order of the rows.
+function data.read_csv(path, opts)
+  local fn = "read_csv"
+  if type(path) ~= "string" then fail(fn, "path must be a string, got %s", type(path)) end
+  local sep, header, na
+  opts, sep, header, na = check_csv_options(fn, opts)
+  local reader, err, kind = core.internal.csv_open(path, sep, header)
+  if not reader then
+    if err:match("^cannot open") then fail(fn, "cannot open '%s': %s", path, err:gsub("^cannot open: ", "")) end
+    if kind == "sep" then
+      err = err .. string.format(" (pass sep = '%s')", err:match("seems to use '(.)'") or "\\t")
+    end
+    fail(fn, "'%s': %s", path, err)
+  end
+  local ncols = reader:ncols()
+  local names = reader:names()
+  if names then
+    distinct_names(fn, path, names)
+  else
+    names = {}
+    for j = 1, ncols do names[j] = "column" .. j end
+  end
+  local tcol = opts.target ~= nil and column_index(fn, path, names, opts.target, "target") or nil
+  local dropped = {}
+  for i, v in ipairs(opts.drop or {}) do
+    local j = column_index(fn, path, names, v, "drop[" .. i .. "]")
+    if j == tcol then fail(fn, "'%s': the target column '%s' is also in drop", path, names[j]) end
+    dropped[j] = true
+  end
+  local modes, read = {}, {}
+  for j = 1, ncols do
+    if dropped[j] then modes[j] = "skip"
+    elseif j == tcol or opts.text then modes[j] = "auto"
+    else modes[j] = "number" end
+    if not dropped[j] then read[j] = true end
+  end
+
+  local rows
+  rows, err, kind = reader:scan(modes, na)
+  if not rows then
+    if kind == "text" then
+      err = err .. " (a column of text is read with the option text = \"onehot\" or \"ids\", " ..
+                   "or left out with drop)"
+    end
+    fail(fn, "'%s': %s", path, err)
+  end
+  if rows == 0 then fail(fn, "'%s' has no data rows", path) end
+  if tcol then
+    local _, n, line = reader:column(tcol)
+    if n > 0 then
+      fail(fn, "'%s': line %d: the target '%s' is missing (%d row%s without a target)", path, line,
+           names[tcol], n, n == 1 and "" or "s")
+    end
+  end
+  if opts.missing == nil then
+    local line, _, where, count = first_missing(reader, names, header, read)
+    if line then
+      fail(fn, "'%s': line %d, %s: missing value (an empty cell%s; %d in that column; pass missing = " ..
+               "<number> to fill missing cells)", path, line, where, #na > 0 and " or an na marker" or "",
+           count)
+    end
+  end
+
+  -- The plan: where each column goes, and the feature names.
+  local plan, fnames, categories, width = {}, {}, nil, 0
+  for j = 1, ncols do
+    plan[j] = false
+    if read[j] and j ~= tcol then
+      local text, _, _, ncat = reader:column(j)
+      if text and opts.text == "onehot" then
+        local values = reader:categories(j)
+        plan[j] = { "x", width + 1, true }
+        for _, v in ipairs(values) do fnames[#fnames + 1] = names[j] .. "_" .. v end
+        width = width + ncat
+      else
+        plan[j] = { "x", width + 1, false }
+        fnames[#fnames + 1] = names[j]
+        width = width + 1
+      end
+      if text then
+        categories = categories or {}
+        categories[names[j]] = reader:categories(j)
       end
     end
-  end)
-  file:close()
+  end
+  if tcol then plan[tcol] = { "y" } end
+  if width == 0 then
+    fail(fn, "'%s' has only the target column", path)
+  end
+  local X = core.zeros(rows, width)
+  local Y = tcol and core.zeros(rows, 1) or nil
+  local ok
+  ok, err = reader:fill(X, Y, plan, opts.missing or 0)
   if not ok then fail(fn, "'%s': %s", path, err) end
-  if #rows == 0 then fail(fn, "'%s' has no data rows", path) end
-  if not names then
-    names = {}
-    for j = 1, width do names[j] = "column" .. j end
-  end
-  local target = opts.target
-  if target == nil then return core.tensor(rows), nil, names end
-  local tcol
-  if type(target) == "string" then
-    for j = 1, width do
-      if names[j] == target then tcol = j end
-    end
-    if not tcol then fail(fn, "'%s' has no column named '%s'", path, target) end
-  elseif math.type(target) and math.tointeger(target) and target >= 1 and target <= width then
-    tcol = math.tointeger(target)
-  else
-    fail(fn, "target must be a column name or an index in 1..%d, got %s", width,
-         tostring(target))
-  end
-  if width < 2 then fail(fn, "'%s' has only the target column", path) end
-  local xs, ys, fnames = {}, {}, {}
-  for j = 1, width do
-    if j ~= tcol then fnames[#fnames + 1] = names[j] end
-  end
-  for i, row in ipairs(rows) do
-    ys[i] = { row[tcol] }
-    table.remove(row, tcol)
-    xs[i] = row
-  end
-  return core.tensor(xs), core.tensor(ys), fnames
+  local classes = tcol and reader:column(tcol) and reader:categories(tcol) or nil
+  reader:close()
+  return X, Y, fnames, classes, categories
 end
 
 --- Shuffle the samples and split them: returns train, test, each a table

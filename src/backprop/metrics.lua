@@ -306,12 +306,12 @@ function metrics.f1(pred, y, opts) return prf("f1", pred, y, opts) end
 
 local LOGIT_TOLERANCE = 1e-3   -- |row sum - 1| of a row of probabilities
 
--- Every value finite.
-local function finite_values(fn, v)
+-- Every value of v (the values of `what`, "pred" by default) finite.
+local function finite_values(fn, v, what)
   for i = 1, #v do
     local x = v[i]
     if x ~= x or x == math.huge or x == -math.huge then
-      fail(fn, "pred contains nan or inf (value %d is %s)", i, tostring(x))
+      fail(fn, "%s contains nan or inf (value %d is %s)", what or "pred", i, tostring(x))
     end
   end
 end
@@ -502,42 +502,45 @@ local function values(fn, pred, y, opts)
   end
   local o, t = flat(pred), flat(y)
   finite_values(fn, o)
-  for i = 1, #t do
-    local x = t[i]
-    if x ~= x or x == math.huge or x == -math.huge then
-      fail(fn, "target contains nan or inf (value %d is %s)", i, tostring(x))
-    end
-  end
+  finite_values(fn, t, "target")
   return o, t, ps[1], #o // ps[1]
+end
+
+-- The mean over all values of f(output - target).
+local function mean_error(fn, pred, y, opts, f)
+  local o, t = values(fn, pred, y, opts)
+  local s = 0
+  for i = 1, #o do s = s + f(o[i] - t[i]) end
+  return s / #o
+end
+
+-- score(o, t, j, n, k), a value of output j (of k, each of n samples),
+-- averaged over the outputs.
+local function per_output(fn, pred, y, opts, score)
+  local o, t, n, k = values(fn, pred, y, opts)
+  local total = 0
+  for j = 1, k do total = total + score(o, t, j, n, k) end
+  return total / k
 end
 
 --- Mean absolute error.
 function metrics.mae(pred, y, opts)
-  local o, t = values("mae", pred, y, opts)
-  local s = 0
-  for i = 1, #o do s = s + math.abs(o[i] - t[i]) end
-  return s / #o
+  return mean_error("mae", pred, y, opts, math.abs)
 end
 
 --- Mean squared error (over all values: each output's MSE, averaged).
 function metrics.mse(pred, y, opts)
-  local o, t = values("mse", pred, y, opts)
-  local s = 0
-  for i = 1, #o do s = s + (o[i] - t[i]) ^ 2 end
-  return s / #o
+  return mean_error("mse", pred, y, opts, function(d) return d * d end)
 end
 
 --- Root mean squared error: each output's RMSE, averaged over outputs
 -- (as scikit-learn's mean_squared_error(squared=False)).
 function metrics.rmse(pred, y, opts)
-  local o, t, n, k = values("rmse", pred, y, opts)
-  local total = 0
-  for j = 1, k do
+  return per_output("rmse", pred, y, opts, function(o, t, j, n, k)
     local s = 0
     for i = 0, n - 1 do s = s + (o[i * k + j] - t[i * k + j]) ^ 2 end
-    total = total + math.sqrt(s / n)
-  end
-  return total / k
+    return math.sqrt(s / n)
+  end)
 end
 
 --- R², the coefficient of determination: 1 - (residual sum of squares) /
@@ -545,9 +548,7 @@ end
 -- output whose target is constant scores 1 when predicted exactly, else
 -- 0 (as scikit-learn).
 function metrics.r2(pred, y, opts)
-  local o, t, n, k = values("r2", pred, y, opts)
-  local total = 0
-  for j = 1, k do
+  return per_output("r2", pred, y, opts, function(o, t, j, n, k)
     local mean = 0
     for i = 0, n - 1 do mean = mean + t[i * k + j] end
     mean = mean / n
@@ -556,10 +557,9 @@ function metrics.r2(pred, y, opts)
       res = res + (t[i * k + j] - o[i * k + j]) ^ 2
       tot = tot + (t[i * k + j] - mean) ^ 2
     end
-    if tot > 0 then total = total + 1 - res / tot
-    elseif res == 0 then total = total + 1 end
-  end
-  return total / k
+    if tot > 0 then return 1 - res / tot end
+    return res == 0 and 1 or 0
+  end)
 end
 
 return metrics
