@@ -182,8 +182,12 @@ end)
 ------------------------------------------------------------------------
 -- Rendering in headless Chromium.
 
+-- Chromium and Python run without the sanitizer library `make asan`
+-- preloads into this process.
+local CLEAN = "unset LD_PRELOAD; "
+
 local function have(cmd)
-  return os.execute(cmd .. " >/dev/null 2>&1") == true
+  return os.execute(CLEAN .. cmd .. " >/dev/null 2>&1") == true
 end
 
 local PYTHON = "/usr/bin/python3"
@@ -202,12 +206,12 @@ local function render(svg, width, height)
     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--hide-scrollbars", "--user-data-dir=" .. dir .. "/profile", "--screenshot=" .. dir .. "/plot.png",
     string.format("--window-size=%d,%d", width, height) }, " ")
-  local ok = os.execute(string.format("cd '%s' && timeout 120 chromium %s file://%s/plot.svg >chromium.log 2>&1",
-                                      dir, flags, dir))
+  local ok = os.execute(string.format("cd '%s' && %s timeout 120 chromium %s file://%s/plot.svg >chromium.log 2>&1",
+                                      dir, CLEAN, flags, dir))
   assert(ok and H.exists(dir .. "/plot.png"), "chromium made no screenshot: " ..
          (H.exists(dir .. "/chromium.log") and H.read(dir .. "/chromium.log"):sub(-600) or ""))
   assert(os.execute(string.format(
-    "%s -c 'import sys; from PIL import Image; im = Image.open(sys.argv[1]).convert(\"RGB\"); "
+    CLEAN .. "%s -c 'import sys; from PIL import Image; im = Image.open(sys.argv[1]).convert(\"RGB\"); "
     .. "open(sys.argv[2], \"wb\").write(bytes(im.size[0].to_bytes(4, \"little\") + "
     .. "im.size[1].to_bytes(4, \"little\")) + im.tobytes())' '%s/plot.png' '%s/plot.rgb'",
     PYTHON, dir, dir)), "could not decode the screenshot")
