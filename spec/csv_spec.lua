@@ -394,3 +394,28 @@ describe("read_csv on random files", function()
     assert(read > 0 and refused > 0, string.format("%d read, %d refused", read, refused))
   end)
 end)
+
+describe("examples/iris.lua", function()
+  it("runs: cross-validates, prints the confusion matrix by name, classifies a plain table", function()
+    -- dofile runs the example with the real globals (busted gives each
+    -- spec file an environment of its own): replace print and arg there.
+    local G = _G
+    local lines, saved_print, saved_arg = {}, G.print, G.arg
+    G.print = function(...)
+      local parts = table.pack(...)
+      for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+      lines[#lines + 1] = table.concat(parts, "\t")
+    end
+    G.arg = { [0] = "examples/iris.lua" }
+    local ok, err = pcall(dofile, "examples/iris.lua")
+    G.print, G.arg = saved_print, saved_arg
+    assert(ok, err)
+    local text = table.concat(lines, "\n")
+    assert.matches("150 flowers, features sepal_length, sepal_width, petal_length, petal_width, " ..
+                   "classes setosa, versicolor, virginica", text, 1, true)
+    local cv = tonumber(text:match("5%-fold accuracy (%S+)"))
+    assert(cv and cv > 0.9, "cross-validated accuracy " .. tostring(cv))
+    assert.matches("true \\ predicted  setosa  versicolor  virginica", text, 1, true)
+    assert.matches("{6.3, 2.9, 5.6, 1.8} is virginica", text, 1, true)
+  end)
+end)
