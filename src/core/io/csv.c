@@ -400,7 +400,7 @@ static int slow_number(bp_csv *r, const char *s, size_t n, double *v) {
 static int number(bp_csv *r, const char *s, size_t n, double *v) {
   const char *p = s, *e = s + n;
   uint64_t m = 0;
-  int neg = 0, digits = 0, sig = 0, exp10 = 0, ex = 0, eneg = 0;
+  int neg = 0, digits = 0, sig = 0, exp10 = 0, ex = 0, eneg = 0, isfloat = 0;
   while (p < e && is_space(*p)) p++;
   while (e > p && is_space(e[-1])) e--;
   if (p == e) return 0;
@@ -415,6 +415,7 @@ static int number(bp_csv *r, const char *s, size_t n, double *v) {
     }
   }
   if (p < e && *p == '.') {
+    isfloat = 1;
     for (p++; p < e && (unsigned)(*p - '0') < 10; p++, digits++) {
       if (sig < 19) {
         m = m * 10 + (uint64_t)(*p - '0');
@@ -428,6 +429,7 @@ static int number(bp_csv *r, const char *s, size_t n, double *v) {
   if (digits == 0) goto slow;   /* "0x1F", ".", "-", text */
   if (p < e && (*p == 'e' || *p == 'E')) {
     int ed = 0;
+    isfloat = 1;
     p++;
     if (p < e && (*p == '-' || *p == '+')) eneg = *p++ == '-';
     for (; p < e && (unsigned)(*p - '0') < 10; p++, ed++)
@@ -437,7 +439,8 @@ static int number(bp_csv *r, const char *s, size_t n, double *v) {
   }
   if (p != e) goto slow;
   if (m == 0) {
-    *v = neg ? -0.0 : 0.0;
+    /* Lua reads "-0" as the integer 0, so +0.0; "-0.0" and "-0e1" as -0.0. */
+    *v = neg && isfloat ? -0.0 : 0.0;
     return 1;
   }
   if (m <= ((uint64_t)1 << 53) && exp10 >= -22 && exp10 <= 22) {
