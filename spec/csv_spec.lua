@@ -334,6 +334,17 @@ describe("read_csv misuse", function()
     bad({ sep = "\n" }, "sep cannot be a quote or a line break")
   end)
 
+  it("names a read error (a directory) and an empty file", function()
+    local ok, err = pcall(bp.data.read_csv, dir)
+    assert.is_false(ok)
+    assert.matches("backprop.data.read_csv: '" .. dir .. "': read error: ", err, 1, true)
+    ok, err = pcall(bp.data.read_csv, file(""))
+    assert.is_false(ok)
+    assert.matches("no data rows (the file is empty)", err, 1, true)
+    ok, err = pcall(bp.data.read_csv, file("\n \r\n\t\n"))
+    assert.matches("no data rows (the file is empty)", err, 1, true)
+  end)
+
   it("the internal reader refuses misuse without crashing", function()
     local internal = require("backprop.core").internal
     local r = internal.csv_open(file("a,b\n1,2\n"), ",", true)

@@ -332,6 +332,10 @@ static int tokenize(bp_csv *r, bp_error *err) {
 static int next_record(bp_csv *r, bp_error *err) {
   for (;;) {
     int t = tokenize(r, err), got;
+    if (t == T_END && r->ioerr) {   /* the end came from a failed read */
+      bp_fail(err, BP_EIO, "read error: %s", strerror(r->ioerr));
+      return T_ERR;
+    }
     if (t != T_MORE) return t;
     got = refill(r);
     if (got < 0) {
