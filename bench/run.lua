@@ -12,11 +12,12 @@
 -- note, never faked.
 --
 -- Environment (all optional):
---   BENCH_ONLY=classic,game,fmnist,optim,gemm   workloads to run (default: all)
+--   BENCH_ONLY=classic,game,fmnist,optim,gemm,csv   workloads to run (default: all)
 --   BENCH_CLASSIC_EPOCHS=100  BENCH_EPOCHS=2 (Fashion-MNIST)
 --   BENCH_GAME_CALLS=200000   BENCH_MIN_TIME=1 (s of repetitions, classic)
 --   BENCH_TORCH_THREADS=1,2 (Fashion-MNIST; the small nets run 1 thread)
 --   BENCH_PYTHON=/usr/bin/python3  BENCH_FMNIST=/usr/share/datasets/fashion-mnist
+--   BENCH_CSV_MB=100 (size of the generated CSV file)
 --   BENCH_MARKDOWN=1 (also print the table as Markdown)  BENCH_KEEP=1 (keep
 --   the exchange files)
 
@@ -51,7 +52,7 @@ local function log(fmt, ...)
 end
 
 local only = {}
-for w in (os.getenv("BENCH_ONLY") or "classic,game,fmnist,optim,gemm"):gmatch("[^,%s]+") do only[w] = true end
+for w in (os.getenv("BENCH_ONLY") or "classic,game,fmnist,optim,gemm,csv"):gmatch("[^,%s]+") do only[w] = true end
 
 local load_start = sh("cut -d' ' -f1-3 /proc/loadavg 2>/dev/null")
 local DIR = sh("mktemp -d \"${TMPDIR:-/tmp}/backprop-bench.XXXXXX\"")
@@ -197,6 +198,18 @@ if only.game then
   torch("game", 1)
 end
 
+-- read_csv against the plain-Lua loop on a generated numeric file (issue
+-- 11: within 2x its time, holding the result and a small buffer).
+if only.csv then
+  local csv = DIR .. "/bench.csv"
+  log("bench: %-12s generating %s MB in %s", "csv", os.getenv("BENCH_CSV_MB") or "100", csv)
+  assert(os.execute(ENV .. q(LUA) .. " " .. q(here .. "/ours/csv.lua") .. " gen " .. q(csv)),
+         "bench/ours/csv.lua gen failed")
+  run("csv", "backprop", {LUA, here .. "/ours/csv.lua", "read", csv})
+  run("csv", "lua5.4-io.lines", {LUA, here .. "/baselines/csv.lua", csv})
+  os.remove(csv)
+end
+
 if only.gemm then
   if not have.gemm then
     skip("gemm", "all", "build/bench/gemm is missing (make bench builds it)")
@@ -224,6 +237,8 @@ local WORKLOADS = {
   {id = "fmnist_adam", title = "the same MLP with Adam lr 1e-3 (backprop's SGD-momentum epoch from the same process below it)", unit = "s/epoch", higher = false},
   {id = "adam_step", title = "Adam's update of those 235k parameters (opt:step, fixed gradients) on each ISA, and SGD momentum's", unit = "us/step", higher = false},
   {id = "game", title = "game net 16-32-32-4 tanh, one forward per call", unit = "ns/call", higher = false},
+  {id = "csv", title = "reading a numeric CSV file (20 columns, " .. (os.getenv("BENCH_CSV_MB") or "100") ..
+   " MB) into memory", unit = "s", higher = false},
 }
 
 local function si(v)

@@ -270,6 +270,267 @@ describe("split", function()
 end)
 
 --------------------------------------------------------------------------
+describe("split with stratify", function()
+  -- 30 samples: 15 of class 1, 9 of class 2, 6 of class 3; feature 1 is the id
+  local N = 30
+  local function dataset()
+    local xs, ys = {}, {}
+    for i = 1, N do
+      xs[i] = { i }
+      ys[i] = { i <= 15 and 1 or i <= 24 and 2 or 3 }
+    end
+    return bp.tensor(xs), bp.tensor(ys)
+  end
+
+  local function counts(part)
+    local c = { 0, 0, 0 }
+    for i = 1, #part.y do c[part.y:get(i, 1)] = c[part.y:get(i, 1)] + 1 end
+    return c
+  end
+
+  it("keeps each class's share in both parts", function()
+    local X, Y = dataset()
+    for seed = 1, 20 do
+      local train, test = bp.data.split(X, Y, { test = 1 / 3, stratify = true, seed = seed })
+      assert.same({ 5, 3, 2 }, counts(test))         -- a third of 15, 9, 6
+      assert.same({ 10, 6, 4 }, counts(train))
+      -- x and y stay together, index names the rows
+      for i, id in ipairs(test.index) do
+        assert.equal(id, test.x:get(i, 1))
+        assert.equal(Y:get(id, 1), test.y:get(i, 1))
+      end
+      local seen = {}
+      for _, id in ipairs(train.index) do seen[id] = true end
+      for _, id in ipairs(test.index) do
+        assert.is_nil(seen[id])
+        seen[id] = true
+      end
+      for id = 1, N do assert.is_true(seen[id]) end
+    end
+  end)
+
+  it("rounds by largest remainders, takes labels as a tensor or a list, and draws at random", function()
+    local X, Y = dataset()
+    -- 0.2 of 30 = 6: 15 -> 3, 9 -> 1.8, 6 -> 1.2 give 3 + 1 + 1 = 5, and the
+    -- largest remainder (0.8, class 2) takes the sixth
+    local _, test = bp.data.split(X, Y, { test = 0.2, stratify = true, seed = 4 })
+    assert.same({ 3, 2, 1 }, counts(test))
+    local labels = {}
+    for i = 1, N do labels[i] = ({ "a", "b", "c" })[Y:get(i, 1)] end
+    local _, t2 = bp.data.split(X, nil, { test = 0.2, stratify = labels, seed = 4 })
+    assert.same(test.index, t2.index)
+    local _, t3 = bp.data.split(X, nil, { test = 0.2, stratify = Y:reshape(N), seed = 4 })
+    assert.same(test.index, t3.index)
+    local _, t4 = bp.data.split(X, nil, { test = 0.2, stratify = bp.one_hot(Y:reshape(N)), seed = 4 })
+    assert.same(test.index, t4.index)
+    local _, t5 = bp.data.split(X, Y, { test = 0.2, stratify = true, seed = 5 })
+    assert.are_not.same(test.index, t5.index)
+    bp.manual_seed(9)
+    local _, a = bp.data.split(X, Y, { stratify = true })
+    bp.manual_seed(9)
+    local _, b = bp.data.split(X, Y, { stratify = true })
+    assert.same(a.index, b.index)
+  end)
+
+  it("refuses what cannot be stratified", function()
+    local X, Y = dataset()
+    local function err(opts, y)
+      local ok, e = pcall(bp.data.split, X, y == nil and Y or y or nil, opts)
+      assert.is_false(ok)
+      return e
+    end
+    assert.matches("stratify = true needs y", err({ stratify = true }, false), 1, true)
+    assert.matches("stratify: 3 labels for 30 samples", err({ stratify = { 1, 2, 3 } }), 1, true)
+    local one = Y:clone()
+    one:set(30, 1, 7)
+    assert.matches("stratify: class 7 has only 1 sample (row 30)", err({ stratify = one }), 1, true)
+    assert.matches("stratify: 2 test and 28 training samples cannot each hold all 3 classes",
+                   err({ stratify = true, test = 0.05 }), 1, true)
+    assert.matches("stratify must be true (the labels in y), a tensor or a list of labels, got string",
+                   err({ stratify = "y" }), 1, true)
+  end)
+end)
+
+--------------------------------------------------------------------------
+describe("kfold", function()
+  local REF = dofile("spec/reference/folds_ref.lua")
+
+  local function folds(n, k, y, opts)
+    local X = bp.arange(1, n + 1):reshape(n, 1)
+    local out = {}
+    for f, train, val in bp.data.kfold(X, y, k, opts) do
+      assert.equal(#out + 1, f)
+      -- every row once, x and y in step, rows ascending
+      local seen = {}
+      for _, p in ipairs({ train, val }) do
+        for i, id in ipairs(p.index) do
+          assert.is_nil(seen[id])
+          seen[id] = true
+          assert.equal(id, p.x:get(i, 1))
+          if y then assert.equal(y:get(id), p.y:get(i)) end
+          if i > 1 then assert(p.index[i - 1] < id, "rows ascending") end
+        end
+      end
+      for id = 1, n do assert.is_true(seen[id]) end
+      out[f] = val.index
+    end
+    assert.equal(k, #out)
+    return out
+  end
+
+  it("gives scikit-learn's KFold and StratifiedKFold folds (no shuffle)", function()
+    for c, case in ipairs(REF) do
+      local y = bp.tensor(case.y)
+      assert.same(case.kfold, folds(#case.y, case.k, y), "KFold case " .. c)
+      assert.same(case.stratified, folds(#case.y, case.k, y, { stratify = true }), "StratifiedKFold case " .. c)
+    end
+  end)
+
+  it("shuffles with a seed: same folds for the same seed, class shares kept", function()
+    local y = {}
+    for i = 1, 50 do y[i] = i <= 40 and 1 or i <= 47 and 2 or 3 end
+    local Y = bp.tensor(y)
+    local a = folds(50, 5, Y, { shuffle = true, seed = 3, stratify = true })
+    assert.same(a, folds(50, 5, Y, { shuffle = true, seed = 3, stratify = true }))
+    assert.are_not.same(a, folds(50, 5, Y, { shuffle = true, seed = 4, stratify = true }))
+    assert.are_not.same(folds(50, 5, Y, { stratify = true }), a)
+    for _, val in ipairs(a) do
+      local c = { 0, 0, 0 }
+      for _, id in ipairs(val) do c[y[id]] = c[y[id]] + 1 end
+      assert.same({ 8 }, { c[1] })              -- 40 / 5
+      assert(c[2] == 1 or c[2] == 2, "class 2 in a fold: " .. c[2])
+      assert(c[3] <= 1, "class 3 in a fold: " .. c[3])
+    end
+    local plain = folds(50, 5, nil, { shuffle = true, seed = 3 })
+    for _, val in ipairs(plain) do assert.equal(10, #val) end
+    assert.are_not.same(folds(50, 5), plain)
+  end)
+
+  it("works without y, and refuses bad arguments", function()
+    local X = bp.zeros(6, 2)
+    local n = 0
+    for _, train, val in bp.data.kfold(X, 3) do
+      n = n + 1
+      assert.is_nil(train.y)
+      assert.equal(2, #val.x)
+    end
+    assert.equal(3, n)
+    local function err(...)
+      local ok, e = pcall(bp.data.kfold, ...)
+      assert.is_false(ok)
+      return e
+    end
+    assert.matches("k must be an integer in 2..6 (the number of samples), got 7", err(X, nil, 7), 1, true)
+    assert.matches("k must be an integer in 2..6", err(X, nil, 1), 1, true)
+    assert.matches("seed is given but shuffle is not true", err(X, nil, 2, { seed = 1 }), 1, true)
+    assert.matches("unknown option 'shufle'", err(X, nil, 2, { shufle = true }), 1, true)
+    assert.matches("stratify: k = 4 is more than the samples of every class (at most 3)",
+                   err(X, bp.tensor({ 1, 1, 1, 2, 2, 2 }), 4, { stratify = true }), 1, true)
+  end)
+end)
+
+--------------------------------------------------------------------------
+describe("scaler apply and inverse", function()
+  local function fitted()
+    return bp.data.standardize(bp.tensor({ { 1, 10, -1 }, { 2, 10, 0 }, { 3, 10, 0 }, { 4, 10, 5 } }))
+  end
+  -- mean {2.5, 10, 1}, std {1.1180340, 1, 2.3452079}
+
+  it("takes a tensor of any batch size, in place, and returns it", function()
+    local s = fitted()
+    for _, n in ipairs({ 1, 3, 100 }) do
+      local x = bp.ones(n, 3) * 5
+      local y = s:apply(x)
+      assert.equal(x, y)
+      for i = 1, n do
+        near(x:get(i, 1), (5 - 2.5) / 1.1180340, 1e-6)
+        near(x:get(i, 2), -5)
+        near(x:get(i, 3), 4 / 2.3452079, 1e-6)
+      end
+    end
+  end)
+
+  it("takes one sample as a 1-D tensor, in place", function()
+    local s = fitted()
+    local x = bp.tensor({ 5, 12, 1 })
+    assert.equal(x, s:apply(x))
+    near(x:get(1), 2.2360680, 1e-6)
+    near(x:get(2), 2)
+    near(x:get(3), 0)
+    -- a row view is written through
+    local m = bp.tensor({ { 5, 12, 1 }, { 2.5, 10, 1 } })
+    s:apply(m[2])
+    assert.same({ 0, 0, 0 }, m[2]:totable())
+    assert.equal(5, m:get(1, 1))
+  end)
+
+  it("takes a plain table, one sample or rows, returning a new table", function()
+    local s = fitted()
+    local row = { 5, 12, 1 }
+    local out = s:apply(row)
+    assert.same({ 5, 12, 1 }, row)                 -- not touched
+    assert.equal("table", type(out))
+    near(out[1], (5 - 2.5) / H.f32(math.sqrt(1.25)), 1e-12)
+    near(out[2], 2)
+    near(out[3], 0)
+    local rows = s:apply({ { 5, 12, 1 }, { 2.5, 10, 1 } })
+    near(rows[1][1], out[1], 1e-12)
+    assert.same({ 0, 0, 0 }, rows[2])
+    -- the same values as the tensor path, to float32 rounding
+    local t = s:apply(bp.tensor({ { 5, 12, 1 } }))
+    for j = 1, 3 do near(t:get(1, j), out[j], 1e-6) end
+  end)
+
+  it("inverse undoes apply, for every kind", function()
+    local s = fitted()
+    local x = bp.tensor({ { 5, 12, 1 }, { -3, 0, 7 } })
+    local orig = x:totable()
+    assert.equal(x, s:inverse(s:apply(x)))
+    H.assert_close(x, orig, 1e-5)
+    local v = bp.tensor({ 0.5, -1, 2 })
+    s:inverse(v)
+    near(v:get(1), 0.5 * H.f32(math.sqrt(1.25)) + 2.5, 1e-6)
+    near(v:get(2), 9)
+    near(v:get(3), 2 * H.f32(math.sqrt(5.5)) + 1, 1e-6)
+    local tab = s:inverse(s:apply({ 5, 12, 1 }))
+    H.assert_close(tab, { 5, 12, 1 }, 1e-12)
+  end)
+
+  it("standardizes regression targets and maps predictions back", function()
+    -- y = 3x + 100: a network trained on standardized y predicts in those
+    -- units; inverse gives the original ones.
+    bp.manual_seed(2)
+    local x = bp.rand(64, 1)
+    local y = x * 3 + 100
+    local sx, sy = bp.data.standardize(x), bp.data.standardize(y)
+    local net = bp.Sequential{ bp.Linear(1, 1) }
+    net:fit(x, y, { loss = bp.MSELoss(), optimizer = bp.SGD(net, { lr = 0.1 }), epochs = 200, batch_size = 16 })
+    local q = sx:apply(bp.tensor({ { 0.5 } }))
+    local pred = sy:inverse(net:forward(q))
+    near(pred:get(1, 1), 101.5, 1e-3)
+  end)
+
+  it("refuses other widths and kinds, naming the method", function()
+    local s = fitted()
+    local function err(method, x)
+      local ok, e = pcall(s[method], s, x)
+      assert.is_false(ok)
+      return e
+    end
+    assert.matches("backprop.Scaler:apply: x has 2 features (shape 4x2), but the scaler was fitted on 3",
+                   err("apply", bp.zeros(4, 2)), 1, true)
+    assert.matches("backprop.Scaler:inverse: x has 4 features (shape 4), but the scaler was fitted on 3",
+                   err("inverse", bp.zeros(4)), 1, true)
+    assert.matches("x must be N x features or one sample, got 3 dimensions", err("apply", bp.zeros(2, 2, 3)), 1, true)
+    assert.matches("x must be a float32 tensor, got uint8", err("apply", bp.zeros(2, 3, "uint8")), 1, true)
+    assert.matches("x has 2 features, but the scaler was fitted on 3", err("apply", { 1, 2 }), 1, true)
+    assert.matches("x row 2 has 1 features", err("apply", { { 1, 2, 3 }, { 1 } }), 1, true)
+    assert.matches("x feature 2 is a string, expected a number", err("inverse", { 1, "2", 3 }), 1, true)
+    assert.matches("x must be a backprop.Tensor or a table of numbers, got number", err("apply", 3), 1, true)
+  end)
+end)
+
+--------------------------------------------------------------------------
 describe("standardize", function()
   -- col 1: 1 2 3 4    mean 2.5, population std sqrt(1.25) = 1.1180340
   -- col 2: constant 10

@@ -29,8 +29,16 @@ local OPTIONS = {
 -- history fields a metric name must not take.
 local RESERVED = {
   loss = true, lr = true, best_epoch = true, best_loss = true,
-  stopped_epoch = true, restored = true,
+  stopped_epoch = true, restored = true, plot = true,
 }
+
+-- The history's one method: history:plot(path [, opts]) writes its curves
+-- as an SVG file (bp.plot.history; required on first use).
+local History = { __index = {
+  plot = function(history, path, opts)
+    return require("backprop.plot").history(history, path, opts)
+  end,
+} }
 
 local function fail(msg, ...)
   check.fail(FN, msg, ...)
@@ -364,7 +372,7 @@ local function record_metrics(s, history, epoch, outputs, shown)
 end
 
 local function train(net, x, y, s, trainer, bar)
-  local history = { loss = {}, lr = {} }
+  local history = setmetatable({ loss = {}, lr = {} }, History)
   if s.validation then history.val_loss = {} end
   if s.metrics then
     for _, m in ipairs(s.metrics) do history[s.validation and "val_" .. m[1] or m[1]] = {} end

@@ -16,6 +16,7 @@ end
 require("backprop.fit").install(core.Module)
 bp.data = require("backprop.data")
 bp.metrics = require("backprop.metrics")
+bp.plot = require("backprop.plot")
 bp.lr_scheduler = require("backprop.schedule")
 
 return bp

@@ -108,3 +108,36 @@ void lbp_setinternal(lua_State *L, const luaL_Reg *funcs) {
   luaL_setfuncs(L, funcs, 0);
   lua_pop(L, 1);
 }
+
+void lbp_checknargs(lua_State *L, int self, int max, const char *fn) {
+  int n = lua_gettop(L);
+  while (n > self && lua_isnil(L, n)) n--;     /* f(a, nil) is f(a) */
+  if (n - self > max && max == 0)
+    lbp_error(L, fn, "takes no arguments, got %d", n - self);
+  if (n - self > max)
+    lbp_error(L, fn, "takes at most %d argument%s, got %d", max,
+              max == 1 ? "" : "s", n - self);
+}
+
+int lbp_checkboolean(lua_State *L, int idx, const char *fn, const char *arg) {
+  if (lua_isnoneornil(L, idx)) return 0;
+  if (lua_type(L, idx) != LUA_TBOOLEAN)
+    lbp_error(L, fn, "%s must be a boolean, got %s", arg,
+              luaL_typename(L, idx));
+  return lua_toboolean(L, idx);
+}
+
+size_t lbp_checklist(lua_State *L, int idx, const char *fn, const char *what) {
+  lua_Integer n = luaL_len(L, idx), keys = 0;
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    keys++;
+  }
+  if (keys != n)
+    lbp_error(L, fn, "%s is not a list: it has %ld keys but its length is "
+              "%ld (a hole such as {[1] = 1, [3] = 3}, or keys other than "
+              "1..n)", what, (long)keys, (long)n);
+  return (size_t)n;
+}

@@ -26,6 +26,16 @@ double lbp_checkfinite(lua_State *L, int idx, const char *fn, const char *arg);
 void lbp_checkoptions(lua_State *L, int idx, const char *fn,
                       const char *const keys[]);
 
+/* Error when more than max arguments come (trailing nils are not
+** counted); self = 1 for a method, whose object is not counted. */
+void lbp_checknargs(lua_State *L, int self, int max, const char *fn);
+/* An optional boolean at idx (none or nil give 0); anything else is an
+** error, not a truth value. */
+int lbp_checkboolean(lua_State *L, int idx, const char *fn, const char *arg);
+/* The length of the table at idx, which must be a list: keys 1..n and
+** nothing else (a hole would make its length ambiguous). `what` names it. */
+size_t lbp_checklist(lua_State *L, int idx, const char *fn, const char *what);
+
 /* Register a userdata type: metatable `tname` with the metamethods `meta`
 ** and __index = a table of `methods` (also stored as module[field] when
 ** field is not NULL), then the `functions` (constructors) into the module

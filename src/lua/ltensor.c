@@ -118,7 +118,10 @@ static int getshape(lua_State *L, int first, const char *fn, size_t *shape,
     }
   }
   if (top >= first && lua_istable(L, first)) {
-    n = (int)luaL_len(L, first);
+    if (top > first)
+      lbp_error(L, fn, "expected the sizes as numbers or one table, got a "
+                "table then %s", luaL_typename(L, first + 1));
+    n = (int)lbp_checklist(L, first, fn, "sizes");
     if (n < 1 || n > BP_MAXDIM)
       lbp_error(L, fn, "expected 1 to %d sizes, got %d", BP_MAXDIM, n);
     for (i = 1; i <= n; i++) {
@@ -179,7 +182,11 @@ static void fill(lua_State *L, int idx, int d, bp_tensor *t, size_t *k,
   if (lua_type(L, idx) != LUA_TTABLE)
     lbp_error(L, fn, "element %s is a %s, expected a table (rows must all "
               "have the same shape)", path, luaL_typename(L, idx));
-  n = (size_t)luaL_len(L, idx);
+  {
+    char what[220];
+    snprintf(what, sizeof what, plen ? "element %s" : "data", path);
+    n = lbp_checklist(L, idx, fn, what);
+  }
   if (n != t->shape[d])
     lbp_error(L, fn, "element %s has %lu entries, expected %lu (rows must "
               "all have the same length)", plen ? path : "{}",
@@ -217,6 +224,7 @@ static int l_tensor(lua_State *L) {
   ltensor *t;
   if (luaL_testudata(L, 1, LBP_TENSOR)) {
     ltensor *src = lbp_checkanytensor(L, 1, fn, "data");
+    lbp_checknargs(L, 0, 2, fn);
     dt = lua_isnoneornil(L, 2) ? src->t.dtype : lbp_checkdtype(L, 2, fn);
     t = lbp_tnew(L, dt, src->t.ndim, src->t.shape, fn);
     bp_copy(&t->t, &src->t);
@@ -225,6 +233,7 @@ static int l_tensor(lua_State *L) {
   if (lua_type(L, 1) != LUA_TTABLE)
     lbp_error(L, fn, "data must be a (nested) table of numbers, got %s",
               luaL_typename(L, 1));
+  lbp_checknargs(L, 0, 2, fn);
   dt = lbp_checkdtype(L, 2, fn);
   lua_settop(L, 1);
   lua_pushvalue(L, 1);
@@ -265,6 +274,7 @@ static int t_close(lua_State *L) {
 static int t_shape(lua_State *L) {
   ltensor *t = CHECK_ANY(L, 1, "backprop.Tensor:shape");
   int i;
+  lbp_checknargs(L, 1, 0, "backprop.Tensor:shape");
   lua_createtable(L, t->t.ndim, 0);
   for (i = 0; i < t->t.ndim; i++) {
     lua_pushinteger(L, (lua_Integer)t->t.shape[i]);
@@ -274,11 +284,13 @@ static int t_shape(lua_State *L) {
 }
 
 static int t_dim(lua_State *L) {
+  lbp_checknargs(L, 1, 0, "backprop.Tensor:dim");
   lua_pushinteger(L, CHECK_ANY(L, 1, "backprop.Tensor:dim")->t.ndim);
   return 1;
 }
 
 static int t_numel(lua_State *L) {
+  lbp_checknargs(L, 1, 0, "backprop.Tensor:numel");
   lua_pushinteger(L, (lua_Integer)CHECK_ANY(L, 1, "backprop.Tensor:numel")->t.numel);
   return 1;
 }
@@ -346,6 +358,7 @@ static void push_nested(lua_State *L, const bp_tensor *t, int d, size_t off) {
 
 static int t_totable(lua_State *L) {
   ltensor *t = CHECK_ANY(L, 1, "backprop.Tensor:totable");
+  lbp_checknargs(L, 1, 0, "backprop.Tensor:totable");
   luaL_checkstack(L, t->t.ndim + 4, "tensor too deep");
   push_nested(L, &t->t, 0, 0);
   return 1;
@@ -440,6 +453,7 @@ static int binary(lua_State *L, const char *fn, bp_binop op) {
   ltensor *y;
   int nd;
   if (an && bn) lbp_error(L, fn, "expected at least one backprop.Tensor");
+  lbp_checknargs(L, 1, 1, fn);
   if (!an) a = lbp_tfloat(L, 1, fn, "left")->t;
   if (!bn) b = lbp_tfloat(L, 2, fn, "right")->t;
   if (an) {
@@ -482,17 +496,24 @@ static int unary(lua_State *L, const char *fn, bp_unop op, float lo,
   return 1;
 }
 
+/* A method of no arguments (-t passes the operand twice: not checked). */
+static int unary0(lua_State *L, const char *fn, bp_unop op) {
+  lbp_checknargs(L, 1, 0, fn);
+  return unary(L, fn, op, 0, 0);
+}
+
 static int t_unm(lua_State *L) { return unary(L, "backprop.Tensor:__unm", BP_NEG, 0, 0); }
-static int t_exp(lua_State *L) { return unary(L, "backprop.Tensor:exp", BP_EXP, 0, 0); }
-static int t_log(lua_State *L) { return unary(L, "backprop.Tensor:log", BP_LOG, 0, 0); }
-static int t_sqrt(lua_State *L) { return unary(L, "backprop.Tensor:sqrt", BP_SQRT, 0, 0); }
-static int t_abs(lua_State *L) { return unary(L, "backprop.Tensor:abs", BP_ABS, 0, 0); }
+static int t_exp(lua_State *L) { return unary0(L, "backprop.Tensor:exp", BP_EXP); }
+static int t_log(lua_State *L) { return unary0(L, "backprop.Tensor:log", BP_LOG); }
+static int t_sqrt(lua_State *L) { return unary0(L, "backprop.Tensor:sqrt", BP_SQRT); }
+static int t_abs(lua_State *L) { return unary0(L, "backprop.Tensor:abs", BP_ABS); }
 
 /* t:clamp(min, max): either bound may be nil, not both. */
 static int t_clamp(lua_State *L) {
   const char *fn = "backprop.Tensor:clamp";
   double lo = -HUGE_VAL, hi = HUGE_VAL;
   lbp_checkanytensor(L, 1, fn, "self");
+  lbp_checknargs(L, 1, 2, fn);
   if (lua_isnoneornil(L, 2) && lua_isnoneornil(L, 3))
     lbp_error(L, fn, "expected a min or a max (or both), got neither");
   if (!lua_isnoneornil(L, 2)) lo = lbp_checkfinite(L, 2, fn, "min");
@@ -507,6 +528,7 @@ static int t_matmul(lua_State *L) {
   size_t m, k, k2, n, shape[2];
   int nd = 0;
   lbp_shapebuf sa, sb;
+  lbp_checknargs(L, 1, 1, fn);
   if (a->t.ndim > 2 || b->t.ndim > 2)
     lbp_error(L, fn, "expected 1-D or 2-D tensors, got %s and %s",
               lbp_shape(&a->t, &sa), lbp_shape(&b->t, &sb));
@@ -547,14 +569,16 @@ static int reduce(lua_State *L, const char *fn, bp_reduce_op op, int want) {
   ltensor *t = lbp_tfloat(L, 1, fn, "self"), *v = NULL, *ix = NULL;
   size_t shape[BP_MAXDIM], at, j;
   int d, i, k = 0, keep;
+  lbp_checknargs(L, 1, 2, fn);
+  keep = lbp_checkboolean(L, 3, fn, "keepdim");
   if (lua_isnoneornil(L, 2)) {
+    if (keep) lbp_error(L, fn, "keepdim is given without a dim");
     double r = bp_reduce_all(op, &t->t, &at);
     if (want & VALUES) lua_pushnumber(L, r);
     if (want == INDICES) lua_pushinteger(L, (lua_Integer)at + 1);
     return 1;
   }
   d = lbp_tcheckdim(L, 2, &t->t, 0, fn);
-  keep = lua_toboolean(L, 3);
   if (t->t.shape[d] > LBP_2POW24 && (want & INDICES))
     lbp_error(L, fn, "dimension %d has %lu elements; indices above 2^24 do "
               "not fit in float32", d + 1, (unsigned long)t->t.shape[d]);
@@ -602,7 +626,9 @@ static int t_reshape(lua_State *L) {
   lbp_shapebuf sb;
   bp_tensor v;
   if (top >= 2 && lua_istable(L, 2)) {          /* reshape({3, 2}) */
-    int len = (int)luaL_len(L, 2);
+    int len;
+    lbp_checknargs(L, 1, 1, fn);
+    len = (int)lbp_checklist(L, 2, fn, "sizes");
     if (len < 1 || len > BP_MAXDIM)   /* before pushing: bounded stack use */
       lbp_error(L, fn, "expected 1 to %d sizes, got %d", BP_MAXDIM, len);
     luaL_checkstack(L, len, "too many sizes");
@@ -661,6 +687,7 @@ static int t_transpose(lua_State *L) {
   const char *fn = "backprop.Tensor:t";
   ltensor *t = CHECK_T(L, 1, fn), *y;
   lbp_shapebuf sb;
+  lbp_checknargs(L, 1, 0, fn);
   if (t->t.ndim > 2)
     lbp_error(L, fn, "expected a 1-D or 2-D tensor, got shape %s",
               lbp_shape(&t->t, &sb));
@@ -680,6 +707,7 @@ static int t_transpose(lua_State *L) {
 static int t_clone(lua_State *L) {
   const char *fn = "backprop.Tensor:clone";
   ltensor *t = CHECK_ANY(L, 1, fn);
+  lbp_checknargs(L, 1, 0, fn);
   ltensor *y = lbp_tnew(L, t->t.dtype, t->t.ndim, t->t.shape, fn);
   bp_copy(&y->t, &t->t);
   return 1;
@@ -689,6 +717,7 @@ static int t_copy(lua_State *L) {
   const char *fn = "backprop.Tensor:copy";
   ltensor *t = CHECK_ANY(L, 1, fn);
   lbp_checkanytensor(L, 2, fn, "source");
+  lbp_checknargs(L, 1, 1, fn);
   assign(L, fn, "source", &t->t, 2);
   lua_settop(L, 1);
   return 1;
@@ -697,6 +726,7 @@ static int t_copy(lua_State *L) {
 static int t_fill(lua_State *L) {
   const char *fn = "backprop.Tensor:fill";
   ltensor *t = CHECK_ANY(L, 1, fn);
+  lbp_checknargs(L, 1, 1, fn);
   if (lua_type(L, 2) != LUA_TNUMBER)
     lbp_error(L, fn, "value must be a number, got %s",
               luaL_typename(L, 2));
@@ -713,6 +743,7 @@ static int l_randperm(lua_State *L) {
   bp_rng local, *r = lbp_rng(L);
   uint32_t *idx;
   ltensor *t;
+  lbp_checknargs(L, 0, 2, fn);
   if (n > LBP_2POW24)
     lbp_error(L, fn, "n must be at most 2^24 (indices are stored as float32)");
   if (!lua_isnoneornil(L, 2)) {

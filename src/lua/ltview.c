@@ -34,6 +34,7 @@ static int t_narrow(lua_State *L) {
   size_t start = lbp_checksize(L, 3, fn, "start");
   size_t len = lbp_checksize(L, 4, fn, "len"), n = t->t.shape[d];
   bp_tensor v;
+  lbp_checknargs(L, 1, 3, fn);
   if (start > n)
     lbp_error(L, fn, "start is %lu, out of range 1..%lu (size of dimension "
               "%d)", (unsigned long)start, (unsigned long)n, d + 1);
@@ -53,6 +54,7 @@ static int t_select(lua_State *L) {
   ltensor *t = lbp_checkanytensor(L, 1, fn, "self");
   int d = lbp_tcheckdim(L, 2, &t->t, 0, fn);
   size_t i = lbp_checksize(L, 3, fn, "index");
+  lbp_checknargs(L, 1, 2, fn);
   if (i > t->t.shape[d])
     lbp_error(L, fn, "index is %lu, out of range 1..%lu (size of dimension "
               "%d)", (unsigned long)i, (unsigned long)t->t.shape[d], d + 1);
@@ -69,6 +71,7 @@ static int t_index(lua_State *L) {
   ltensor *t = lbp_checkanytensor(L, 1, fn, "self"), *y, *it;
   size_t n, i, len, shape[BP_MAXDIM];
   int d = lbp_tcheckdim(L, 2, &t->t, 0, fn);
+  lbp_checknargs(L, 1, 2, fn);
   len = t->t.shape[d];
   it = luaL_testudata(L, 3, LBP_TENSOR);
   if (it == NULL && !lua_istable(L, 3))
@@ -77,7 +80,7 @@ static int t_index(lua_State *L) {
   if (it != NULL) it = lbp_checkanytensor(L, 3, fn, "ids");
   if (it != NULL && it->t.ndim != 1)
     lbp_error(L, fn, "ids must be a 1-D tensor of indices");
-  n = it != NULL ? it->t.numel : (size_t)luaL_len(L, 3);
+  n = it != NULL ? it->t.numel : lbp_checklist(L, 3, fn, "ids");
   if (n == 0) lbp_error(L, fn, "ids is empty");
   /* Check every id before allocating the result. */
   for (i = 0; i < n; i++) {
@@ -119,7 +122,7 @@ static int checklist(lua_State *L, int idx, const char *fn) {
   if (!lua_istable(L, idx))
     lbp_error(L, fn, "tensors must be a table of backprop.Tensor, got %s",
               luaL_typename(L, idx));
-  n = (int)luaL_len(L, idx);
+  n = (int)lbp_checklist(L, idx, fn, "tensors");
   if (n < 1) lbp_error(L, fn, "tensors is empty");
   luaL_checkstack(L, n + 8, "too many tensors");
   for (i = 1; i <= n; i++) {
@@ -144,6 +147,7 @@ static int l_cat(lua_State *L) {
   int n, i, d, base;
   ltensor *t0, *y;
   size_t shape[BP_MAXDIM], at = 0;
+  lbp_checknargs(L, 0, 2, fn);
   lua_settop(L, 2);
   n = checklist(L, 1, fn);
   base = lua_gettop(L) - n;
@@ -182,6 +186,7 @@ static int l_stack(lua_State *L) {
   int n, i, d, base;
   ltensor *t0, *y;
   size_t shape[BP_MAXDIM];
+  lbp_checknargs(L, 0, 2, fn);
   lua_settop(L, 2);
   n = checklist(L, 1, fn);
   base = lua_gettop(L) - n;
@@ -216,6 +221,7 @@ static int l_stack(lua_State *L) {
 /* t itself if it has type dt, else a converted copy. */
 static int convert(lua_State *L, bp_dtype dt, const char *fn) {
   ltensor *t = lbp_checkanytensor(L, 1, fn, "self"), *y;
+  lbp_checknargs(L, 1, 0, fn);
   if (t->t.dtype == dt) {
     lua_settop(L, 1);
     return 1;
@@ -230,6 +236,7 @@ static int t_byte(lua_State *L) { return convert(L, BP_UINT8, "backprop.Tensor:b
 
 static int t_dtype(lua_State *L) {
   ltensor *t = lbp_checkanytensor(L, 1, "backprop.Tensor:dtype", "self");
+  lbp_checknargs(L, 1, 0, "backprop.Tensor:dtype");
   lua_pushstring(L, lbp_dtype_name(t->t.dtype));
   return 1;
 }
@@ -243,6 +250,7 @@ static int l_arange(lua_State *L) {
   double start = 0.0, stop, step = 1.0, count;
   size_t n, i;
   ltensor *t;
+  lbp_checknargs(L, 0, 3, fn);
   if (lua_isnoneornil(L, 2)) {
     stop = lbp_checkfinite(L, 1, fn, "stop");
   } else {
@@ -270,8 +278,11 @@ static int l_linspace(lua_State *L) {
   double start = lbp_checkfinite(L, 1, fn, "start");
   double stop = lbp_checkfinite(L, 2, fn, "stop");
   size_t n = lbp_checksize(L, 3, fn, "n"), i;
-  ltensor *t = lbp_newtensor(L, 1, &n, fn);
-  double step = n > 1 ? (stop - start) / (double)(n - 1) : 0.0;
+  ltensor *t;
+  double step;
+  lbp_checknargs(L, 0, 3, fn);
+  t = lbp_newtensor(L, 1, &n, fn);
+  step = n > 1 ? (stop - start) / (double)(n - 1) : 0.0;
   for (i = 0; i < n; i++) t->t.data[i] = (float)(start + (double)i * step);
   if (n > 1) t->t.data[n - 1] = (float)stop;   /* exact end, no drift */
   return 1;
@@ -294,7 +305,8 @@ static int l_one_hot(lua_State *L) {
     lbp_error(L, fn, "labels must be a 1-D tensor (or N x 1), got shape %s",
               lbp_shape(&lt->t, &sb));
   }
-  n = lt != NULL ? lt->t.shape[0] : (size_t)luaL_len(L, 1);
+  lbp_checknargs(L, 0, 2, fn);
+  n = lt != NULL ? lt->t.shape[0] : lbp_checklist(L, 1, fn, "labels");
   if (n == 0) lbp_error(L, fn, "labels is empty");
   if (!lua_isnoneornil(L, 2)) c = lbp_checksize(L, 2, fn, "num_classes");
   for (i = 0; i < n; i++) {

@@ -28,9 +28,11 @@ static size_t type_size(int type) {
 }
 
 /* The next bytes of the (decompressed) file into r->p, r->n; n = 0 at
-** the end. */
-static bp_status next(bp_idx *r, bp_error *err) {
-  if (r->gz) return bp_gunzip_read(r->gz, &r->p, &r->n, err);
+** the end. A gzip file is decoded only as far as the `want` bytes the
+** caller still needs (roughly: a match may run a little past), so what
+** follows the data, even a 4 GiB gzip member, is never decompressed. */
+static bp_status next(bp_idx *r, size_t want, bp_error *err) {
+  if (r->gz) return bp_gunzip_read_max(r->gz, want, &r->p, &r->n, err);
   r->p = r->buf;
   r->n = fread(r->buf, 1, BUFSIZE, r->f);
   if (r->n == 0 && ferror(r->f))
@@ -45,7 +47,7 @@ static bp_status take(bp_idx *r, unsigned char *dst, size_t want, size_t *got,
   while (*got < want) {
     size_t k;
     if (r->n == 0) {
-      bp_status st = next(r, err);
+      bp_status st = next(r, want - *got, err);
       if (st != BP_OK) return st;
       if (r->n == 0) break;
     }
@@ -182,7 +184,7 @@ bp_status bp_idx_read(bp_idx *r, bp_tensor *t, bp_error *err) {
     const unsigned char *p;
     size_t m;
     if (r->n == 0) {
-      if ((st = next(r, err)) != BP_OK) return st;
+      if ((st = next(r, want - got, err)) != BP_OK) return st;
       if (r->n == 0) break;
     }
     m = want - got < r->n ? want - got : r->n;
@@ -216,20 +218,20 @@ bp_status bp_idx_read(bp_idx *r, bp_tensor *t, bp_error *err) {
   if (got < want)
     return bp_fail(err, BP_EFORMAT, "expected %lu bytes of data after the "
                    "header, got %lu", (unsigned long)want, (unsigned long)got);
-  /* Read to the end: a gzip member's CRC is checked there, and nothing
-  ** may follow the data. */
+  /* Nothing may follow the data. One more byte is asked for: that reads
+  ** the last member's trailer (its CRC is checked there) and stops at the
+  ** first byte past the data. A plain file's size was checked at open. */
   extra = r->n;
   r->n = 0;
-  for (;;) {
-    if ((st = next(r, err)) != BP_OK) return st;
-    if (r->n == 0) break;
-    extra += r->n;
+  if (extra == 0) {
+    if ((st = next(r, 1, err)) != BP_OK) return st;
+    extra = r->n;
     r->n = 0;
   }
   if (extra > 0)
     return bp_fail(err, BP_EFORMAT, "expected %lu bytes of data after the "
-                   "header, got %lu", (unsigned long)want,
-                   (unsigned long)(want + extra));
+                   "header, but the %s data goes on past them",
+                   (unsigned long)want, r->gz ? "decompressed" : "file's");
   return BP_OK;
 }
 

@@ -61,6 +61,7 @@ struct bp_gunzip {
   uint32_t crc, isize;            /* of the current member so far */
   unsigned long long mtotal;      /* bytes of the current member so far */
   size_t out_pos, crc_pos;        /* crc, isize, mtotal cover out[..crc_pos) */
+  size_t stop;                    /* this pull decodes until out_pos >= stop */
   uint32_t dlit[LCAP], ddist[DCAP], flit[LCAP], fdist[DCAP];
   unsigned char in[INSIZE];
   unsigned char out[LIMIT + SLACK];
@@ -362,7 +363,7 @@ static void end_block(bp_gunzip *z) {
 
 static bp_status stored(bp_gunzip *z, bp_error *err) {
   size_t pos = z->out_pos;
-  while (z->stored_left > 0 && pos < LIMIT) {
+  while (z->stored_left > 0 && pos < z->stop) {
     size_t k;
     if (z->bc >= 8) {          /* bytes already in the bit buffer first */
       z->out[pos++] = (unsigned char)z->bb;
@@ -377,7 +378,7 @@ static bp_status stored(bp_gunzip *z, bp_error *err) {
     }
     k = z->in_len - z->in_pos;
     if (k > z->stored_left) k = z->stored_left;
-    if (k > LIMIT - pos) k = LIMIT - pos;
+    if (k > z->stop - pos) k = z->stop - pos;
     memcpy(z->out + pos, z->in + z->in_pos, k);
     z->in_pos += k;
     pos += k;
@@ -394,13 +395,13 @@ static bp_status stored(bp_gunzip *z, bp_error *err) {
 static bp_status huffman(bp_gunzip *z, bp_error *err) {
   const uint32_t *lit = z->lit, *dist = z->dist;
   unsigned char *out = z->out;
-  size_t pos = z->out_pos;
+  size_t pos = z->out_pos, stop = z->stop;
   uint64_t bb = z->bb;
   unsigned bc = z->bc;
   const char *bad = NULL;
   int trunc = 0;
 
-  while (pos < LIMIT) {
+  while (pos < stop) {
     uint32_t e;
     unsigned len, sym, n, length, d;
     if (bc < 48) {             /* 48 bits: the longest length/distance pair */
@@ -586,6 +587,12 @@ bp_gunzip *bp_gunzip_open(FILE *f, bp_error *err) {
 
 bp_status bp_gunzip_read(bp_gunzip *z, const unsigned char **out, size_t *n,
                          bp_error *err) {
+  return bp_gunzip_read_max(z, CHUNK, out, n, err);
+}
+
+bp_status bp_gunzip_read_max(bp_gunzip *z, size_t max,
+                             const unsigned char **out, size_t *n,
+                             bp_error *err) {
   size_t start;
   bp_status st = BP_OK;
   *out = NULL;
@@ -599,7 +606,8 @@ bp_status bp_gunzip_read(bp_gunzip *z, const unsigned char **out, size_t *n,
     z->out_pos = z->crc_pos = WSIZE;
   }
   start = z->out_pos;
-  while (st == BP_OK && z->out_pos < LIMIT && z->state != S_DONE) {
+  z->stop = start + (max == 0 ? 1 : max < CHUNK ? max : CHUNK);
+  while (st == BP_OK && z->out_pos < z->stop && z->state != S_DONE) {
     switch (z->state) {
     case S_HEADER: st = header(z, -1, err); break;
     case S_BLOCK: st = block_header(z, err); break;

@@ -26,6 +26,14 @@ bp_gunzip *bp_gunzip_open(FILE *f, bp_error *err);
 bp_status bp_gunzip_read(bp_gunzip *z, const unsigned char **out, size_t *n,
                          bp_error *err);
 
+/* The same, decoding only until about max bytes are out (at least 1; a
+** match may run up to 257 bytes past max): a reader that knows how much
+** it wants stops at the first byte past it instead of decoding, say, a
+** 4 GiB member that follows its data. */
+bp_status bp_gunzip_read_max(bp_gunzip *z, size_t max,
+                             const unsigned char **out, size_t *n,
+                             bp_error *err);
+
 void bp_gunzip_close(bp_gunzip *z);   /* NULL is fine */
 
 #endif
