@@ -104,6 +104,7 @@ build = {
       ["backprop.progress"] = "src/backprop/progress.lua",
       ["backprop.schedule"] = "src/backprop/schedule.lua",
       ["backprop.check"] = "src/backprop/check.lua",
+      ["backprop.compat"] = "src/backprop/compat.lua",
    },
    -- The documentation goes into the rock's docs/ (`luarocks doc backprop`).
    -- LuaRocks copies either copy_directories or the top-level README,

@@ -1,6 +1,7 @@
 --- bp.data: getting data into tensors: CSV and IDX files, train/test
 -- splits, feature scaling, and mini-batches for hand-written loops.
 
+local compat = require("backprop.compat")
 local core = require("backprop.core")
 local check = require("backprop.check")
 
@@ -28,7 +29,7 @@ local function column_index(fn, path, names, v, what)
     end
     fail(fn, "'%s' has no column named '%s'", path, v)
   end
-  local j = math.type(v) and math.tointeger(v)
+  local j = compat.tointeger(v)
   if not j or j < 1 or j > #names then
     fail(fn, "%s must be a column name or an index in 1..%d, got %s", what, #names, tostring(v))
   end
@@ -253,7 +254,7 @@ local function strata(fn, labels, y, n)
 end
 
 local function check_seed(fn, seed)
-  if seed ~= nil and math.type(seed) ~= "integer" and not (math.type(seed) == "float" and math.tointeger(seed)) then
+  if seed ~= nil and not compat.isinteger(seed) then
     fail(fn, "seed must be an integer, got %s", tostring(seed))
   end
 end
@@ -307,7 +308,7 @@ function data.split(X, Y, opts)
         for i = 1, n do if class[i] == c then first = i break end end
         local v = values[first]
         fail(fn, "stratify: class %s has only 1 sample (row %d); each class needs 2 to be in both parts",
-             math.type(v) == "float" and math.tointeger(v) or tostring(v), first)
+             compat.tointeger(v) or tostring(v), first)
       end
     end
     if ntest < nclass or n - ntest < nclass then
@@ -319,7 +320,7 @@ function data.split(X, Y, opts)
     -- until the quotas add up to ntest.
     local given, order = 0, {}
     for c = 1, nclass do
-      quota[c] = size[c] * ntest // n
+      quota[c] = compat.idiv(size[c] * ntest, n)
       given = given + quota[c]
       order[c] = c
     end
@@ -335,7 +336,7 @@ function data.split(X, Y, opts)
   local perm = core.randperm(n, opts.seed):totable()
   local taken, test_ids, train_ids = {}, {}, {}
   for k = 1, n do
-    local i = math.tointeger(perm[k])
+    local i = compat.tointeger(perm[k])
     local c = class and class[i] or 1
     if (taken[c] or 0) < quota[c] then
       taken[c] = (taken[c] or 0) + 1
@@ -362,7 +363,7 @@ function data.kfold(X, Y, k, opts)
   end
   opts = check_options(fn, opts, { shuffle = true, seed = true, stratify = true })
   local n = check_xy(fn, X, Y)
-  local nf = math.type(k) and math.tointeger(k)
+  local nf = compat.tointeger(k)
   if not nf or nf < 2 or nf > n then
     fail(fn, "k must be an integer in 2..%d (the number of samples), got %s", n, tostring(k))
   end
@@ -405,7 +406,7 @@ function data.kfold(X, Y, k, opts)
     -- random order (one permutation of all rows decides), else in row order.
     local order = shuffle and core.randperm(n, opts.seed):totable() or nil
     for k = 1, n do
-      local i = order and math.tointeger(order[k]) or k
+      local i = order and compat.tointeger(order[k]) or k
       local c = class[i]
       pos[c] = pos[c] + 1
       fold[i] = lists[c][pos[c]]
@@ -414,10 +415,10 @@ function data.kfold(X, Y, k, opts)
     local order = shuffle and core.randperm(n, opts.seed):totable() or nil
     local at = 0
     for f = 1, nf do
-      local size = n // nf + (f <= n % nf and 1 or 0)
+      local size = compat.idiv(n, nf) + (f <= n % nf and 1 or 0)
       for _ = 1, size do
         at = at + 1
-        fold[order and math.tointeger(order[at]) or at] = f
+        fold[order and compat.tointeger(order[at]) or at] = f
       end
     end
   end
@@ -470,7 +471,7 @@ function data.batches(X, Y, batch_size, opts)
     local ny = #Y
     if ny ~= n then fail(fn, "x has %d samples but y has %d", n, ny) end
   end
-  local bs = math.tointeger(batch_size)
+  local bs = compat.tointeger(batch_size)
   if type(batch_size) ~= "number" or not bs or bs < 1 then
     fail(fn, "batch_size must be a positive integer, got %s", tostring(batch_size))
   end
@@ -480,7 +481,7 @@ function data.batches(X, Y, batch_size, opts)
   local y_offset = optional_number(fn, "y_offset", opts.y_offset)
   local seed = opts.seed
   if seed ~= nil then
-    if math.type(seed) ~= "integer" then fail(fn, "seed must be an integer, got %s", tostring(seed)) end
+    if not compat.isinteger(seed) then fail(fn, "seed must be an integer, got %s", tostring(seed)) end
     if not shuffle then fail(fn, "seed is given but shuffle is not true") end
   end
   if y_offset ~= nil and Y == nil then fail(fn, "y_offset is given but there is no y") end

@@ -8,6 +8,7 @@
 -- in that call (its trainer and the table `s`), so a fit abandoned inside
 -- a coroutine, or a fit run from another fit's hook, leaves nothing behind.
 
+local compat = require("backprop.compat")
 local check = require("backprop.check")
 local core = require("backprop.core")
 local metrics_lib = require("backprop.metrics")
@@ -52,7 +53,7 @@ local function positive_integer(value, name, default)
   if value == nil then return default end
   -- math.tointeger is nil for fractions, NaN and floats beyond the integer
   -- range (math.huge passed a value == floor(value) test and broke the loop).
-  local n = math.type(value) and math.tointeger(value)
+  local n = compat.tointeger(value)
   if not n or n < 1 then
     fail("%s must be a positive integer, got %s", name, describe(value))
   end
@@ -135,7 +136,7 @@ local function metrics_option(v)
   end
   local list, named = {}, {}
   for key, f in pairs(v) do
-    if math.type(key) == "integer" and key >= 1 and key <= #v then
+    if compat.isinteger(key) and key >= 1 and key <= #v then
       if type(f) ~= "string" then
         fail("metrics[%d] must be the name of a bp.metrics function, got %s", key, type(f))
       end
@@ -342,7 +343,7 @@ local function run_epoch(trainer, s, epoch, bar)
     if s.pieces then
       local dt = core.clock() - t0
       if dt < 0.025 and count == s.piece then s.piece = s.piece * 2
-      elseif dt > 0.1 and s.piece > 1 then s.piece = s.piece // 2 end
+      elseif dt > 0.1 and s.piece > 1 then s.piece = compat.idiv(s.piece, 2) end
       bar:update(epoch, first - 1, seen, loss_of(s, total, weight))
     end
     if s.on_batch and ((first - 1) % s.batch_every == 0 or first > nb) then

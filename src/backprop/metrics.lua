@@ -12,6 +12,7 @@
 -- Classes inside this file are numbered 1..K: for one output column,
 -- class 1 is the target 0 and class 2 the target 1.
 
+local compat = require("backprop.compat")
 local check = require("backprop.check")
 
 local metrics = {}
@@ -57,7 +58,7 @@ local function true_classes(fn, y, n, c, yc)
     end
   elseif yc == c then                     -- one-hot rows
     local am = flat(y:argmax(2))
-    for i = 1, n do t[i] = math.tointeger(am[i]) end
+    for i = 1, n do t[i] = compat.tointeger(am[i]) end
   elseif yc == 1 then
     local yf = flat(y)
     for i = 1, n do
@@ -65,7 +66,7 @@ local function true_classes(fn, y, n, c, yc)
       if not (v >= 1 and v <= c and v == math.floor(v)) then
         fail(fn, "label %d is %g, expected an integer in 1..%d", i, v, c)
       end
-      t[i] = math.tointeger(v)
+      t[i] = compat.tointeger(v)
     end
   else
     fail(fn, "target must be N labels or N x %d one-hot rows", c)
@@ -99,7 +100,7 @@ local function classify(fn, pred, y, threshold)
     -- x * 0 is 0 for every finite x, NaN for NaN and infinities.
     if (pred * 0):sum() ~= 0 then fail(fn, "pred contains nan or inf") end
     local am = flat(pred:argmax(2))
-    for i = 1, n do p[i] = math.tointeger(am[i]) end
+    for i = 1, n do p[i] = compat.tointeger(am[i]) end
   end
   return p, true_classes(fn, y, n, c, yc), math.max(c, 2), c
 end
@@ -135,7 +136,7 @@ end
 -- whose metatable prints it.
 
 local function pad(s, w, left)
-  local fill = string.rep(" ", w - utf8.len(s))
+  local fill = string.rep(" ", w - compat.utf8len(s))
   return left and s .. fill or fill .. s
 end
 
@@ -144,10 +145,10 @@ local function matrix_tostring(m)
   local k = #m
   local corner = "true \\ predicted"
   local first = #corner
-  for i = 1, k do first = math.max(first, utf8.len(names[i])) end
+  for i = 1, k do first = math.max(first, compat.utf8len(names[i])) end
   local widths = {}
   for j = 1, k do
-    local w = utf8.len(names[j])
+    local w = compat.utf8len(names[j])
     for i = 1, k do w = math.max(w, #tostring(m[i][j])) end
     widths[j] = w
   end
@@ -178,7 +179,7 @@ local function class_names(fn, names, k, c)
       fail(fn, "names[%d] must be a string, got %s", i, type(s))
     end
     out[i] = tostring(s)
-    if not utf8.len(out[i]) then fail(fn, "names[%d] is not valid UTF-8", i) end
+    if not compat.utf8len(out[i]) then fail(fn, "names[%d] is not valid UTF-8", i) end
   end
   return out
 end
@@ -214,10 +215,10 @@ local AVERAGES = { binary = true, macro = true, weighted = true, micro = true, n
 -- the second class (target 1, or label 2).
 local function positive_class(fn, pos_label, k, c)
   if pos_label == nil then return 2 end
-  if c == 1 and (pos_label == 0 or pos_label == 1) then return math.tointeger(pos_label) + 1 end
-  if c > 1 and math.type(pos_label) and pos_label == math.floor(pos_label)
+  if c == 1 and (pos_label == 0 or pos_label == 1) then return compat.tointeger(pos_label) + 1 end
+  if c > 1 and compat.isinteger(pos_label)
      and pos_label >= 1 and pos_label <= k then
-    return math.tointeger(pos_label)
+    return compat.tointeger(pos_label)
   end
   fail(fn, "pos_label must be %s, got %s", c == 1 and "0 or 1" or ("a label in 1.." .. k),
        tostring(pos_label))
@@ -503,7 +504,7 @@ local function values(fn, pred, y, opts)
   local o, t = flat(pred), flat(y)
   finite_values(fn, o)
   finite_values(fn, t, "target")
-  return o, t, ps[1], #o // ps[1]
+  return o, t, ps[1], compat.idiv(#o, ps[1])
 end
 
 -- The mean over all values of f(output - target).

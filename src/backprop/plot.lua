@@ -5,6 +5,7 @@
 --   bp.plot.lines{series = {{name = "sin", y = ys}}, path = "sin.svg"}
 --   bp.plot.history(history, "curves.svg")   -- what fit returned
 
+local compat = require("backprop.compat")
 local check = require("backprop.check")
 
 local plot = {}
@@ -89,7 +90,7 @@ local function list_of_numbers(fn, what, v)
   if type(v) ~= "table" then fail(fn, "%s must be a list of numbers, got %s", what, type(v)) end
   local n = #v
   for k in pairs(v) do
-    if math.type(k) ~= "integer" or k < 1 or k > n then
+    if not compat.isinteger(k) or k < 1 or k > n then
       fail(fn, "%s must be a list of numbers (keys 1..n), got key %s", what, tostring(k))
     end
   end
@@ -146,7 +147,7 @@ local function size(fn, name, v, default, least)
   if type(v) ~= "number" or v ~= math.floor(v) or v < least or v > 10000 then
     fail(fn, "%s must be a whole number of pixels in %d..10000, got %s", name, least, tostring(v))
   end
-  return math.tointeger(v)
+  return compat.tointeger(v)
 end
 
 ------------------------------------------------------------------------
@@ -157,7 +158,7 @@ end
 local function legend_rows(items, width)
   local rows, row, x = {}, nil, 0
   for _, it in ipairs(items) do
-    local w = 28 + 7 * utf8.len(it[1]) + 18     -- swatch, text (about 7 px a character), gap
+    local w = 28 + 7 * compat.utf8len(it[1]) + 18     -- swatch, text (about 7 px a character), gap
     if row == nil or (x + w - 18 > width and #row > 0) then
       row, x = {}, 0
       rows[#rows + 1] = row
@@ -415,7 +416,7 @@ function plot.history(history, path, opts)
   local best = history.best_epoch
   local monitored = numbers(history.val_loss) and history.val_loss or history.loss
   local function best_mark(on_loss)   -- on the loss panel: a ring, and the loss
-    if math.type(best) ~= "integer" or monitored[best] == nil then return nil end
+    if not compat.isinteger(best) or monitored[best] == nil then return nil end
     local label = string.format("best epoch %d", best)
     if on_loss then
       label = string.format("%s (%s %.4g)", label, monitored == history.loss and "loss" or "val_loss",

@@ -10,6 +10,7 @@
 --            line per epoch.
 -- The output and the clock are given, so specs can drive it.
 
+local compat = require("backprop.compat")
 local Progress = {}
 Progress.__index = Progress
 
@@ -37,9 +38,9 @@ end
 local function clock_text(s)
   s = math.floor(s + 0.5)
   if s >= 3600 then
-    return string.format("%d:%02d:%02d", s // 3600, s % 3600 // 60, s % 60)
+    return string.format("%d:%02d:%02d", compat.idiv(s, 3600), compat.idiv(s % 3600, 60), s % 60)
   end
-  return string.format("%d:%02d", s // 60, s % 60)
+  return string.format("%d:%02d", compat.idiv(s, 60), s % 60)
 end
 
 local function rate_text(seen, seconds)

@@ -7,6 +7,7 @@
 -- by hand or by another scheduler carries on, and numbers agree with
 -- PyTorch to the last bit.
 
+local compat = require("backprop.compat")
 local check = require("backprop.check")
 local internal = require("backprop.core").internal
 
@@ -30,7 +31,7 @@ end
 
 local function integer(fn, v, name, default, min)
   if v == nil and default ~= nil then return default end
-  local n = math.type(v) and math.tointeger(v)
+  local n = compat.tointeger(v)
   if not n or n < min then
     check.fail(fn, "%s must be an integer >= %d, got %s", name, min,
                v == nil and "nothing" or type(v) == "number" and tostring(v) or type(v))
