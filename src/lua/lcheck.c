@@ -36,7 +36,7 @@ size_t lbp_checksize(lua_State *L, int idx, const char *fn, const char *arg) {
               luaL_typename(L, idx));
   if (lua_isinteger(L, idx)) {
     lua_Integer i = lua_tointeger(L, idx);
-    if (i < 1 || (lua_Unsigned)i > (size_t)-1 / 8)
+    if (i < 1 || (size_t)i > (size_t)-1 / 8)
       lbp_error(L, fn, "%s must be a positive integer, got " LUA_INTEGER_FMT,
                 arg, i);
     return (size_t)i;
