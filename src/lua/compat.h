@@ -4,13 +4,13 @@
 ** header supplies what they lack, under the same names, so no other file
 ** tests LUA_VERSION_NUM:
 **   5.3: the user value of a userdata (one per userdata, as 5.4's first);
-**   5.2: also lua_geti, lua_isinteger, LUA_INTEGER_FMT, and the lua_get*
-**        functions returning the type of what they pushed;
+**   5.2: also lua_geti, lua_isinteger, LUA_INTEGER_FMT, the lua_get*
+**        functions returning the type of what they pushed, and __name in
+**        new metatables (error messages name the type through it);
 **   5.1 and LuaJIT 2.1 (LUA_VERSION_NUM 501): also lua_absindex,
 **        luaL_setfuncs, luaL_testudata, luaL_setmetatable, lua_rawgetp/
 **        rawsetp, lua_rawlen, luaL_len, luaL_tolstring, lua_tonumberx,
-**        lua_tointegerx, and __name in new metatables (error
-**        messages name the type through it).
+**        lua_tointegerx.
 ** On 5.1 and 5.2 a user value lives in a table made with the userdata
 ** (5.1's environment, 5.2's user value), at index 1. On 5.1, 5.2 and
 ** LuaJIT every number is a double: lua_isinteger is true for a number
@@ -128,15 +128,6 @@ static LBP_UNUSED void *lbp_testudata_(lua_State *L, int idx,
 #define luaL_setmetatable(L, tname) \
   (lua_getfield(L, LUA_REGISTRYINDEX, tname), lua_setmetatable(L, -2))
 
-/* luaL_newmetatable that also sets __name, as 5.3 does. */
-static LBP_UNUSED int lbp_newmetatable_(lua_State *L, const char *tname) {
-  if (!(luaL_newmetatable)(L, tname)) return 0;
-  lua_pushstring(L, tname);
-  lua_setfield(L, -2, "__name");
-  return 1;
-}
-#define luaL_newmetatable(L, tname) lbp_newmetatable_(L, tname)
-
 static LBP_UNUSED void lbp_rawgetp_(lua_State *L, int idx, const void *p) {
   idx = lbp_absindex_(L, idx);
   lua_pushlightuserdata(L, (void *)p);
@@ -234,6 +225,15 @@ static LBP_UNUSED int lbp_geti_(lua_State *L, int idx, lua_Integer i) {
   return lua_type(L, -1);
 }
 #define lua_geti(L, idx, i) lbp_geti_(L, idx, i)
+
+/* luaL_newmetatable that also sets __name, as 5.3 does. */
+static LBP_UNUSED int lbp_newmetatable_(lua_State *L, const char *tname) {
+  if (!(luaL_newmetatable)(L, tname)) return 0;
+  lua_pushstring(L, tname);
+  (lua_setfield)(L, -2, "__name");
+  return 1;
+}
+#define luaL_newmetatable(L, tname) lbp_newmetatable_(L, tname)
 
 static LBP_UNUSED int lbp_getmetafield_(lua_State *L, int idx,
                                         const char *k) {
