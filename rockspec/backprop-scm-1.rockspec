@@ -101,6 +101,7 @@ build = {
       ["backprop.metrics"] = "src/backprop/metrics.lua",
       ["backprop.plot"] = "src/backprop/plot.lua",
       ["backprop.fit"] = "src/backprop/fit.lua",
+      ["backprop.explain"] = "src/backprop/explain.lua",
       ["backprop.progress"] = "src/backprop/progress.lua",
       ["backprop.schedule"] = "src/backprop/schedule.lua",
       ["backprop.check"] = "src/backprop/check.lua",

@@ -1,6 +1,7 @@
 --- backprop: neural networks with a C core and a Lua face.
 -- This file gathers the public names: the C module (tensors, layers,
--- losses, optimizers, save/load), the training loop (fit), data loading
+-- losses, optimizers, save/load), the training loop (fit), one step
+-- explained (explain), data loading
 -- and metrics. See README.md and docs/API.md for the reference.
 
 local core = require("backprop.core")
@@ -14,6 +15,7 @@ for name, value in pairs(core) do
 end
 
 require("backprop.fit").install(core.Module)
+require("backprop.explain").install(core.Module)
 bp.data = require("backprop.data")
 bp.metrics = require("backprop.metrics")
 bp.plot = require("backprop.plot")
