@@ -14,6 +14,10 @@ for name, value in pairs(core) do
 end
 
 require("backprop.fit").install(core.Module)
+require("backprop.pytorch").install(core.Module)
+bp.safetensors = require("backprop.safetensors")
+bp.safetensors.install(core.Module)
+require("backprop.onnx").install(core.Module)
 bp.data = require("backprop.data")
 bp.metrics = require("backprop.metrics")
 bp.plot = require("backprop.plot")
