@@ -21,6 +21,12 @@ step 3), NAME_bf16.safetensors (the same in bfloat16), NAME_io.safetensors
 BF16 and integer tensors with PyTorch's float32 conversions).
 
     /usr/bin/python3 spec/reference/torch_roundtrip.py [--no-fixtures]
+    /usr/bin/python3 spec/reference/torch_roundtrip.py --check-code DIR
+        for each DIR/NAME.py (a net:torch_code()), NAME.safetensors (the
+        network's weights) and NAME_io.safetensors (x, y: its eval-mode
+        output; `ids` when x holds Embedding ids): the module loads the
+        weights strictly and gives the same outputs (spec/pytorch_spec.lua
+        runs this for a network of every layer kind)
 
 Run from the repository root after `make` (Debian's python3-torch). The
 files are written with safetensors_fallback.py (Debian has no
@@ -136,7 +142,29 @@ def dtypes():
     return t
 
 
+def check_code(d):
+    for f in sorted(os.listdir(d)):
+        if not f.endswith(".py"):
+            continue
+        name = f[:-3]
+        scope = {}
+        with open(os.path.join(d, f)) as src:
+            exec(src.read(), scope)
+        model = scope["model"]
+        state = load_file(os.path.join(d, name + ".safetensors"))
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
+        io = load_file(os.path.join(d, name + "_io.safetensors"))
+        x = torch.from_numpy(io["x"])
+        if "ids" in io:
+            x = x.long() - 1                       # backprop's ids are 1-based
+        with torch.no_grad():
+            agree(name + ": net:torch_code() in PyTorch", io["y"], model.eval()(x).numpy())
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--check-code":
+        check_code(sys.argv[2])
+        return
     os.chdir(ROOT)
     write = "--no-fixtures" not in sys.argv[1:]
     d = tempfile.mkdtemp()
