@@ -3,7 +3,7 @@
 ** atomic writer of the model-file work).
 */
 #if !defined(_WIN32)
-#define _POSIX_C_SOURCE 200809L   /* open, fsync, getpid */
+#define _POSIX_C_SOURCE 200809L   /* open, fdopen, fsync, getpid */
 #endif
 
 #include <errno.h>
@@ -20,68 +20,100 @@
 #include "base/alloc.h"
 #include "io/putfile.h"
 
+/* What differs by platform: creating a file that must not exist yet,
+** flushing it to the disk, and making the directory entry durable. */
 #if !defined(_WIN32)
 
-/* Write all n bytes to fd, retrying short writes and interruptions. */
-static int write_all(int fd, const unsigned char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return 0;
-    p += w;
-    n -= (size_t)w;
+static FILE *create_new(const char *name) {
+  int fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0666);
+  FILE *f;
+  if (fd < 0) return NULL;
+  f = fdopen(fd, "wb");
+  if (f == NULL) {
+    close(fd);
+    remove(name);
   }
-  return 1;
+  return f;
 }
 
-/* Flush the directory holding path, so the rename itself is durable. */
+static int to_disk(FILE *f) {
+  return fflush(f) == 0 && fsync(fileno(f)) == 0;
+}
+
+/* Flush the directory holding path, so the rename itself is durable
+** (best effort: some file systems refuse it). */
 static void sync_dir(const char *path) {
   const char *slash = strrchr(path, '/');
-  char *dir;
+  char *dir = NULL;
   int fd;
-  if (slash == NULL) {
-    dir = NULL;
-  } else {
+  if (slash != NULL) {
     size_t len = slash == path ? 1 : (size_t)(slash - path);
-    dir = bp_malloc(len + 1);
-    if (dir == NULL) return;
+    if ((dir = bp_malloc(len + 1)) == NULL) return;
     memcpy(dir, path, len);
     dir[len] = '\0';
   }
   fd = open(dir != NULL ? dir : ".", O_RDONLY);
   if (fd >= 0) {
-    fsync(fd);          /* best effort: some file systems refuse it */
+    fsync(fd);
     close(fd);
   }
   free(dir);
 }
 
+static unsigned long process_id(void) {
+  return (unsigned long)getpid();
+}
+
+#else
+
+static FILE *create_new(const char *name) {
+  return fopen(name, "wbx");        /* "x": fails if it exists */
+}
+
+static int to_disk(FILE *f) {
+  return fflush(f) == 0;
+}
+
+static void sync_dir(const char *path) {
+  (void)path;
+}
+
+static unsigned long process_id(void) {
+  return 0;
+}
+
+#endif
+
 bp_status bp_putfile(const char *path, const void *buf, size_t n,
                      bp_error *err) {
   size_t plen = strlen(path);
-  char *tmp = bp_malloc(plen + 40);
+  char *tmp = bp_malloc(plen + 24);
   unsigned long seed;
-  int fd = -1, tries, ok, saved;
+  FILE *f = NULL;
+  int tries, ok, saved;
   if (tmp == NULL) return bp_fail(err, BP_ENOMEM, "out of memory");
-  /* A name nobody else uses: O_EXCL fails rather than open another
+  /* A name nobody else uses: creating it fails rather than open another
   ** writer's file or follow a symlink; then the next name is tried. */
-  seed = (unsigned long)getpid() * 2654435761ul ^ (unsigned long)time(NULL) ^
+  seed = process_id() * 2654435761ul ^ (unsigned long)time(NULL) ^
          (unsigned long)(size_t)tmp;
-  for (tries = 0; tries < 100 && fd < 0; tries++) {
-    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-    snprintf(tmp, plen + 40, "%s.%08lx.tmp", path, (seed >> 16) & 0xffffffffu);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd < 0 && errno != EEXIST) break;
+  for (tries = 0; tries < 100 && f == NULL; tries++) {
+    seed = seed * 1103515245ul + 12345ul;
+    snprintf(tmp, plen + 24, "%s.%08lx.tmp", path, seed & 0xffffffffu);
+    f = create_new(tmp);
+    if (f == NULL && errno != EEXIST) break;
   }
-  if (fd < 0) {
+  if (f == NULL) {
     bp_status st = bp_fail(err, BP_EIO, "cannot write '%s': %s", path,
                            strerror(errno));
     free(tmp);
     return st;
   }
-  ok = write_all(fd, buf, n) && fsync(fd) == 0;
+  ok = fwrite(buf, 1, n, f) == n && to_disk(f);
   saved = errno;
-  ok = close(fd) == 0 && ok;
+  ok = fclose(f) == 0 && ok;
+#if defined(_WIN32)
+  if (ok) remove(path);             /* Windows will not rename over a file */
+#endif
   if (ok && rename(tmp, path) != 0) {
     saved = errno;
     ok = 0;
@@ -97,34 +129,3 @@ bp_status bp_putfile(const char *path, const void *buf, size_t n,
   sync_dir(path);
   return BP_OK;
 }
-
-#else  /* Windows: no O_EXCL-by-name dance; write beside, then replace */
-
-bp_status bp_putfile(const char *path, const void *buf, size_t n,
-                     bp_error *err) {
-  size_t plen = strlen(path);
-  char *tmp = bp_malloc(plen + 5);
-  FILE *f;
-  int ok;
-  if (tmp == NULL) return bp_fail(err, BP_ENOMEM, "out of memory");
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp", 5);
-  f = fopen(tmp, "wb");
-  ok = f != NULL && fwrite(buf, 1, n, f) == n;
-  if (f != NULL) ok = fclose(f) == 0 && ok;
-  if (ok) {
-    remove(path);
-    ok = rename(tmp, path) == 0;
-  }
-  if (!ok) {
-    bp_status st = bp_fail(err, BP_EIO, "cannot write '%s': %s", path,
-                           strerror(errno));
-    remove(tmp);
-    free(tmp);
-    return st;
-  }
-  free(tmp);
-  return BP_OK;
-}
-
-#endif
