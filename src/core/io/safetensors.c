@@ -251,7 +251,8 @@ static bp_status integers(parser *ps, uint64_t *v, size_t cap, size_t *n) {
   return expect(ps, ']', "to close an array");
 }
 
-/* Bytes a string will take in the arena: decoded length + 1. */
+/* A string kept in the arena: the first pass counts its bytes (decoded
+** length + 1), the second stores it there and points *out at it. */
 static bp_status stored_string(parser *ps, const char **out) {
   size_t len, room = ps->fill ? ps->nchars : 0;
   char *dst = ps->fill ? ps->chars : NULL;
