@@ -16,6 +16,10 @@ end
 
 require("backprop.fit").install(core.Module)
 require("backprop.explain").install(core.Module)
+require("backprop.pytorch").install(core.Module)
+bp.safetensors = require("backprop.safetensors")
+bp.safetensors.install(core.Module)
+require("backprop.onnx").install(core.Module)
 bp.data = require("backprop.data")
 bp.metrics = require("backprop.metrics")
 bp.plot = require("backprop.plot")

@@ -23,6 +23,7 @@
 #endif
 
 #include "ldata.h"
+#include "lio.h"
 #include "lloss.h"
 #include "lmodule.h"
 #include "loptim.h"
@@ -58,6 +59,7 @@ int luaopen_backprop_core(lua_State *L) {
   lbp_open_loss(L);
   lbp_open_optim(L);
   lbp_open_data(L);
+  lbp_open_io(L);
   lbp_open_threads(L);
   return 1;
 }
