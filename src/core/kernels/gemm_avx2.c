@@ -152,8 +152,8 @@ TARGET static void dots(size_t M, size_t N, size_t K, float alpha,
   }
 }
 
-const bp_gemm_kernels bp_gemm_avx2 = {MR, NR, 4, 0, ukr, rows, dots, 0};
+const bp_gemm_kernels bp_gemm_avx2 = {MR, NR, 4, 0, ukr, rows, dots, 0, 0, 0, 0};
 
 #else
-const bp_gemm_kernels bp_gemm_avx2 = {0, 0, 0, 0, 0, 0, 0, 0};
+const bp_gemm_kernels bp_gemm_avx2 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif
