@@ -6,8 +6,12 @@
 ** says (make bench runs this twice: as set, and unset).
 **
 ** One machine-readable line per case:
-**   gemm 1024x1024x1024 nn threads=1 isa=avx512 ours_gflops=... \
+**   gemm 1024x1024x1024 nn case=square threads=1 isa=avx512 ours_gflops=... \
 **     openblas_gflops=... ratio=... ours_ns=... openblas_ns=... coretype=...
+** A "train" case is the three products of one training step of a Linear
+** layer (out N, in K) at batch M: y = x W^T (M x N x K), dW = dy^T x
+** (N x K x M) and dx = dy W (M x K x N), timed together; its GFLOP/s are
+** those of the three (issue 12: flat from width 256 to 4096).
 **
 ** Usage: gemm [--isa NAME] [--threads N] [--quick]
 */
@@ -33,31 +37,38 @@ typedef struct shape {
   const char *what;
   int ta, tb;
   size_t M, N, K;
+  int train;        /* the three products of a layer's training step */
 } shape;
 
 static const shape shapes[] = {
-    {"square", 0, 0, 1024, 1024, 1024},
+    {"square", 0, 0, 1024, 1024, 1024, 0},
     /* Fashion-MNIST MLP 784-256-128-10, batch 64: y = x W^T, dW = dy^T x,
     ** dx = dy W (W is out x in, as linear.c stores it). */
-    {"mlp_fwd1", 0, 1, 64, 256, 784},
-    {"mlp_fwd2", 0, 1, 64, 128, 256},
-    {"mlp_fwd3", 0, 1, 64, 10, 128},
-    {"mlp_dw1", 1, 0, 256, 784, 64},
-    {"mlp_dw2", 1, 0, 128, 256, 64},
-    {"mlp_dw3", 1, 0, 10, 128, 64},
-    {"mlp_dx1", 0, 0, 64, 784, 256},
-    {"mlp_dx2", 0, 0, 64, 256, 128},
-    {"mlp_dx3", 0, 0, 64, 128, 10},
+    {"mlp_fwd1", 0, 1, 64, 256, 784, 0},
+    {"mlp_fwd2", 0, 1, 64, 128, 256, 0},
+    {"mlp_fwd3", 0, 1, 64, 10, 128, 0},
+    {"mlp_dw1", 1, 0, 256, 784, 64, 0},
+    {"mlp_dw2", 1, 0, 128, 256, 64, 0},
+    {"mlp_dw3", 1, 0, 10, 128, 64, 0},
+    {"mlp_dx1", 0, 0, 64, 784, 256, 0},
+    {"mlp_dx2", 0, 0, 64, 256, 128, 0},
+    {"mlp_dx3", 0, 0, 64, 128, 10, 0},
     /* classic 30-16-1 at batch 1 and 32, game net 16-32-32-4 at batch 1 */
-    {"classic_fwd1_b1", 0, 1, 1, 16, 30},
-    {"classic_fwd2_b1", 0, 1, 1, 1, 16},
-    {"classic_dw1_b1", 1, 0, 16, 30, 1},
-    {"classic_fwd1_b32", 0, 1, 32, 16, 30},
-    {"classic_dw1_b32", 1, 0, 16, 30, 32},
-    {"classic_dx2_b32", 0, 0, 32, 16, 1},
-    {"game_fwd1", 0, 1, 1, 32, 16},
-    {"game_fwd2", 0, 1, 1, 32, 32},
-    {"game_fwd3", 0, 1, 1, 4, 32},
+    {"classic_fwd1_b1", 0, 1, 1, 16, 30, 0},
+    {"classic_fwd2_b1", 0, 1, 1, 1, 16, 0},
+    {"classic_dw1_b1", 1, 0, 16, 30, 1, 0},
+    {"classic_fwd1_b32", 0, 1, 32, 16, 30, 0},
+    {"classic_dw1_b32", 1, 0, 16, 30, 32, 0},
+    {"classic_dx2_b32", 0, 0, 32, 16, 1, 0},
+    {"game_fwd1", 0, 1, 1, 32, 16, 0},
+    {"game_fwd2", 0, 1, 1, 32, 32, 0},
+    {"game_fwd3", 0, 1, 1, 4, 32, 0},
+    /* wide layers at batch 64, a training step's three products each */
+    {"train_w256", 0, 1, 64, 256, 256, 1},
+    {"train_w512", 0, 1, 64, 512, 512, 1},
+    {"train_w1024", 0, 1, 64, 1024, 1024, 1},
+    {"train_w2048", 0, 1, 64, 2048, 2048, 1},
+    {"train_w4096", 0, 1, 64, 4096, 4096, 1},
 };
 
 static double now(void) {
@@ -78,20 +89,32 @@ typedef struct run_arg {
   const shape *s;
   const float *A, *B;
   float *C;
+  float *D, *E;     /* train: dW and dx */
   sgemm_fn *blas;
   bp_pool *pool;
 } run_arg;
 
+static void gemm(const run_arg *r, int ours, int ta, int tb, size_t M,
+                 size_t N, size_t K, const float *A, const float *B,
+                 float *C) {
+  size_t lda = ta ? M : K, ldb = tb ? K : N;
+  if (ours)
+    bp_gemm_mt(r->pool, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
+  else
+    r->blas(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, (int)M,
+            (int)N, (int)K, 1.0f, A, (int)lda, B, (int)ldb, 0.0f, C, (int)N);
+}
+
+/* A: x (M x K), B: W (N x K), C: y and dy (M x N), D: dW, E: dx. */
 static void call(const run_arg *r, int ours) {
   const shape *s = r->s;
-  size_t lda = s->ta ? s->M : s->K, ldb = s->tb ? s->K : s->N;
-  if (ours)
-    bp_gemm_mt(r->pool, s->ta, s->tb, s->M, s->N, s->K, 1.0f, r->A, lda,
-               r->B, ldb, 0.0f, r->C, s->N);
-  else
-    r->blas(ROW_MAJOR, s->ta ? TRANS : NO_TRANS, s->tb ? TRANS : NO_TRANS,
-            (int)s->M, (int)s->N, (int)s->K, 1.0f, r->A, (int)lda, r->B,
-            (int)ldb, 0.0f, r->C, (int)s->N);
+  if (!s->train) {
+    gemm(r, ours, s->ta, s->tb, s->M, s->N, s->K, r->A, r->B, r->C);
+    return;
+  }
+  gemm(r, ours, 0, 1, s->M, s->N, s->K, r->A, r->B, r->C);
+  gemm(r, ours, 1, 0, s->N, s->K, s->M, r->C, r->A, r->D);
+  gemm(r, ours, 0, 0, s->M, s->K, s->N, r->C, r->B, r->E);
 }
 
 static long calibrate(const run_arg *r, int ours, double budget) {
@@ -178,22 +201,25 @@ int main(int argc, char **argv) {
     unsigned seed = 12345;
     float *A, *B, *C;
     run_arg r;
-    double flops = 2.0 * s->M * s->N * s->K, t[2], to, tb;
+    double flops = (s->train ? 6.0 : 2.0) * s->M * s->N * s->K, t[2], to, tb;
     int samples = quick ? 5 : 15;
     if (only != NULL && strncmp(s->what, only, strlen(only)) != 0) continue;
     A = bp_alloc(s->M * s->K);
     B = bp_alloc(s->K * s->N);
     C = bp_alloc(s->M * s->N);
-    if (A == NULL || B == NULL || C == NULL) return 1;
+    r.D = bp_alloc(s->train ? s->N * s->K : 1);
+    r.E = bp_alloc(s->train ? s->M * s->K : 1);
+    if (A == NULL || B == NULL || C == NULL || r.D == NULL || r.E == NULL) return 1;
     fill(A, s->M * s->K, &seed);
     fill(B, s->K * s->N, &seed);
     r.s = s; r.A = A; r.B = B; r.C = C; r.blas = blas; r.pool = pool;
     best(&r, samples, budget, t);
     to = t[0];
     tb = t[1];
-    printf("gemm %lux%lux%lu %c%c name=%s threads=%lu isa=%s ours_gflops=%.2f",
+    printf("gemm %lux%lux%lu %s case=%s threads=%lu isa=%s ours_gflops=%.2f",
            (unsigned long)s->M, (unsigned long)s->N, (unsigned long)s->K,
-           s->ta ? 't' : 'n', s->tb ? 't' : 'n', s->what,
+           s->train ? "train" : s->ta ? (s->tb ? "tt" : "tn") : (s->tb ? "nt" : "nn"),
+           s->what,
            (unsigned long)nthreads, bp_gemm_backend(), flops / to * 1e-9);
     if (blas)
       printf(" openblas_gflops=%.2f ratio=%.3f", flops / tb * 1e-9, tb / to);
@@ -201,7 +227,7 @@ int main(int argc, char **argv) {
     if (blas) printf(" openblas_ns=%.0f", tb * 1e9);
     printf(" coretype=%s\n", core && *core ? core : "unset");
     fflush(stdout);
-    bp_free(A); bp_free(B); bp_free(C);
+    bp_free(A); bp_free(B); bp_free(C); bp_free(r.D); bp_free(r.E);
   }
   bp_pool_free(pool);
   if (lib) dlclose(lib);

@@ -12,12 +12,14 @@
 -- note, never faked.
 --
 -- Environment (all optional):
---   BENCH_ONLY=classic,game,fmnist,optim,gemm,csv   workloads to run (default: all)
+--   BENCH_ONLY=classic,game,fmnist,optim,threads,cnn,gemm,csv   workloads to run (default: all)
 --   BENCH_CLASSIC_EPOCHS=100  BENCH_EPOCHS=2 (Fashion-MNIST)
 --   BENCH_GAME_CALLS=200000   BENCH_MIN_TIME=1 (s of repetitions, classic)
 --   BENCH_TORCH_THREADS=1,2 (Fashion-MNIST; the small nets run 1 thread)
 --   BENCH_PYTHON=/usr/bin/python3  BENCH_FMNIST=/usr/share/datasets/fashion-mnist
 --   BENCH_CSV_MB=100 (size of the generated CSV file)
+--   BENCH_THREAD_ROWS=12800 BENCH_THREAD_ROUNDS=3 (threads)
+--   BENCH_CNN_ROWS=6400 BENCH_CNN_EPOCHS=2 (cnn)
 --   BENCH_MARKDOWN=1 (also print the table as Markdown)  BENCH_KEEP=1 (keep
 --   the exchange files)
 
@@ -52,7 +54,7 @@ local function log(fmt, ...)
 end
 
 local only = {}
-for w in (os.getenv("BENCH_ONLY") or "classic,game,fmnist,optim,gemm,csv"):gmatch("[^,%s]+") do only[w] = true end
+for w in (os.getenv("BENCH_ONLY") or "classic,game,fmnist,optim,threads,cnn,gemm,csv"):gmatch("[^,%s]+") do only[w] = true end
 
 local load_start = sh("cut -d' ' -f1-3 /proc/loadavg 2>/dev/null")
 local DIR = sh("mktemp -d \"${TMPDIR:-/tmp}/backprop-bench.XXXXXX\"")
@@ -170,16 +172,20 @@ if only.classic then
   end
 end
 
-if only.fmnist then
+-- A Fashion-MNIST workload: ours at 1 and 2 threads (first: cnn.lua
+-- writes the initial weights PyTorch loads), then PyTorch at each count.
+local function fashion(workload, script)
   local root = os.getenv("BENCH_FMNIST") or "/usr/share/datasets/fashion-mnist"
   if not exists(root .. "/train-images-idx3-ubyte.gz") then
-    skip("fmnist", "all", "no Fashion-MNIST in " .. root .. " (apt install dataset-fashion-mnist)")
-  else
-    run("fmnist", "backprop", {LUA, here .. "/ours/fmnist.lua", "1"})
-    run("fmnist", "backprop-2T", {LUA, here .. "/ours/fmnist.lua", "2"})
-    for t in (os.getenv("BENCH_TORCH_THREADS") or "1,2"):gmatch("%d+") do torch("fmnist", tonumber(t)) end
+    skip(workload, "all", "no Fashion-MNIST in " .. root .. " (apt install dataset-fashion-mnist)")
+    return
   end
+  run(workload, "backprop", {LUA, here .. "/ours/" .. script, "1"})
+  run(workload, "backprop-2T", {LUA, here .. "/ours/" .. script, "2"})
+  for t in (os.getenv("BENCH_TORCH_THREADS") or "1,2"):gmatch("%d+") do torch(workload, tonumber(t)) end
 end
+
+if only.fmnist then fashion("fmnist", "fmnist.lua") end
 
 -- Adam against SGD with momentum in one process (synthetic data without
 -- the data set: the ratio still holds), and PyTorch's Adam on the real one.
@@ -190,6 +196,13 @@ if only.optim then
     for t in (os.getenv("BENCH_TORCH_THREADS") or "1,2"):gmatch("%d+") do torch("fmnist_adam", tonumber(t)) end
   end
 end
+
+-- What a second thread gives, 1 and 2 threads alternated in one process.
+if only.threads then
+  run("threads", "backprop", {LUA, here .. "/ours/threads.lua"})
+end
+
+if only.cnn then fashion("cnn", "cnn.lua") end
 
 if only.game then
   run("game", "backprop", {LUA, here .. "/ours/game.lua"})
@@ -214,14 +227,19 @@ if only.gemm then
   if not have.gemm then
     skip("gemm", "all", "build/bench/gemm is missing (make bench builds it)")
   else
-    local coretype = os.getenv("OPENBLAS_CORETYPE")
-    local variants = {{coretype and ("OPENBLAS_CORETYPE=" .. coretype) or "OPENBLAS_CORETYPE unset", ""}}
-    if coretype then variants[2] = {"OPENBLAS_CORETYPE unset", "env -u OPENBLAS_CORETYPE "} end
-    -- One core: OpenBLAS would otherwise start a thread per core.
-    for _, v in ipairs(variants) do v[2] = v[2] .. "OPENBLAS_NUM_THREADS=1 " end
-    for i, v in ipairs(variants) do
-      for _, r in ipairs(run("gemm", v[1], {BIN .. "/gemm"}, v[2])) do
-        if r.kind == "GEMM" then r.variant, r.first = v[1], i == 1 end
+    -- Each of our ISAs against OpenBLAS's kernels for the same one, named
+    -- (left to itself, OpenBLAS 0.3.21 takes a CPU it does not know, such
+    -- as a Sapphire Rapids, for a Prescott: SSE only). One core each.
+    local variants = {
+      {isa = "avx512", coretype = "SkylakeX"},
+      {isa = "avx2", coretype = "Haswell"},
+    }
+    for _, v in ipairs(variants) do
+      local label = v.isa .. " vs OpenBLAS " .. v.coretype
+      local got = run("gemm", label, {BIN .. "/gemm", "--isa", v.isa},
+                      "OPENBLAS_CORETYPE=" .. v.coretype .. " OPENBLAS_NUM_THREADS=1 ")
+      for _, r in ipairs(got) do
+        if r.kind == "GEMM" then r.variant, r.isa_label = "OPENBLAS_CORETYPE=" .. v.coretype, v.isa end
       end
     end
   end
@@ -236,6 +254,9 @@ local WORKLOADS = {
   {id = "fmnist", title = "Fashion-MNIST MLP 784-256-128-10 ReLU, softmax CE, SGD momentum 0.9, batch 64", unit = "s/epoch", higher = false},
   {id = "fmnist_adam", title = "the same MLP with Adam lr 1e-3 (backprop's SGD-momentum epoch from the same process below it)", unit = "s/epoch", higher = false},
   {id = "adam_step", title = "Adam's update of those 235k parameters (opt:step, fixed gradients) on each ISA, and SGD momentum's", unit = "us/step", higher = false},
+  {id = "threads_mlp", title = "a second thread: the Fashion-MNIST MLP, 1 and 2 threads alternated in one process (random data)", unit = "s/epoch", higher = false},
+  {id = "threads_wide", title = "a second thread: a wide net 784-2048-2048-10, batch 64, the same way", unit = "s/epoch", higher = false},
+  {id = "cnn", title = "Fashion-MNIST CNN of examples/fashion_mnist.lua (conv 16, 32 with batch norm, Adam, batch 64)", unit = "s/epoch", higher = false},
   {id = "game", title = "game net 16-32-32-4 tanh, one forward per call", unit = "ns/call", higher = false},
   {id = "csv", title = "reading a numeric CSV file (20 columns, " .. (os.getenv("BENCH_CSV_MB") or "100") ..
    " MB) into memory", unit = "s", higher = false},
@@ -265,6 +286,9 @@ end
 local function agrees(r, ours)
   if not ours or r == ours or not (r.check or r.acc or r.loss) then return "" end
   if r.check and ours.check then return math.abs(r.check - ours.check) < 1e-3 and "yes" or "NO" end
+  if r.workload == "cnn" then   -- dropout masks differ between libraries
+    return (r.acc and ours.acc and math.abs(r.acc - ours.acc) <= 0.03) and "yes" or "NO"
+  end
   if r.workload == "fmnist" or r.workload == "fmnist_adam" then
     return (r.acc and ours.acc and math.abs(r.acc - ours.acc) <= 0.02) and "yes" or "NO"
   end
@@ -303,29 +327,22 @@ for _, w in ipairs(WORKLOADS) do
   end
 end
 
--- gemm: per shape, ours from the first run, then OpenBLAS from each run.
-local shapes, by_shape, gemm_other = {}, {}, {}
+-- gemm: per case and ISA, ours, then OpenBLAS's kernels for that ISA.
+local gemm_rows, gemm_other = {}, {}
 for _, r in ipairs(results) do
   if r.workload == "gemm" then
-    if r.kind == "GEMM" then
-      if not by_shape[r.shape] then shapes[#shapes + 1] = r.shape; by_shape[r.shape] = {} end
-      table.insert(by_shape[r.shape], r)
-    else
-      gemm_other[#gemm_other + 1] = r
-    end
+    if r.kind == "GEMM" then gemm_rows[#gemm_rows + 1] = r else gemm_other[#gemm_other + 1] = r end
   end
 end
-if #shapes + #gemm_other > 0 then
-  section("single-precision matrix product, one thread (GFLOP/s, higher is better)")
-  for _, shape in ipairs(shapes) do
-    local ours = tonumber(by_shape[shape][1].ours_gflops)
-    row("backprop " .. shape, si(ours), "GFLOP/s", "1.00x", mb(by_shape[shape][1].rss_kb), "", "", "")
-    for _, r in ipairs(by_shape[shape]) do
-      local b = tonumber(r.openblas_gflops)
-      row("openblas " .. shape, si(b), "GFLOP/s",
-          (ours and b and b > 0) and string.format("%.2fx", ours / b) or "", mb(r.rss_kb), "", "",
-          r.variant .. (r.note and ("; " .. r.note) or ""))
-    end
+if #gemm_rows + #gemm_other > 0 then
+  section("single-precision matrix product, one thread (GFLOP/s, higher is better; train_wN: the three " ..
+          "products of a training step of an N x N Linear layer at batch 64)")
+  for _, r in ipairs(gemm_rows) do
+    local ours, b = tonumber(r.ours_gflops), tonumber(r.openblas_gflops)
+    local what = string.format("%s %s %s", r.case or "?", r.shape, r.isa_label or "")
+    row("backprop " .. what, si(ours), "GFLOP/s", "1.00x", mb(r.rss_kb), "", "", "")
+    row("openblas " .. what, si(b), "GFLOP/s",
+        (ours and b and b > 0) and string.format("%.2fx", ours / b) or "", mb(r.rss_kb), "", "", r.variant or "")
   end
   for _, r in ipairs(gemm_other) do
     if r.kind == "SKIP" then

@@ -16,6 +16,19 @@ describe("benchmark targets", function()
     end
   end)
 
+  it("bench/ours/threads.lua trains each net with 1 and 2 threads to the same weights", function()
+    local dir = S.check(S.tools .. " mktemp -d"):gsub("\n$", "")
+    local out = S.check(("cd %s && %s BENCH_DIR=%s BENCH_THREAD_ROWS=256 BENCH_THREAD_ROUNDS=1 %s bench/ours/threads.lua")
+      :format(S.q(S.root), S.inplace, S.q(dir), S.lua), "bench/ours/threads.lua")
+    os.execute(S.tools .. " rm -rf " .. S.q(dir))
+    for _, w in ipairs({ "threads_mlp", "threads_wide" }) do
+      local c1 = out:match("workload=" .. w .. " name=backprop metric=%S+ value=%S+ check=(%S+)")
+      local c2 = out:match("workload=" .. w .. " name=backprop%-2T metric=%S+ value=%S+ check=(%S+)")
+      assert.truthy(c1 and c2, w .. " missing from:\n" .. out)
+      assert.equal(c1, c2)
+    end
+  end)
+
   it("make bench-conv runs bench/conv.lua", function()
     local out = make("bench-conv BENCH_ROUNDS=1")
     assert.truthy(out:find("ratio CNN / MLP:", 1, true), out)

@@ -83,6 +83,11 @@ local SHAPES = {
   -- the exact-row edge tiles; K above 512 the unpacked dot kernel
   { 64, 5, 128 }, { 65, 13, 600 }, { 10, 128, 64 }, { 64, 16, 17 }, { 300, 9, 7 },
   { 16, 33, 300 }, { 28, 12, 1 },
+  -- a batch against a wide weight matrix: the narrow operand packed whole
+  -- (B up to 128 columns, 4 or more A tiles), a transposed A at a stride
+  -- of 1024 floats or more copied block by block, transposed tiles stored
+  -- through the kernel's in-register transpose
+  { 64, 1100, 300 }, { 50, 1030, 600 }, { 100, 130, 70 },
 }
 local BIG = { 400, 520, 70 }   -- packed (M >= 384, N >= 512)
 
@@ -142,7 +147,7 @@ describe("kernels: gemm", function()
     for _, isa in ipairs(ISAS) do
       internal.set_isa(isa)
       for _, s in ipairs { { 64, 256, 300, false, true }, { 256, 300, 64, true, false }, { 400, 530, 70, false, false },
-                           { 97, 131, 129, true, true } } do
+                           { 97, 131, 129, true, true }, { 64, 1100, 600, false, false }, { 64, 1030, 700, false, true } } do
         local M, N, K, ta, tb = s[1], s[2], s[3], s[4], s[5]
         local rnd = lcg(M + N)
         local A, B = rand_tensor(M * K, rnd), rand_tensor(K * N, rnd)

@@ -1,7 +1,7 @@
 """bench/baselines/torch_bench.py WORKLOAD THREADS: the PyTorch baseline.
 
 Run with /usr/bin/python3 (Debian's python3-torch). WORKLOAD is one of
-classic_b1, classic_b32, fmnist, fmnist_adam, game. Same networks, hyperparameters,
+classic_b1, classic_b32, fmnist, fmnist_adam, cnn, game. Same networks, hyperparameters,
 initial weights ($BENCH_DIR/*_init.txt), data and visiting order as
 bench/ours/*.lua; prints one RESULT line for bench/run.lua. float32
 throughout, torch.set_num_threads(THREADS), wall-clock time.
@@ -117,6 +117,26 @@ def read_idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
+def train_epochs(net, opt, loss_fn, X, Y, epochs):
+    """Epochs over X, Y in order, batches of 64: each epoch's seconds, and
+    the last epoch's mean loss."""
+    n = X.shape[0]
+    times, last = [], 0.0
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        total = 0.0
+        for s in range(0, n, 64):
+            xb, yb = X[s:s + 64], Y[s:s + 64]
+            opt.zero_grad()
+            loss = loss_fn(net(xb), yb)
+            loss.backward()
+            opt.step()
+            total += loss.item() * xb.shape[0]
+        times.append(time.perf_counter() - t0)
+        last = total / n
+    return times, last
+
+
 def fmnist(name, workload="fmnist"):
     epochs = int(env_number("BENCH_EPOCHS", 2))
     root = os.environ.get("BENCH_FMNIST", "/usr/share/datasets/fashion-mnist")
@@ -136,25 +156,41 @@ def fmnist(name, workload="fmnist"):
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     else:
         opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    n = X.shape[0]
-    times, last = [], 0.0
-    for _ in range(epochs):
-        t0 = time.perf_counter()
-        total = 0.0
-        for s in range(0, n, 64):
-            xb, yb = X[s:s + 64], Y[s:s + 64]
-            opt.zero_grad()
-            loss = ce(net(xb), yb)
-            loss.backward()
-            opt.step()
-            total += loss.item() * xb.shape[0]
-        times.append(time.perf_counter() - t0)
-        last = total / n
+    times, last = train_epochs(net, opt, ce, X, Y, epochs)
     with torch.no_grad():
         acc = (net(TX).argmax(1) == TY).float().mean().item()
     result(workload=workload, name=name, metric="s/epoch", value=min(times),
            reps=epochs, loss=last, acc=acc,
            note="best of %d epochs; acc on the test set; OPENBLAS_NUM_THREADS=%s" % (epochs, os.environ.get("OPENBLAS_NUM_THREADS", "unset")))
+
+
+def cnn(name):
+    """bench/ours/cnn.lua's CNN, training run and test, from its weights."""
+    rows = int(env_number("BENCH_CNN_ROWS", 6400))
+    epochs = int(env_number("BENCH_CNN_EPOCHS", 2))
+    root = os.environ.get("BENCH_FMNIST", "/usr/share/datasets/fashion-mnist")
+    X = torch.from_numpy(read_idx(root + "/train-images-idx3-ubyte.gz")[:rows]
+                         .reshape(-1, 1, 28, 28).astype(np.float32) / 255)
+    Y = torch.from_numpy(read_idx(root + "/train-labels-idx1-ubyte.gz")[:rows].astype(np.int64))
+    TX = torch.from_numpy(read_idx(root + "/t10k-images-idx3-ubyte.gz")[:2000]
+                          .reshape(-1, 1, 28, 28).astype(np.float32) / 255)
+    TY = torch.from_numpy(read_idx(root + "/t10k-labels-idx1-ubyte.gz")[:2000].astype(np.int64))
+    net = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.25), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    blocks = read_blocks(os.path.join(DIR, "cnn_init.txt"))
+    with torch.no_grad():
+        for k, p in enumerate(net.parameters(), 1):
+            p.copy_(torch.from_numpy(blocks["P%d" % k].reshape(p.shape)).float())
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    times, last = train_epochs(net, opt, nn.CrossEntropyLoss(), X, Y, epochs)
+    net.eval()
+    with torch.no_grad():
+        acc = (net(TX).argmax(1) == TY).float().mean().item()
+    result(workload="cnn", name=name, metric="s/epoch", value=min(times) * 60000 / rows,
+           reps=epochs, loss=last, acc=acc,
+           note="best of %d epochs of %d images, scaled to 60000; acc on 2000 test images" % (epochs, rows))
 
 
 def game(name):
@@ -190,6 +226,8 @@ def main():
         classic(int(workload[len("classic_b"):]), name)
     elif workload in ("fmnist", "fmnist_adam"):
         fmnist(name, workload)
+    elif workload == "cnn":
+        cnn(name)
     elif workload == "game":
         game(name)
     else:

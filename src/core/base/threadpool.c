@@ -1,18 +1,36 @@
 /*
-** threadpool.c: the thread pool (see threadpool.h). Workers wait for a new job
-** generation: they spin briefly first (a training loop hands out a job
-** every few microseconds, and a sleeping thread takes tens of
-** microseconds to wake), then sleep on a condition variable so an idle
-** pool costs no CPU.
+** threadpool.c: the thread pool (see threadpool.h).
+**
+** A job is handed over without a lock: the caller writes fn, arg and
+** ntasks, then publishes a new generation number; a worker that sees it
+** reads them (acquire/release ordering). Workers wait for a generation in
+** two stages: polling for up to SPIN_NS after their last job (a training
+** step hands out a product every few microseconds, and a sleeping thread
+** takes tens of microseconds to wake), then asleep on a condition
+** variable, so an idle pool costs no CPU. The caller, done with its own
+** share, waits for the workers the same way.
+**
+** Polling never holds a core another thread of ours needs: every few
+** microseconds the poller yields (sched_yield), so when the system has
+** put the caller and a worker on one core (a loaded machine), the one
+** with work runs instead of the one waiting for it. Who sleeps is
+** counted (sleepers, waiting), so a handover between threads that are
+** both awake makes no system call.
 */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "base/threadpool.h"
 #include "base/alloc.h"
 
 #define LOAD(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
+/* Each side writes its flag then reads the other's (store-load order). */
+#define LOAD_SC(p) __atomic_load_n(p, __ATOMIC_SEQ_CST)
+#define STORE_SC(p, v) __atomic_store_n(p, v, __ATOMIC_SEQ_CST)
 
 #if defined(__x86_64__) || defined(__i386__)
 #define PAUSE() __builtin_ia32_pause()
@@ -20,18 +38,21 @@
 #define PAUSE() ((void)0)
 #endif
 
-#define SPIN 4000                    /* polls before sleeping, ~50 us */
-#define STACK (4u << 20)             /* gemm's packing buffers live there */
+#define SPIN_NS 50000L     /* polling before sleeping */
+#define YIELD_POLLS 16     /* polls (a few microseconds) between yields */
+#define STACK (4u << 20)   /* gemm's packing buffers live there */
 
 struct bp_pool {
-  size_t n;                          /* threads, the caller included */
+  size_t n;                  /* threads, the caller included */
   pthread_t *th;
   pthread_mutex_t mu;
   pthread_cond_t wake, done;
-  unsigned long gen;                 /* job number; workers wait for a new one */
-  size_t ntasks, pending;            /* pending: workers not finished */
+  unsigned long gen;         /* job number; workers wait for a new one */
+  size_t ntasks, pending;    /* pending: workers not finished */
   bp_task_fn *fn;
   void *arg;
+  int sleepers;              /* workers asleep on wake */
+  int waiting;               /* the caller asleep on done */
   int stop, busy;
 };
 
@@ -39,6 +60,37 @@ typedef struct worker_arg {
   bp_pool *p;
   size_t id;
 } worker_arg;
+
+static long elapsed_ns(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
+/* Polls until done(p, v) or SPIN_NS have passed; 1 if done. */
+static int poll_for(bp_pool *p, int (*done)(bp_pool *, unsigned long),
+                    unsigned long v) {
+  struct timespec t0;
+  int i;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    for (i = 0; i < YIELD_POLLS; i++) {
+      if (done(p, v)) return 1;
+      PAUSE();
+    }
+    if (elapsed_ns(&t0) >= SPIN_NS) return done(p, v);
+    sched_yield();
+  }
+}
+
+static int new_job(bp_pool *p, unsigned long seen) {
+  return LOAD(&p->gen) != seen || LOAD(&p->stop);
+}
+
+static int all_done(bp_pool *p, unsigned long unused) {
+  (void)unused;
+  return LOAD(&p->pending) == 0;
+}
 
 /* Thread id of n runs tasks id, id + n, id + 2n, ... */
 static void run_share(bp_task_fn *fn, void *arg, size_t id, size_t n,
@@ -53,25 +105,19 @@ static void *worker(void *wa) {
   unsigned long seen = 0;
   free(wa);
   for (;;) {
-    int i;
-    bp_task_fn *fn;
-    void *arg;
-    size_t ntasks;
-    for (i = 0; i < SPIN && LOAD(&p->gen) == seen && !LOAD(&p->stop); i++)
-      PAUSE();
-    pthread_mutex_lock(&p->mu);
-    while (p->gen == seen && !p->stop) pthread_cond_wait(&p->wake, &p->mu);
-    if (p->stop) {
+    if (!poll_for(p, new_job, seen)) {
+      pthread_mutex_lock(&p->mu);
+      STORE_SC(&p->sleepers, p->sleepers + 1);
+      while (LOAD_SC(&p->gen) == seen && !LOAD(&p->stop))
+        pthread_cond_wait(&p->wake, &p->mu);
+      STORE_SC(&p->sleepers, p->sleepers - 1);
       pthread_mutex_unlock(&p->mu);
-      return NULL;
     }
-    seen = p->gen;
-    fn = p->fn;
-    arg = p->arg;
-    ntasks = p->ntasks;
-    pthread_mutex_unlock(&p->mu);
-    run_share(fn, arg, id, p->n, ntasks);
-    if (__atomic_sub_fetch(&p->pending, 1, __ATOMIC_ACQ_REL) == 0) {
+    if (LOAD(&p->stop)) return NULL;
+    seen = LOAD(&p->gen);    /* acquire: fn, arg and ntasks are this job's */
+    run_share(p->fn, p->arg, id, p->n, p->ntasks);
+    if (__atomic_sub_fetch(&p->pending, 1, __ATOMIC_SEQ_CST) == 0 &&
+        LOAD_SC(&p->waiting)) {
       pthread_mutex_lock(&p->mu);
       pthread_cond_signal(&p->done);
       pthread_mutex_unlock(&p->mu);
@@ -144,25 +190,27 @@ size_t bp_pool_size(const bp_pool *p) { return p == NULL ? 1 : p->n; }
 
 void bp_pool_run(bp_pool *p, size_t ntasks, bp_task_fn *fn, void *arg) {
   size_t i;
-  int spin;
   if (p == NULL || p->n < 2 || ntasks < 2 || LOAD(&p->busy)) {
     for (i = 0; i < ntasks; i++) fn(arg, i, ntasks);
     return;
   }
   STORE(&p->busy, 1);
-  pthread_mutex_lock(&p->mu);
   p->fn = fn;
   p->arg = arg;
   p->ntasks = ntasks;
   STORE(&p->pending, p->n - 1);
-  STORE(&p->gen, p->gen + 1);
-  pthread_cond_broadcast(&p->wake);
-  pthread_mutex_unlock(&p->mu);
-  run_share(fn, arg, 0, p->n, ntasks);
-  for (spin = 0; spin < SPIN && LOAD(&p->pending) != 0; spin++) PAUSE();
-  if (LOAD(&p->pending) != 0) {
+  __atomic_add_fetch(&p->gen, 1, __ATOMIC_SEQ_CST);   /* publishes the job */
+  if (LOAD_SC(&p->sleepers) > 0) {
     pthread_mutex_lock(&p->mu);
-    while (LOAD(&p->pending) != 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+  }
+  run_share(fn, arg, 0, p->n, ntasks);
+  if (!poll_for(p, all_done, 0)) {
+    pthread_mutex_lock(&p->mu);
+    STORE_SC(&p->waiting, 1);
+    while (LOAD_SC(&p->pending) != 0) pthread_cond_wait(&p->done, &p->mu);
+    STORE_SC(&p->waiting, 0);
     pthread_mutex_unlock(&p->mu);
   }
   STORE(&p->busy, 0);

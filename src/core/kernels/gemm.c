@@ -48,6 +48,10 @@
 #define MC 96       /* rows of a packed A block (multiple of every MR) */
 #define NC 512      /* columns of a packed B block (multiple of every NR) */
 #define WS_FLOATS ((size_t)(MC + NC) * KC)
+#define NARROW 128  /* B columns packed whole (run_direct) */
+#ifndef MCW
+#define MCW 240
+#endif
 #define MT_MIN ((size_t)1 << 20)   /* multiply-adds worth a second thread */
 
 typedef struct prob {
@@ -149,13 +153,17 @@ static void tile(const prob *P, size_t kc, const float *a, ptrdiff_t rsa,
                  ptrdiff_t csa, const float *b, ptrdiff_t rsb, float beta,
                  float *c, size_t m, size_t n) {
   const bp_gemm_kernels *k = P->kern;
-  float t[BP_MR_MAX * BP_NR_MAX];
+  float t[BP_MR_MAX * BP_NR_MAX] ALIGNED;
   size_t r, j;
   if (P->csc == 1) {
     k->ukr(kc, a, rsa, csa, b, rsb, P->alpha, beta, c, P->rsc, m, n);
     return;
   }
   k->ukr(kc, a, rsa, csa, b, rsb, P->alpha, 0.0f, t, (ptrdiff_t)k->nr, m, n);
+  if (k->storet != NULL) {
+    k->storet(m, n, t, k->nr, beta, c, P->csc);
+    return;
+  }
   for (r = 0; r < m; r++)
     for (j = 0; j < n; j++) {
       float *cp = c + (ptrdiff_t)r * P->rsc + (ptrdiff_t)j * P->csc;
@@ -164,7 +172,92 @@ static void tile(const prob *P, size_t kc, const float *a, ptrdiff_t rsa,
     }
 }
 
-/* Rows [i0, i1) and columns [j0, j1) of C, operands in place. */
+/* Rows of the tile that starts at row ir of [ir, i1): MR, except that a
+** thin last tile (12 + 4 rows) runs slower than two halves (8 + 8) when
+** the kernel is exact in m. */
+static size_t tile_rows(const bp_gemm_kernels *k, size_t ir, size_t i1) {
+  size_t mr = k->mr, m = i1 - ir < mr ? i1 - ir : mr;
+  if (k->exact_m && i1 - ir > mr && i1 - ir < mr + mr / 2)
+    m = (i1 - ir + 1) / 2;
+  return m;
+}
+
+/* Rows [p0, p1) of n floats each, rows cs apart, asked of the cache
+** ahead of use (rows a page or more apart defeat the hardware's
+** prefetcher, which stays within a page). */
+static void prefetch_rows(const float *a, ptrdiff_t cs, size_t n, size_t p0,
+                          size_t p1) {
+#if defined(__GNUC__)
+  size_t p, r;
+  for (p = p0; p < p1; p++)
+    for (r = 0; r < n; r += 16) __builtin_prefetch(a + (ptrdiff_t)p * cs + r, 0, 2);
+#else
+  (void)a; (void)cs; (void)n; (void)p0; (void)p1;
+#endif
+}
+
+/* One depth block [pc, pc + kc) of run_direct with B narrow: every B
+** panel packed into ws, then each A tile read once for all of them. A
+** stored with unit row stride (a transposed weight matrix, rows of W
+** side by side) at a stride of 4 KB or more is copied MC rows at a time,
+** each row of the block read whole: read in place, 12 floats a row at
+** such a stride, it misses the caches on every line (the rows all fall
+** in the same few cache sets). */
+static void narrow_block(const prob *P, float *ws, size_t kc, size_t pc,
+                         float beta, size_t iedge, const float *abuf,
+                         size_t i0, size_t i1, size_t j0, size_t j1) {
+  const bp_gemm_kernels *k = P->kern;
+  size_t mr = k->mr, nr = k->nr, ir, jr, m, ic;
+  float *apk = ws + NARROW * KC;
+  for (jr = j0; jr < j1; jr += nr)
+    pack_b(k, kc, j1 - jr < nr ? j1 - jr : nr, nr,
+           P->B + (ptrdiff_t)pc * P->rsb + (ptrdiff_t)jr * P->csb, P->rsb,
+           P->csb, ws + (jr - j0) * kc);
+  if (P->rsa == 1 && P->csa >= 1024 && k->packa != NULL) {
+    for (ic = i0; ic < i1; ic += MCW) {
+      size_t mc = i1 - ic < MCW ? i1 - ic : MCW, ntiles, t = 0;
+      /* the block after this one, fetched while this one computes */
+      size_t nic = ic + mc < i1 ? ic + mc : i0,
+             npc = ic + mc < i1 ? pc : pc + kc,
+             nmc = i1 - nic < MCW ? i1 - nic : MCW;
+      size_t nkc = npc >= P->K ? 0 : P->K - npc < kc ? P->K - npc : kc;
+      k->packa(kc, mc, P->A + (ptrdiff_t)ic + (ptrdiff_t)pc * P->csa, P->csa,
+               apk);
+      ntiles = (mc + mr - 1) / mr * ((j1 - j0 + nr - 1) / nr);
+      for (ir = 0; ir < mc; ir += mr)
+        for (jr = j0; jr < j1; jr += nr, t++) {
+          prefetch_rows(P->A + (ptrdiff_t)nic + (ptrdiff_t)npc * P->csa,
+                        P->csa, nmc, nkc * t / ntiles, nkc * (t + 1) / ntiles);
+          tile(P, kc, apk + ir / mr * k->apitch * kc, 1,
+               (ptrdiff_t)k->apitch, ws + (jr - j0) * kc,
+               (ptrdiff_t)nr, beta,
+               P->C + (ptrdiff_t)(ic + ir) * P->rsc + (ptrdiff_t)jr * P->csc,
+               mc - ir < mr ? mc - ir : mr, j1 - jr < nr ? j1 - jr : nr);
+        }
+    }
+    return;
+  }
+  for (ir = i0; ir < i1; ir += m) {
+    const float *a = ir >= iedge ? abuf
+                     : P->A + (ptrdiff_t)ir * P->rsa + (ptrdiff_t)pc * P->csa;
+    ptrdiff_t rsa = ir >= iedge ? 1 : P->rsa,
+              csa = ir >= iedge ? (ptrdiff_t)mr : P->csa;
+    m = tile_rows(k, ir, i1);
+    for (jr = j0; jr < j1; jr += nr)
+      tile(P, kc, a, rsa, csa, ws + (jr - j0) * kc, (ptrdiff_t)nr, beta,
+           P->C + (ptrdiff_t)ir * P->rsc + (ptrdiff_t)jr * P->csc, m,
+           j1 - jr < nr ? j1 - jr : nr);
+  }
+}
+
+/* Rows [i0, i1) and columns [j0, j1) of C, operands in place. Two loop
+** orders over the tiles of a depth block:
+** - B narrow (a batch against a weight matrix read as A): every B panel
+**   of the block packed once into the workspace, then each A tile read
+**   once for all of them, so a weight matrix larger than the caches
+**   streams from memory once instead of once per B panel;
+** - otherwise B panel by panel, each read in place (or copied into a
+**   stack buffer) and used by every A tile. */
 static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
                        size_t j1) {
   size_t mr = P->kern->mr, nr = P->kern->nr, kcb = kblock(P->K);
@@ -173,6 +266,9 @@ static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
   /* start of a partial A panel, copied and padded unless the kernel
   ** reads only the rows it computes */
   size_t iedge = P->kern->exact_m ? i1 : i1 - (i1 - i0) % mr;
+  /* B narrow and A past the L1 and L2 caches' share (256 KB) */
+  float *bws = j1 - j0 <= NARROW && (double)(i1 - i0) * P->K >= 65536.0
+                   ? workspace() : NULL;
   for (pc = 0; pc < P->K; pc += kcb) {
     size_t kc = P->K - pc < kcb ? P->K - pc : kcb;
     float beta = pc == 0 ? P->beta : 1.0f;
@@ -180,6 +276,10 @@ static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
       pack_a(kc, i1 - iedge, mr,
              P->A + (ptrdiff_t)iedge * P->rsa + (ptrdiff_t)pc * P->csa,
              P->rsa, P->csa, abuf);
+    if (bws != NULL) {
+      narrow_block(P, bws, kc, pc, beta, iedge, abuf, i0, i1, j0, j1);
+      continue;
+    }
     for (jr = j0; jr < j1; jr += nr) {
       size_t n = j1 - jr < nr ? j1 - jr : nr;
       const float *b = P->B + (ptrdiff_t)pc * P->rsb + (ptrdiff_t)jr * P->csb;
@@ -192,11 +292,7 @@ static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
       for (ir = i0; ir < i1; ir += m) {
         const float *a;
         float *c;
-        m = i1 - ir < mr ? i1 - ir : mr;
-        /* a thin last tile (12 + 4 rows) runs slower than two halves
-        ** (8 + 8) when the kernel is exact in m */
-        if (P->kern->exact_m && i1 - ir > mr && i1 - ir < mr + mr / 2)
-          m = (i1 - ir + 1) / 2;
+        m = tile_rows(P->kern, ir, i1);
         a = P->A + (ptrdiff_t)ir * P->rsa + (ptrdiff_t)pc * P->csa;
         c = P->C + (ptrdiff_t)ir * P->rsc + (ptrdiff_t)jr * P->csc;
         if (ir >= iedge) {

@@ -152,8 +152,60 @@ TARGET static void dots(size_t M, size_t N, size_t K, float alpha,
   }
 }
 
-const bp_gemm_kernels bp_gemm_avx2 = {MR, NR, 4, 0, ukr, rows, dots, 0};
+/* r[q] = row q of an 8 x 8 block -> r[q] = column q. */
+TARGET static inline __attribute__((always_inline)) void tr8(__m256 *r) {
+  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]),
+         t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]),
+         t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]),
+         t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+         u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+         u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+         u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* A tile of a transposed product stored: 8 x 8 blocks of t turned in
+** registers, each column of t then one masked row of c. */
+TARGET static void storet(size_t m, size_t n, const float *t, size_t ldt,
+                          float beta, float *c, ptrdiff_t ldc) {
+  __m256i km = mask8(m);
+  size_t j0;
+  int q;
+  for (j0 = 0; j0 < n; j0 += 8) {
+    __m256 r[8];
+    __m256i kn = mask8(n - j0);
+#pragma GCC unroll 8
+    for (q = 0; q < 8; q++)
+      r[q] = (size_t)q < m ? _mm256_maskload_ps(t + q * ldt + j0, kn)
+                           : _mm256_setzero_ps();
+    tr8(r);
+    for (q = 0; q < 8 && j0 + q < n; q++)
+      store(c + (ptrdiff_t)(j0 + q) * ldc, r[q], 1.0f, beta, km, m >= 8);
+  }
+}
+
+/* Rows of the block read whole; each panel row padded to 8 floats, so
+** that every store is one aligned 32-byte vector. */
+TARGET static void packa(size_t kc, size_t m, const float *a, ptrdiff_t cs,
+                         float *dst) {
+  size_t p, r;
+  for (p = 0; p < kc; p++, a += cs)
+    for (r = 0; r < m; r += MR)
+      _mm256_store_ps(dst + r / MR * 8 * kc + p * 8,
+                      _mm256_maskload_ps(a + r, mask8(m - r < MR ? m - r : MR)));
+}
+
+const bp_gemm_kernels bp_gemm_avx2 = {MR, NR, 4, 0, ukr, rows, dots, 0,
+                                      storet, packa, 8};
 
 #else
-const bp_gemm_kernels bp_gemm_avx2 = {0, 0, 0, 0, 0, 0, 0, 0};
+const bp_gemm_kernels bp_gemm_avx2 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif

@@ -374,50 +374,91 @@ TARGET static void dots(size_t M, size_t N, size_t K, float alpha,
     }
 }
 
-/* 16 x 16 blocks transposed in registers: unpacks, then 128-bit
-** shuffles (0.25 shuffles per element instead of a strided scalar copy). */
+/* r[q] = row q of a 16 x 16 block -> r[q] = column q: unpacks, then
+** 128-bit shuffles (0.25 shuffles per element). */
+TARGET static inline __attribute__((always_inline)) void tr16(__m512 *r) {
+  __m512 t[16];
+  int q, m;
+#pragma GCC unroll 8
+  for (q = 0; q < 16; q += 2) {
+    t[q] = _mm512_unpacklo_ps(r[q], r[q + 1]);
+    t[q + 1] = _mm512_unpackhi_ps(r[q], r[q + 1]);
+  }
+#pragma GCC unroll 4
+  for (q = 0; q < 16; q += 4) {   /* r[q+m] lane (L,x): row q+x, column 4L+m */
+    r[q] = _mm512_shuffle_ps(t[q], t[q + 2], 0x44);
+    r[q + 1] = _mm512_shuffle_ps(t[q], t[q + 2], 0xEE);
+    r[q + 2] = _mm512_shuffle_ps(t[q + 1], t[q + 3], 0x44);
+    r[q + 3] = _mm512_shuffle_ps(t[q + 1], t[q + 3], 0xEE);
+  }
+#pragma GCC unroll 4
+  for (m = 0; m < 4; m++) {       /* 4 x 4 transpose of 128-bit blocks */
+    __m512 v0 = _mm512_shuffle_f32x4(r[m], r[4 + m], 0x88),
+           v1 = _mm512_shuffle_f32x4(r[m], r[4 + m], 0xDD),
+           v2 = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0x88),
+           v3 = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0xDD);
+    t[m] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+    t[4 + m] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+    t[8 + m] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+    t[12 + m] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+  }
+#pragma GCC unroll 16
+  for (q = 0; q < 16; q++) r[q] = t[q];
+}
+
+/* 16 x 16 blocks of B transposed in registers. */
 TARGET static void packt(size_t kc, size_t n, size_t nr, const float *b,
                          ptrdiff_t cs, float *dst) {
   size_t j0, p0;
-  int q, m;
+  int q;
   for (j0 = 0; j0 < nr; j0 += 16)
     for (p0 = 0; p0 < kc; p0 += 16) {
-      __m512 r[16], t[16];
+      __m512 r[16];
       __mmask16 kp = mask16(kc - p0);
       size_t ne = kc - p0 < 16 ? kc - p0 : 16;
 #pragma GCC unroll 16
       for (q = 0; q < 16; q++)
         r[q] = j0 + q < n ? _mm512_maskz_loadu_ps(kp, b + (ptrdiff_t)(j0 + q) * cs + p0)
                           : _mm512_setzero_ps();
-#pragma GCC unroll 8
-      for (q = 0; q < 16; q += 2) {
-        t[q] = _mm512_unpacklo_ps(r[q], r[q + 1]);
-        t[q + 1] = _mm512_unpackhi_ps(r[q], r[q + 1]);
-      }
-#pragma GCC unroll 4
-      for (q = 0; q < 16; q += 4) {   /* r[q+m] lane (L,x): row q+x, column 4L+m */
-        r[q] = _mm512_shuffle_ps(t[q], t[q + 2], 0x44);
-        r[q + 1] = _mm512_shuffle_ps(t[q], t[q + 2], 0xEE);
-        r[q + 2] = _mm512_shuffle_ps(t[q + 1], t[q + 3], 0x44);
-        r[q + 3] = _mm512_shuffle_ps(t[q + 1], t[q + 3], 0xEE);
-      }
-#pragma GCC unroll 4
-      for (m = 0; m < 4; m++) {       /* 4 x 4 transpose of 128-bit blocks */
-        __m512 v0 = _mm512_shuffle_f32x4(r[m], r[4 + m], 0x88),
-               v1 = _mm512_shuffle_f32x4(r[m], r[4 + m], 0xDD),
-               v2 = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0x88),
-               v3 = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0xDD);
-        t[m] = _mm512_shuffle_f32x4(v0, v2, 0x88);
-        t[4 + m] = _mm512_shuffle_f32x4(v1, v3, 0x88);
-        t[8 + m] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
-        t[12 + m] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
-      }
-      for (q = 0; q < (int)ne; q++) _mm512_storeu_ps(dst + (p0 + q) * nr + j0, t[q]);
+      tr16(r);
+      for (q = 0; q < (int)ne; q++) _mm512_storeu_ps(dst + (p0 + q) * nr + j0, r[q]);
     }
 }
 
-const bp_gemm_kernels bp_gemm_avx512 = {MR, NR, 16, 1, ukr, rows, dots, packt};
+/* A tile of a transposed product stored: 16 x 16 blocks of t turned in
+** registers, each column of t then one masked row of c. */
+TARGET static void storet(size_t m, size_t n, const float *t, size_t ldt,
+                          float beta, float *c, ptrdiff_t ldc) {
+  __mmask16 km = mask16(m);
+  size_t j0;
+  int q;
+  for (j0 = 0; j0 < n; j0 += 16) {
+    __m512 r[16];
+    __mmask16 kn = mask16(n - j0);
+#pragma GCC unroll 16
+    for (q = 0; q < 16; q++)
+      r[q] = (size_t)q < m ? _mm512_maskz_loadu_ps(kn, t + q * ldt + j0)
+                           : _mm512_setzero_ps();
+    tr16(r);
+    for (q = 0; q < 16 && j0 + q < n; q++)
+      store(c + (ptrdiff_t)(j0 + q) * ldc, r[q], 1.0f, beta, km);
+  }
+}
+
+/* Rows of the block read whole; each panel row padded to a whole vector,
+** so that every store is one aligned 64-byte line. */
+TARGET static void packa(size_t kc, size_t m, const float *a, ptrdiff_t cs,
+                         float *dst) {
+  size_t p, r;
+  for (p = 0; p < kc; p++, a += cs)
+    for (r = 0; r < m; r += MR)
+      _mm512_store_ps(dst + r / MR * 16 * kc + p * 16,
+                      _mm512_maskz_loadu_ps(mask16(m - r < MR ? m - r : MR), a + r));
+}
+
+const bp_gemm_kernels bp_gemm_avx512 = {MR, NR, 16, 1, ukr, rows, dots, packt,
+                                        storet, packa, 16};
 
 #else /* not x86-64 with GCC/Clang: never selected (bp_cpu_has says no) */
-const bp_gemm_kernels bp_gemm_avx512 = {0, 0, 0, 0, 0, 0, 0, 0};
+const bp_gemm_kernels bp_gemm_avx512 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif

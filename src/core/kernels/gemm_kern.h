@@ -39,6 +39,21 @@ typedef void bp_dots_fn(size_t M, size_t N, size_t K, float alpha,
 typedef void bp_packt_fn(size_t kc, size_t n, size_t nr, const float *b,
                          ptrdiff_t cs, float *dst);
 
+/* Pack of an A block with unit row stride (NULL: none; the block is
+** then read in place): its rows in panels of mr, each p of a panel one
+** row of apitch floats (>= mr, the rest padding), dst must be 64-byte
+** aligned: dst[(r / mr) * apitch * kc + p * apitch + r % mr] =
+** a[r + p*cs] for r < m, 0 for m <= r < the panel's end. */
+typedef void bp_packa_fn(size_t kc, size_t m, const float *a, ptrdiff_t cs,
+                         float *dst);
+
+/* Transposed store of a tile (NULL: gemm.c's scalar loop):
+** c[j*ldc + r] = t[r*ldt + j] + beta*c[j*ldc + r] (c not read when beta
+** is 0) for r < m <= mr, j < n <= nr; the same two roundings as a
+** kernel's store. */
+typedef void bp_storet_fn(size_t m, size_t n, const float *t, size_t ldt,
+                          float beta, float *c, ptrdiff_t ldc);
+
 typedef struct bp_gemm_kernels {
   size_t mr, nr;
   size_t dots_n;   /* dots also beats the tiles for A B^T with N <= dots_n */
@@ -47,6 +62,9 @@ typedef struct bp_gemm_kernels {
   bp_rows_fn *rows;
   bp_dots_fn *dots;
   bp_packt_fn *packt;
+  bp_storet_fn *storet;
+  bp_packa_fn *packa;
+  size_t apitch;
 } bp_gemm_kernels;
 
 extern const bp_gemm_kernels bp_gemm_portable, bp_gemm_avx2, bp_gemm_avx512;

@@ -74,4 +74,4 @@ static void dots(size_t M, size_t N, size_t K, float alpha, const float *a,
     }
 }
 
-const bp_gemm_kernels bp_gemm_portable = {MR, NR, 4, 0, ukr, rows, dots, 0};
+const bp_gemm_kernels bp_gemm_portable = {MR, NR, 4, 0, ukr, rows, dots, 0, 0, 0, 0};

@@ -74,8 +74,14 @@ static void im2col(const bp_window *win, const geom *g, const float *x,
             continue;
           }
           iy -= win->ph;
-          if (win->sw == 1 && win->pw <= j && g->wo + j - win->pw <= g->w) {
-            memcpy(r, plane + iy * g->w + j - win->pw, g->wo * sizeof *r);
+          if (win->sw == 1) {   /* zeros left, a copy, zeros right */
+            size_t lo = win->pw > j ? win->pw - j : 0,
+                   hi = j >= g->w + win->pw ? 0 : g->w + win->pw - j;
+            if (hi > g->wo) hi = g->wo;
+            if (lo >= hi) lo = hi = g->wo;   /* no pixel of this row */
+            memset(r, 0, lo * sizeof *r);
+            memcpy(r + lo, plane + iy * g->w + lo + j - win->pw, (hi - lo) * sizeof *r);
+            memset(r + hi, 0, (g->wo - hi) * sizeof *r);
             continue;
           }
           for (ox = 0; ox < g->wo; ox++) {

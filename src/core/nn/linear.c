@@ -6,6 +6,7 @@
 */
 #include <string.h>
 
+#include "base/threadpool.h"
 #include "kernels/gemm.h"
 #include "kernels/small.h"
 #include "nn/layer.h"
@@ -79,6 +80,40 @@ static void colsum(size_t n, size_t m, const float *restrict dy,
     for (k = j; k < m; k++) gb[k] += dy[i * m + k];
 }
 
+/* The fused update of m parameters, in contiguous pieces of whole
+** 64-byte lines over the pool from UPD_MT_MIN of them (every rule is
+** elementwise: a piece's values do not depend on where it starts, so any
+** thread count gives the same bits). Plain SGD is the kernel, without the
+** call through apply. */
+#define UPD_MT_MIN ((size_t)1 << 16)
+
+typedef struct upd_job {
+  const bp_update *u;
+  float *p;
+  const float *g;
+  size_t m;
+} upd_job;
+
+static void upd_task(void *arg, size_t t, size_t nt) {
+  const upd_job *J = arg;
+  size_t lines = (J->m + 15) / 16, lo = lines * t / nt * 16,
+         hi = lines * (t + 1) / nt * 16;
+  if (hi > J->m) hi = J->m;
+  if (lo >= hi) return;
+  if (J->u->plain) bp_upd_sgd(hi - lo, J->u->lr, J->p + lo, J->g + lo);
+  else J->u->apply(J->u, J->p + lo, J->g + lo, hi - lo);
+}
+
+static void update(const bp_ctx *c, float *p, const float *g, size_t m) {
+  upd_job J;
+  J.u = c->update;
+  J.p = p;
+  J.g = g;
+  J.m = m;
+  if (m >= UPD_MT_MIN) bp_pool_run(c->pool, bp_pool_size(c->pool), upd_task, &J);
+  else upd_task(&J, 0, 1);
+}
+
 /* Backward with the update fused in (bp_ctx.update): dx first, while W
 ** is unchanged, then each gradient written and its parameters updated. */
 static void backward_update(const bp_layer *l, const bp_ctx *c,
@@ -108,13 +143,8 @@ static void backward_update(const bp_layer *l, const bp_ctx *c,
     for (j = 0; j < s->out; j++) gb[j] = 0.0f;
     colsum(n, s->out, dy, gb);
   }
-  if (u->plain) {          /* p -= lr g: the kernel, without the call */
-    bp_upd_sgd(l->p[0].numel, u->lr, w, gw);
-    bp_upd_sgd(l->p[1].numel, u->lr, b, gb);
-    return;
-  }
-  u->apply(u, w, gw, l->p[0].numel);
-  u->apply(u, b, gb, l->p[1].numel);
+  update(c, w, gw, l->p[0].numel);
+  update(c, b, gb, l->p[1].numel);
 }
 
 static void backward(const bp_layer *l, const bp_ctx *c, const float *x,

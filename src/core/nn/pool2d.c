@@ -53,13 +53,45 @@ static win window(const bp_window *w, const bp_shape *in, size_t oy,
   return r;
 }
 
+/* One candidate of a max window: the same test, in the same order, as
+** the general loop below, so both give the same maximum and position. */
+#define TAKE(v, pos) if ((v) > m) { m = (v); at = (pos); }
+
+/* 2 x 2 windows, stride 2, no padding (the common pool): every window
+** lies inside the plane, so no clipping and no window() per output. */
+static void max2x2(size_t planes, size_t h, size_t w, size_t ho, size_t wo,
+                   const float *x, float *y, float *arg) {
+  size_t pl, oy, ox;
+  for (pl = 0; pl < planes; pl++, x += h * w)
+    for (oy = 0; oy < ho; oy++) {
+      const float *r0 = x + 2 * oy * w, *r1 = r0 + w;
+      size_t base = 2 * oy * w;
+      for (ox = 0; ox < wo; ox++) {
+        size_t b = 2 * ox, at = base + b;
+        float m = -INFINITY;
+        TAKE(r0[b], base + b)
+        TAKE(r0[b + 1], base + b + 1)
+        TAKE(r1[b], base + w + b)
+        TAKE(r1[b + 1], base + w + b + 1)
+        *y++ = m;
+        *arg++ = (float)at;
+      }
+    }
+}
+
 static void max_forward(const bp_layer *l, const bp_ctx *c, const float *x,
                         float *y, size_t n, const bp_shape *in) {
   size_t h = in->d[1], w = in->d[2];
   size_t ho, wo;
   size_t planes = n * in->d[0], pl, oy, ox, i, j;
   float *arg = c->saved;
-  bp_win_hw(WIN(l), in, &ho, &wo);
+  const bp_window *k = WIN(l);
+  bp_win_hw(k, in, &ho, &wo);
+  if (k->kh == 2 && k->kw == 2 && k->sh == 2 && k->sw == 2 && k->ph == 0 &&
+      k->pw == 0) {
+    max2x2(planes, h, w, ho, wo, x, y, arg);
+    return;
+  }
   for (pl = 0; pl < planes; pl++) {
     const float *xp = x + pl * h * w;
     for (oy = 0; oy < ho; oy++)
@@ -68,11 +100,7 @@ static void max_forward(const bp_layer *l, const bp_ctx *c, const float *x,
         float m = -INFINITY;
         size_t at = r.y0 * w + r.x0;
         for (i = r.y0; i < r.y1; i++)
-          for (j = r.x0; j < r.x1; j++)
-            if (xp[i * w + j] > m) {
-              m = xp[i * w + j];
-              at = i * w + j;
-            }
+          for (j = r.x0; j < r.x1; j++) TAKE(xp[i * w + j], i * w + j)
         *y++ = m;
         *arg++ = (float)at;
       }
