@@ -26,6 +26,7 @@
 #include "lloss.h"
 #include "lmodule.h"
 #include "loptim.h"
+#include "lsave.h"
 #include "lstate.h"
 #include "ltensor.h"
 
@@ -59,5 +60,6 @@ int luaopen_backprop_core(lua_State *L) {
   lbp_open_optim(L);
   lbp_open_data(L);
   lbp_open_threads(L);
+  lbp_open_save(L);
   return 1;
 }

@@ -1,13 +1,12 @@
 /* serialize.c: the model file format (see serialize.h). */
-#include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "io/bytes.h"
 #include "io/crc32.h"
+#include "io/file.h"
 #include "io/model_v1.h"
 #include "io/serialize.h"
 
@@ -66,48 +65,6 @@ static unsigned char *put_record(unsigned char *p, const bp_layer *l) {
   return p;
 }
 
-static bp_status write_all(const char *path, const unsigned char *buf,
-                           size_t n, bp_error *err) {
-  size_t plen = strlen(path);
-  char *tmp = bp_malloc(plen + 5);
-  FILE *f;
-  int ok;
-  if (tmp == NULL) return bp_fail(err, BP_ENOMEM, "out of memory");
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp", 5);
-  f = fopen(tmp, "wb");
-  if (f == NULL) {
-    bp_status st = bp_fail(err, BP_EIO, "cannot write '%s': %s", tmp,
-                           strerror(errno));
-    free(tmp);
-    return st;
-  }
-  ok = fwrite(buf, 1, n, f) == n;
-  ok = (fflush(f) == 0) && ok;
-  ok = (fclose(f) == 0) && ok;
-  if (ok && rename(tmp, path) != 0) {
-#if defined(_WIN32)
-    /* Windows will not rename over an existing file. Elsewhere rename
-    ** replaces a file atomically, and a failure is a real error: removing
-    ** path there would delete the previous model (or an empty directory
-    ** named path) for nothing. */
-    remove(path);
-    ok = rename(tmp, path) == 0;
-#else
-    ok = 0;
-#endif
-  }
-  if (!ok) {
-    bp_status st = bp_fail(err, BP_EIO, "cannot write '%s': %s", path,
-                           strerror(errno));
-    remove(tmp);
-    free(tmp);
-    return st;
-  }
-  free(tmp);
-  return BP_OK;
-}
-
 bp_status bp_net_save(const bp_net *net, const char *path, bp_error *err) {
   size_t nf = count_floats(net), size, i, j;
   unsigned char *buf, *p;
@@ -128,38 +85,12 @@ bp_status bp_net_save(const bp_net *net, const char *path, bp_error *err) {
       for (j = 0; j < net->layers[i].p[k].numel; j++)
         p = bp_putf(p, net->layers[i].p[k].data[j]);
   bp_put32(p, bp_crc32(0, buf, size - 4));
-  st = write_all(path, buf, size, err);
+  st = bp_file_write(path, buf, size, err);
   free(buf);
   return st;
 }
 
 /* --- reading: the whole file in memory, a cursor that checks bounds --- */
-
-static bp_status read_file(const char *path, unsigned char **buf, size_t *n,
-                           bp_error *err) {
-  FILE *f = fopen(path, "rb");
-  long size;
-  if (f == NULL)
-    return bp_fail(err, BP_EIO, "cannot open '%s': %s", path, strerror(errno));
-  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
-      fseek(f, 0, SEEK_SET) != 0) {
-    fclose(f);
-    return bp_fail(err, BP_EIO, "cannot read '%s'", path);
-  }
-  *buf = bp_malloc(size > 0 ? (size_t)size : 1);
-  if (*buf == NULL) {
-    fclose(f);
-    return bp_fail(err, BP_ENOMEM, "out of memory reading '%s'", path);
-  }
-  if (fread(*buf, 1, (size_t)size, f) != (size_t)size) {
-    fclose(f);
-    free(*buf);
-    return bp_fail(err, BP_EIO, "cannot read '%s'", path);
-  }
-  fclose(f);
-  *n = (size_t)size;
-  return BP_OK;
-}
 
 /* The settings and state of a version 2 record (see serialize.h) into l;
 ** *newer is set when the record holds a setting this build does not
@@ -371,7 +302,7 @@ static bp_status build(bp_net *net, const char *path,
 bp_status bp_net_load(bp_net *net, const char *path, bp_error *err) {
   unsigned char *buf = NULL;
   size_t size = 0;
-  bp_status st = read_file(path, &buf, &size, err);
+  bp_status st = bp_file_read(path, &buf, &size, err);
   if (st != BP_OK) return st;
   st = check(path, buf, size, err);
   if (st == BP_OK) st = build(net, path, buf, size, err);

@@ -32,8 +32,8 @@
 **
 ** Loading reads the file once, checks every count and length against the
 ** bytes there are and then the checksum before it allocates anything
-** whose size the file claims. Saving writes "<path>.tmp" and renames it
-** over path, so an interrupted save leaves the previous file intact.
+** whose size the file claims. Saving replaces the file whole or not at
+** all (bp_file_write, io/file.h).
 */
 #ifndef BP_SERIALIZE_H
 #define BP_SERIALIZE_H
