@@ -107,6 +107,7 @@ build = {
       ["backprop.data"] = "src/backprop/data.lua",
       ["backprop.metrics"] = "src/backprop/metrics.lua",
       ["backprop.plot"] = "src/backprop/plot.lua",
+      ["backprop.predict"] = "src/backprop/predict.lua",
       ["backprop.fit"] = "src/backprop/fit.lua",
       ["backprop.progress"] = "src/backprop/progress.lua",
       ["backprop.schedule"] = "src/backprop/schedule.lua",

@@ -141,7 +141,7 @@ describe("save and load", function()
     local s = read(p)
     assert.are.equal("\x89BPNET\r\n", s:sub(1, 8))
     local version, nlayers = string.unpack("<I4I4", s, 9)
-    assert.are.equal(2, version)
+    assert.are.equal(3, version)
     assert.are.equal(10, nlayers)
     -- layer kinds as written (layer.h): Linear 1, Sigmoid 2, Tanh 3, ReLU 4,
     -- LeakyReLU 5, Softmax 6; each setting by name, type (1 size, 3 float)
@@ -170,6 +170,10 @@ describe("save and load", function()
       v, at = string.unpack("<f", s, at)
       assert(v == values[i], "parameter float " .. i .. " differs")
     end
+    -- no sections: a network without metadata
+    local nsections
+    nsections, at = string.unpack("<I4", s, at)
+    assert.are.equal(0, nsections)
     -- CRC-32 (IEEE, reflected, polynomial 0xEDB88320) of everything before it
     local stored
     stored, at = string.unpack("<I4", s, at)

@@ -14,6 +14,7 @@ for name, value in pairs(core) do
 end
 
 require("backprop.fit").install(core.Module)
+require("backprop.predict").install(core.Module, bp)
 bp.data = require("backprop.data")
 bp.metrics = require("backprop.metrics")
 bp.plot = require("backprop.plot")
