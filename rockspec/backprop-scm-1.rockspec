@@ -106,6 +106,7 @@ build = {
       ["backprop.fit"] = "src/backprop/fit.lua",
       ["backprop.progress"] = "src/backprop/progress.lua",
       ["backprop.schedule"] = "src/backprop/schedule.lua",
+      ["backprop.checkpoint"] = "src/backprop/checkpoint.lua",
       ["backprop.check"] = "src/backprop/check.lua",
       ["backprop.compat"] = "src/backprop/compat.lua",
    },

@@ -1,7 +1,8 @@
 --- backprop: neural networks with a C core and a Lua face.
 -- This file gathers the public names: the C module (tensors, layers,
--- losses, optimizers, save/load), the training loop (fit), data loading
--- and metrics. See README.md and docs/API.md for the reference.
+-- losses, optimizers, save/load), the training loop (fit), predictors
+-- (metadata, predict), checkpoints, data loading and metrics. See
+-- README.md and docs/API.md for the reference.
 
 local core = require("backprop.core")
 
@@ -19,5 +20,6 @@ bp.data = require("backprop.data")
 bp.metrics = require("backprop.metrics")
 bp.plot = require("backprop.plot")
 bp.lr_scheduler = require("backprop.schedule")
+bp.checkpoint = require("backprop.checkpoint")
 
 return bp

@@ -23,9 +23,10 @@
 ** every byte used; any other content is "corrupt", naming the file and the
 ** section. (The file's checksum was checked before.)
 **
-** internal.write_file is io/file.h's atomic write for the Lua modules
-** (plot.lua's SVG files), so every file the library writes is replaced
-** whole or not at all.
+** internal.copy_net puts a checkpoint's weights into a network of the
+** same layers (checkpoint.lua). internal.write_file is io/file.h's atomic
+** write for the Lua modules (plot.lua's SVG files), so every file the
+** library writes is replaced whole or not at all.
 */
 #include <math.h>
 #include <stdarg.h>
@@ -36,6 +37,7 @@
 
 #include "io/bytes.h"
 #include "io/file.h"
+#include "lmodule.h"
 #include "lsave.h"
 #include "ltensor.h"
 
@@ -363,11 +365,10 @@ static void decode(dec *d, int depth) {
   }
   case T_INTEGER:
     if (!bp_get64(&d->r, &u)) corrupt(d, "an integer past the end");
-#if LUA_VERSION_NUM >= 503
-    lua_pushinteger(L, (lua_Integer)(int64_t)u);
-#else
-    lua_pushnumber(L, (lua_Number)(int64_t)u);
-#endif
+    if (sizeof(lua_Integer) >= sizeof(int64_t))   /* 5.3+, and 64-bit 5.1 */
+      lua_pushinteger(L, (lua_Integer)(int64_t)u);
+    else
+      lua_pushnumber(L, (lua_Number)(int64_t)u);
     return;
   case T_STRING:
     if (!bp_get32(&d->r, &len) || len > bp_left(&d->r))
@@ -402,6 +403,39 @@ static int l_decode(lua_State *L) {
   if (bp_left(&d.r) != 0) corrupt(&d, "%lu bytes after the value",
                                   (unsigned long)bp_left(&d.r));
   return 1;
+}
+
+/* --- checkpoints ------------------------------------------------------------ */
+
+/* internal.copy_net(dst, src, fn [, check_only]): the parameters and
+** buffers of src (a checkpoint's network) into dst, which must have the
+** same layers (kind and settings: the same text, layer by layer, nesting
+** aside). With check_only, only the check. */
+static int l_copy_net(lua_State *L) {
+  const char *fn = luaL_checkstring(L, 3);
+  lmodule *dst = lbp_checkmodule(L, 1, fn, "net");
+  lmodule *src = lbp_checkmodule(L, 2, fn, "the checkpoint's network");
+  size_t i;
+  if (dst->net.nlayers != src->net.nlayers)
+    lbp_error(L, fn, "the checkpoint's network has %lu layers, this one %lu",
+              (unsigned long)src->net.nlayers,
+              (unsigned long)dst->net.nlayers);
+  for (i = 0; i < dst->net.nlayers; i++) {
+    char a[160], b[160];
+    bp_layer_text(&src->net.layers[i], a, sizeof a);
+    bp_layer_text(&dst->net.layers[i], b, sizeof b);
+    if (strcmp(a, b) != 0 || src->net.layers[i].kind != dst->net.layers[i].kind)
+      lbp_error(L, fn, "layer %lu is %s in the checkpoint, %s here",
+                (unsigned long)i + 1, a, b);
+  }
+  if (lua_toboolean(L, 4)) return 0;
+  lbp_ensure_init(L, dst);        /* a lone layer's lazy draw comes first */
+  memcpy(dst->net.params, src->net.params,
+         dst->net.nparams * sizeof *dst->net.params);
+  if (dst->net.nstate > 0)
+    memcpy(dst->net.state, src->net.state,
+           dst->net.nstate * sizeof *dst->net.state);
+  return 0;
 }
 
 /* --- whole files ---------------------------------------------------------- */
@@ -446,7 +480,7 @@ static int l_write_file(lua_State *L) {
 void lbp_open_save(lua_State *L) {
   static const luaL_Reg internal[] = {
     {"encode", l_encode}, {"decode", l_decode}, {"write_file", l_write_file},
-    {NULL, NULL}
+    {"copy_net", l_copy_net}, {NULL, NULL}
   };
   static const luaL_Reg meta[] = {{"__gc", bytes_gc}, {NULL, NULL}};
   luaL_newmetatable(L, LBP_BYTES);
