@@ -843,9 +843,9 @@ describe("bp.load and net:save errors", function()
   end)
 
   it("a changed version field", function()
-    local bad = saved:sub(1, 8) .. string.pack("<I4", 3) .. saved:sub(13)
-    local p = write(dir .. "/v3.bpn", bad)
-    raises({ "backprop.load:", "has format version 3", "reads versions 1 to 2" }, bp.load, p)
+    local bad = saved:sub(1, 8) .. string.pack("<I4", 4) .. saved:sub(13)
+    local p = write(dir .. "/v4.bpn", bad)
+    raises({ "backprop.load:", "has format version 4", "reads versions 1 to 3" }, bp.load, p)
     load_ok()
   end)
 

@@ -224,7 +224,7 @@ describe("save and load", function()
     bn:forward(bp.randn(4, 3))                 -- running statistics move
     bn:save(p)
     local s = H.read(p)
-    assert.equal(2, (string.unpack("<I4", s, 9)))
+    assert.equal(3, (string.unpack("<I4", s, 9)))
     local r = H.model_records(s, 1, 17)[1]
     assert.equal(13, r.kind)
     assert.same({ { "num_features", 1, 3 }, { "eps", 3, H.f32(1e-3) }, { "momentum", 3, H.f32(0.25) } },

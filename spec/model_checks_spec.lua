@@ -89,6 +89,28 @@ describe("bp.load", function()
       assert.is_true(internal.alloc_count() - before <= 1)
     end)
 
+    it("refuses the same in a version 3 file (sections after the weights)", function()
+      local head = MAGIC .. string.pack("<I4I4", 3, 1)
+        .. record(LINEAR, { setting("in_features", 1, 65536), setting("out_features", 1, 32767) })
+      for _, tail in ipairs({ "", string.pack("<I4", 0), string.pack("<I4s1BI8", 1, "predictor", 0, 2 ^ 40) }) do
+        local bytes = H.with_crc(head .. string.pack("<I8", 65536 * 32767 + 32767) .. tail)
+        local before = internal.alloc_count()
+        assert.matches("is truncated %(weights%)", load_err("big3.bp", bytes))
+        assert.is_true(internal.alloc_count() - before <= 1)
+      end
+      -- weights there, the section list claiming more than the file holds
+      local small = MAGIC .. string.pack("<I4I4", 3, 1)
+        .. record(LINEAR, { setting("in_features", 1, 1), setting("out_features", 1, 1) })
+        .. string.pack("<I8ff", 2, 1, 2)
+      for _, case in ipairs({ { string.pack("<I4", 1), "is truncated %(sections%)" },
+                              { string.pack("<I4s1BI8", 1, "predictor", 0, 2 ^ 40), "is truncated %(sections%)" },
+                              { string.pack("<I4", 2 ^ 31), "is corrupt %(2147483648 sections, at most 64%)" } }) do
+        local before = internal.alloc_count()
+        assert.matches(case[2], load_err("sections.bp", H.with_crc(small .. case[1])))
+        assert.is_true(internal.alloc_count() - before <= 1)
+      end
+    end)
+
     it("refuses layer counts and record lengths past the end of the file", function()
       local one = record(LINEAR, { setting("in_features", 1, 1), setting("out_features", 1, 1) })
       local s = MAGIC .. string.pack("<I4I4", 2, 1000000) .. one .. string.pack("<I8", 2) .. ("\0"):rep(8)

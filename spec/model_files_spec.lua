@@ -1,12 +1,11 @@
 -- Model files written by earlier builds still load, with the same outputs
 -- bit for bit (spec/fixtures/models: one small model per layer kind,
 -- nested Residuals, BatchNorm with running statistics, written by
--- make_models.lua with the format version 1 writer).
+-- make_models.lua with the format version 1 writer; spec/fixtures/models/v2:
+-- the same models and PReLU, written by main before sections were added,
+-- format version 2).
 local bp = require("backprop")
 local H = require("helper")
-
-local DIR = "spec/fixtures/models/"
-local expected = dofile(DIR .. "expected.lua")
 
 -- A tensor's values as "%a" strings (exact).
 local function hex(t)
@@ -42,23 +41,34 @@ local function check(e, net, x)
   same(e.eval, hex(net:forward(x)), "eval-mode output")
 end
 
-describe("model files of format version 1", function()
-  local tmp
-  setup(function() tmp = H.tmpdir() end)
-  teardown(function() H.rmtree(tmp) end)
+for _, version in ipairs({ { 1, "spec/fixtures/models/" }, { 2, "spec/fixtures/models/v2/" } }) do
+  local DIR = version[2]
+  local expected = dofile(DIR .. "expected.lua")
 
-  for _, name in ipairs(expected) do
-    it(name .. " loads with the same text, buffers and outputs", function()
-      local e = expected[name]
-      check(e, bp.load(DIR .. name .. ".bp"), tensor_of(e))
+  describe("model files of format version " .. version[1], function()
+    local tmp
+    setup(function() tmp = H.tmpdir() end)
+    teardown(function() H.rmtree(tmp) end)
+
+    it("are of that version", function()
+      for _, name in ipairs(expected) do
+        assert.equal(version[1], (string.unpack("<I4", H.read(DIR .. name .. ".bp"), 9)), name)
+      end
     end)
 
-    it(name .. " saved again (in the current format) loads with them too", function()
-      local e = expected[name]
-      local p = tmp .. "/" .. name .. ".bp"
-      bp.load(DIR .. name .. ".bp"):save(p)
-      assert.equal(2, (string.unpack("<I4", H.read(p), 9)))
-      check(e, bp.load(p), tensor_of(e))
-    end)
-  end
-end)
+    for _, name in ipairs(expected) do
+      it(name .. " loads with the same text, buffers and outputs", function()
+        local e = expected[name]
+        check(e, bp.load(DIR .. name .. ".bp"), tensor_of(e))
+      end)
+
+      it(name .. " saved again (in the current format) loads with them too", function()
+        local e = expected[name]
+        local p = tmp .. "/" .. name .. ".bp"
+        bp.load(DIR .. name .. ".bp"):save(p)
+        assert.equal(3, (string.unpack("<I4", H.read(p), 9)))
+        check(e, bp.load(p), tensor_of(e))
+      end)
+    end
+  end)
+end

@@ -7,6 +7,7 @@
 
 local compat = require("backprop.compat")
 local check = require("backprop.check")
+local core = require("backprop.core")
 
 local plot = {}
 
@@ -298,24 +299,13 @@ local function document(width, height, body)
     "</svg>", "" }, "\n")
 end
 
--- Write text to path whole or not at all: into a temporary file beside
--- it, then renamed over it.
+-- Write text to path whole or not at all, as every file the library
+-- writes: a temporary file of a name of its own, created exclusively
+-- beside it, synced and renamed over it (io/file.h).
 local function write_file(fn, path, text)
   if type(path) ~= "string" then fail(fn, "path must be a string, got %s", type(path)) end
-  local tmp = path .. "." .. (tostring({}):match("(%x+)$") or "x") .. ".tmp"
-  local f, why = io.open(tmp, "wb")
-  if not f then fail(fn, "cannot write '%s': %s", path, why) end
-  local ok, err = f:write(text)
-  local closed, cerr = f:close()
-  if not ok or not closed then
-    os.remove(tmp)
-    fail(fn, "cannot write '%s': %s", path, tostring(err or cerr))
-  end
-  local renamed, rerr = os.rename(tmp, path)
-  if not renamed then
-    os.remove(tmp)
-    fail(fn, "cannot write '%s': %s", path, tostring(rerr))
-  end
+  local ok, err = core.internal.write_file(path, text)
+  if not ok then fail(fn, "%s", err) end
 end
 
 local LINES_OPTIONS = { series = true, path = true, title = true, xlabel = true, ylabel = true,
