@@ -124,7 +124,9 @@ build = {
    -- The documentation goes into the rock's docs/ (`luarocks doc backprop`).
    -- LuaRocks copies either copy_directories or the top-level README,
    -- LICENSE and *.md, not both, so those are installed beside API.md here.
-   copy_directories = { "docs" },
+   -- types/ holds the LuaLS annotations, for editors: point LuaLS's
+   -- workspace.library at `$(luarocks show --rock-dir backprop)/types`.
+   copy_directories = { "docs", "types" },
    install = {
       conf = {
          ["../docs/README.md"] = "README.md",

@@ -2,7 +2,8 @@
 --
 -- core.so loads in a bare interpreter and links no liblua; each rockspec
 -- lists every source file; `luarocks make` of the scm rockspec installs,
--- offline, into a tree of its own, with the documentation, and
+-- offline, into a tree of its own, with the documentation and the LuaLS
+-- annotations (types/), and
 -- examples/xor.lua runs from that tree alone; `make rock` builds the release
 -- rockspec the same way and packs it (`luarocks pack`, offline), and the
 -- packed rock installs into another tree and runs there.
@@ -154,7 +155,8 @@ describe("installing with LuaRocks (offline)", function()
     if not built[k] then error(k .. " build failed:\n" .. S.tail(H.read(tmp .. "/" .. k .. ".log"), 30), 2) end
   end
 
-  -- What a tree must hold: core.so, every Lua module, the documentation.
+  -- What a tree must hold: core.so, every Lua module, the documentation,
+  -- the annotations.
   local function assert_installed(k, v)
     assert_built(k)
     local missing, t = {}, trees[k]
@@ -165,6 +167,10 @@ describe("installing with LuaRocks (offline)", function()
     end
     for _, d in ipairs(DOCS) do
       local p = ("lib/luarocks/rocks-5.4/backprop/%s/docs/%s"):format(v, d)
+      if not H.exists(t .. "/" .. p) then missing[#missing + 1] = p end
+    end
+    for f in S.check("ls types/*"):gmatch("[^\n]+") do   -- the LuaLS annotations
+      local p = ("lib/luarocks/rocks-5.4/backprop/%s/%s"):format(v, f)
       if not H.exists(t .. "/" .. p) then missing[#missing + 1] = p end
     end
     assert(#missing == 0, "not installed: " .. table.concat(missing, ", "))
