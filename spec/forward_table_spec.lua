@@ -1,5 +1,6 @@
 -- net:forward with plain Lua tables: the per-frame path of a game.
 local bp = require("backprop")
+local H = require("helper")
 
 local function game_net()
   bp.manual_seed(3)
@@ -26,7 +27,7 @@ describe("net:forward with a table", function()
     local net, x, out = game_net(), input(), {}
     local r = net:forward(x, out)
     assert.equal(out, r)
-    local first = {table.unpack(out)}
+    local first = {H.unpack(out)}
     x[1] = x[1] + 1
     net:forward(x, out)
     assert.equal(4, #out)
