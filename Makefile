@@ -213,6 +213,8 @@ $(GEMM_BENCH): bench/gemm.c $(CORE_SRCS) $(OBJDIR)/compile.flags
 	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -o $@ bench/gemm.c $(CORE_SRCS) $(LDFLAGS) $(BP_LIBS) -ldl
 
 bench: all $(BENCH_BIN)/rss $(GEMM_BENCH)
+	@$(if $(call lua_here,luajit,luajit),$(MAKE) --no-print-directory -s LUA=luajit \
+	  LUA_INCDIR='$(incdir_luajit)' all,echo "make bench: no luajit, no LuaJIT rows")
 	@rm -f $(BENCH_BIN)/fann
 	@$(BENCH_CC) -o $(BENCH_BIN)/fann bench/baselines/fann.c -lfloatfann -lm \
 	  2>$(BENCH_BIN)/fann.log || echo "make bench: FANN baseline not built, see $(BENCH_BIN)/fann.log"

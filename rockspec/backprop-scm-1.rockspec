@@ -106,6 +106,7 @@ build = {
       ["backprop.schedule"] = "src/backprop/schedule.lua",
       ["backprop.check"] = "src/backprop/check.lua",
       ["backprop.compat"] = "src/backprop/compat.lua",
+      ["backprop.ffi"] = "src/backprop/ffi.lua",
    },
    -- The documentation goes into the rock's docs/ (`luarocks doc backprop`).
    -- LuaRocks copies either copy_directories or the top-level README,
