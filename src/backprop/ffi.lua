@@ -27,7 +27,7 @@ if not pcall(ffi.typeof, "struct backprop_ffi_api") then
 end
 
 local floats = ffi.typeof("float[?]")
-local type, rawget, rawset = type, rawget, rawset
+local type, rawget, rawset, select = type, rawget, rawset, select
 local new_table = (pcall(require, "table.new")) and require("table.new") or function() return {} end
 
 --- Replace methods.forward (the Module class's) by one that takes the
@@ -41,9 +41,11 @@ function M.install(methods, internal)
   -- keys: a collected network's entry goes with it).
   local state = setmetatable({}, { __mode = "k" })
 
-  -- The classic call, then buffers sized for what it took and gave.
-  local function first(net, x, out)
-    local y = classic(net, x, out)
+  -- The classic call (with the arguments as given: it tells a missing
+  -- one from nil), then buffers sized for what it took and gave.
+  local function first(net, ...)
+    local y = classic(net, ...)
+    local x = ...
     local s = state[net]
     local nx, ny = #x, #y
     if not s then
@@ -55,20 +57,23 @@ function M.install(methods, internal)
     return y
   end
 
-  methods.forward = function(net, x, out)
-    if type(x) ~= "table" then return classic(net, x, out) end
+  methods.forward = function(net, ...)
+    local x, out = ...
+    if type(x) ~= "table" then return classic(net, ...) end
     local s = state[net]
-    if s == nil or (out ~= nil and type(out) ~= "table") then return first(net, x, out) end
+    if s == nil or (out ~= nil and type(out) ~= "table") or select("#", ...) > 2 then
+      return first(net, ...)
+    end
     local n = #x
-    if n > s.nx then return first(net, x, out) end
+    if n > s.nx then return first(net, ...) end
     local buf = s.x
     for i = 1, n do
       local v = rawget(x, i)
-      if type(v) ~= "number" then return first(net, x, out) end
+      if type(v) ~= "number" then return first(net, ...) end
       buf[i - 1] = v
     end
     local ny = call(s.h, buf, n, s.y, s.ny)
-    if ny < 0 then return first(net, x, out) end
+    if ny < 0 then return first(net, ...) end
     local y = s.y
     out = out or new_table(ny, 0)
     for i = 1, ny do rawset(out, i, y[i - 1]) end
