@@ -187,6 +187,13 @@ game:
 	@$(MAKE) --no-print-directory -s all
 	$(INPLACE) $(LUA) examples/game_agent.lua
 
+# The LÖVE example: LÖVE 11 runs LuaJIT, so the module built for LuaJIT
+# (build/luajit/), which examples/love/main.lua finds from the checkout.
+love:
+	@$(MAKE) --no-print-directory -s LUA=luajit LUA_INCDIR='$(incdir_luajit)' deps all
+	@command -v love >/dev/null || { echo "make love: needs LÖVE 11 (apt-get install love)" >&2; exit 1; }
+	love examples/love
+
 # Full-data training: minutes, not part of `make test`.
 fashion:
 	@$(DEPS_ENV) bash tools/deps.sh

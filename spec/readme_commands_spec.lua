@@ -14,7 +14,9 @@
 local S = require("shell")
 local H = require("helper")
 
-local SLOW = { ["examples/fashion_mnist.lua"] = true, fashion = true }
+-- `make love` opens a window until it is closed (spec/love_spec.lua runs the
+-- game headless): its recipe is checked with `make -n` too.
+local SLOW = { ["examples/fashion_mnist.lua"] = true, fashion = true, love = true }
 
 -- Make targets whose recipe runs an example (and not the specs: `make asan`).
 local function example_targets()
