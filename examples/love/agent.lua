@@ -32,7 +32,9 @@ function A.target(w, t)
   return 0.5 + 0.38 * math.cos(s * w.fx), 0.5 + 0.38 * math.sin(s * w.fy)
 end
 
-local function new_world()
+--- A new world: the target's loop (a random phase and shape) and the ship
+-- at a random place, at rest.
+function A.new_world()
   return {
     t = 0, phase = math.random() * 2 * math.pi,
     fx = 0.5 + math.random() * 0.6, fy = 0.7 + math.random() * 0.6,
@@ -40,8 +42,8 @@ local function new_world()
   }
 end
 
--- What the ship sees, written into obs (reused: no garbage per frame).
-local function observe(w, obs)
+--- What the ship sees, written into obs (reused: no garbage per frame).
+function A.observe(w, obs)
   local tx, ty = A.target(w, w.t)
   local nx, ny = A.target(w, w.t + 1)
   obs[1], obs[2] = w.x - 0.5, w.y - 0.5
@@ -51,9 +53,9 @@ local function observe(w, obs)
   return obs
 end
 
--- The expert: aim where the target will be in a few frames, fire the
+--- The expert: aim where the target will be in a few frames, fire the
 -- thruster that best turns the velocity into the one wanted.
-local function expert(w)
+function A.expert(w)
   local lead = 6
   local tx, ty = A.target(w, w.t + lead)
   local dx, dy = tx - (w.x + w.vx * lead), ty - (w.y + w.vy * lead)
@@ -65,8 +67,8 @@ local function expert(w)
   return best
 end
 
--- Fire thruster a for one frame; returns the distance to the target.
-local function move(w, a)
+--- Fire thruster a for one frame; returns the distance to the target.
+function A.move(w, a)
   local d = ACTIONS[a]
   w.vx = math.max(-MAXV, math.min(MAXV, (w.vx + d[1] * THRUST) * DRAG))
   w.vy = math.max(-MAXV, math.min(MAXV, (w.vy + d[2] * THRUST) * DRAG))
@@ -83,7 +85,7 @@ function A.new(seed)
   bp.manual_seed(seed)
   math.randomseed(seed)
   local L = {
-    world = new_world(), frame = 0, action = 1,
+    world = A.new_world(), frame = 0, action = 1,
     net = bp.Sequential{
       bp.Linear(NFEAT, 32), bp.Tanh(), bp.Linear(32, 32), bp.Tanh(), bp.Linear(32, 4),
     },
@@ -116,7 +118,7 @@ end
 -- moves, the network learns. Returns the distance to the target.
 function A:step()
   local w = self.world
-  local obs = observe(w, self.obs)
+  local obs = A.observe(w, self.obs)
   local scores = self.net:forward(obs, self.scores)
   local a = 1
   for k = 2, 4 do if scores[k] > scores[a] then a = k end end
@@ -124,11 +126,11 @@ function A:step()
   local slot = self.stored % MEMORY + 1
   local row = self.xs[slot]
   for c = 1, NFEAT do row[c] = obs[c] end
-  local label = expert(w)
+  local label = A.expert(w)
   self.ys[slot] = label
   self.stored = self.stored + 1
   if a ~= label then self.wrong = self.wrong + 1 end
-  local d = move(w, a)
+  local d = A.move(w, a)
   if self.stored >= 4 * BATCH then learn(self) end
   self.frame = self.frame + 1
   self.sum_dist = self.sum_dist + d
@@ -140,7 +142,7 @@ function A:step()
     }
     self.sum_loss, self.steps, self.sum_dist, self.wrong = 0, 0, 0, 0
   end
-  if w.t >= EPISODE then self.world = new_world() end
+  if w.t >= EPISODE then self.world = A.new_world() end
   return d
 end
 
@@ -154,9 +156,11 @@ function A:curve_text()
   return table.concat(out, "\n") .. "\n"
 end
 
--- Run from the command line: `luajit examples/love/agent.lua [seconds]`
--- prints the curve of that many seconds of game time.
-if arg and arg[0] and arg[0]:match("agent%.lua$") and not love then
+-- Run from the command line (with backprop on the search paths):
+-- `luajit examples/love/agent.lua [seconds]` prints the curve of that many
+-- seconds of game time. (examples/game_agent.lua loads this file for the
+-- world alone.)
+if arg and arg[0] and ("/" .. arg[0]):match("[/\\]agent%.lua$") and not love then
   local L = A.new(1)
   for _ = 1, (tonumber(arg[1]) or 40) * FPS do L:step() end
   io.write(L:curve_text())
