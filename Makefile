@@ -59,7 +59,10 @@ INSTALL    ?= install
 
 # Always added. -std comes first so a user CFLAGS may pick another standard;
 # -fPIC and the warnings come after so overriding CFLAGS cannot drop them.
-BP_CFLAGS  := -std=c99 $(filter-out -fPIC,$(CFLAGS)) -fPIC -Wall -Wextra
+# -fvisibility=hidden: a shared object exports only what is marked so, the
+# module luaopen_backprop_core (LBP_EXPORT), libbackprop.so the public C
+# API (BP_API, include/backprop.h); the core's own functions stay inside.
+BP_CFLAGS  := -std=c99 $(filter-out -fPIC,$(CFLAGS)) -fPIC -fvisibility=hidden -Wall -Wextra
 BP_LIBS    := -lm -pthread
 
 # make BLAS=openblas: products through OpenBLAS's cblas_sgemm (small ones
@@ -255,7 +258,7 @@ asan:
 	@$(MAKE) --no-print-directory -s all
 	@mkdir -p $(dir $(ASAN_MODULE))
 	$(CC) -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	  -fno-omit-frame-pointer -fPIC -Wall -Wextra $(LIBFLAG) -Isrc/core -I$(LUA_INCDIR) \
+	  -fno-omit-frame-pointer -fPIC -fvisibility=hidden -Wall -Wextra $(LIBFLAG) -Isrc/core -I$(LUA_INCDIR) \
 	  -o $(ASAN_MODULE) $(SRCS) -lm -pthread
 	$(ASAN_RUN) BACKPROP_FUZZ_ROUNDS=100000 busted --cpath='$(BUILD)/asan/?.so'
 	$(ASAN_RUN) env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='src/?.lua;src/?/init.lua;;' \
