@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/atomic.h"
 #include "base/cpu.h"
 #include "kernels/nocontract.h"
 #include "kernels/small.h"
@@ -180,17 +181,8 @@ enum { PORTABLE, AVX2, AVX512 };
 /* The choice is made once and never changes afterwards: the kernels it
 ** picks between compute the same function (see small.h), so two first
 ** calls racing (two threads, each with its own Lua state) may both make
-** it and store the same value. The loads and stores are atomic, as in
-** base/cpu.c, so that race is not a data race. */
+** it and store the same value (base/atomic.h). */
 static int chosen = -1;
-
-#if defined(__GNUC__)
-#define LOAD(p) __atomic_load_n(p, __ATOMIC_RELAXED)
-#define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELAXED)
-#else
-#define LOAD(p) (*(p))
-#define STORE(p, v) (*(p) = (v))
-#endif
 
 static int has(int isa) {
 #ifdef BP_SMALL_SIMD
@@ -203,7 +195,7 @@ static int has(int isa) {
 }
 
 static int isa(void) {
-  int c = LOAD(&chosen);
+  int c = BP_LOAD_RELAXED(&chosen);
   if (c < 0) {
     const char *env = getenv("BACKPROP_ISA");
     c = has(AVX512) ? AVX512 : has(AVX2) ? AVX2 : PORTABLE;
@@ -213,7 +205,7 @@ static int isa(void) {
                  : strcmp(env, "avx512") == 0 ? AVX512 : -1;
       if (want >= 0 && has(want)) c = want;
     }
-    STORE(&chosen, c);
+    BP_STORE_RELAXED(&chosen, c);
   }
   return c;
 }
