@@ -19,12 +19,17 @@
 #   make bench-conv      build, run bench/conv.lua: the CNN's forward+backward against an MLP
 #   make bench-core      build and run bench/core_hot.c: the per-sample hot paths in C
 #   make asan            ASan+UBSan build; all specs and both examples against it
+#   make capi-check      ASan+UBSan build of the C API's checks (spec/c/capi_check.c), run
 #   make fashion-data    Fashion-MNIST in $(FASHION_DIR) (apt-get installs
 #                        dataset-fashion-mnist when run as root)
 #   make fashion         fashion-data, build, run examples/fashion_mnist.lua
 #                        (FASHION_MODEL=mlp|cnn|all, FASHION_SEED=n)
 #   make rock            the release rock, packed offline: build/rock/backprop-<version>.<arch>.rock
-#   make install         core.so -> $(DESTDIR)$(LIBDIR)/backprop/, *.lua -> $(DESTDIR)$(LUADIR)/backprop/
+#   make lib             the C library: build/lib/libbackprop.a and libbackprop.so
+#                        (include/backprop.h; examples/c/xor.c: make c-example)
+#   make install         core.so -> $(DESTDIR)$(LIBDIR)/backprop/, *.lua -> $(DESTDIR)$(LUADIR)/backprop/,
+#                        and the C library: backprop.h -> $(INCLUDEDIR), libbackprop.a and
+#                        libbackprop.so -> $(CLIBDIR), backprop.pc -> $(PKGCONFIGDIR)
 #   make uninstall | clean | deps
 
 # Which Lua. LUA names the interpreter; Debian's lua5.1 .. lua5.4 and luajit
@@ -56,6 +61,10 @@ LIBDIR     ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 LUADIR     ?= $(PREFIX)/share/lua/$(LUA_ABI)
 DESTDIR    ?=
 INSTALL    ?= install
+# The C library's places (make install), pkg-config's names for them.
+INCLUDEDIR ?= $(PREFIX)/include
+CLIBDIR    ?= $(PREFIX)/lib
+PKGCONFIGDIR ?= $(CLIBDIR)/pkgconfig
 
 # Always added. -std comes first so a user CFLAGS may pick another standard;
 # -fPIC and the warnings come after so overriding CFLAGS cannot drop them.
@@ -88,7 +97,10 @@ SRCS       := $(CORE_SRCS) $(BIND_SRCS)
 CORE_OBJS  := $(patsubst src/%.c,$(OBJDIR)/%.o,$(CORE_SRCS))
 BIND_OBJS  := $(patsubst src/lua/%.c,$(LOBJDIR)/%.o,$(BIND_SRCS))
 OBJS       := $(CORE_OBJS) $(BIND_OBJS)
-DEPFILES   := $(OBJS:.o=.d)
+# The C API (include/backprop.h) over the core: in the C library only.
+CAPI_SRCS  := $(sort $(wildcard src/capi/*.c))
+CAPI_OBJS  := $(patsubst src/%.c,$(OBJDIR)/%.o,$(CAPI_SRCS))
+DEPFILES   := $(OBJS:.o=.d) $(CAPI_OBJS:.o=.d)
 LUA_MODS   := $(sort $(wildcard src/backprop/*.lua))
 
 # In-place module paths (the ";;" keeps Lua's default paths after ours).
@@ -108,7 +120,7 @@ lua_here    = $(if $(and $(2),$(shell command -v $(1) 2>/dev/null),$(wildcard $(
 # LUA_INCDIR as given for LUA itself; Debian's path for the others.
 incdir_for  = $(if $(filter $(1),$(LUA)),$(LUA_INCDIR),$(incdir_$(2)))
 
-.PHONY: all modules luas test check demo xor regression game love bench bench-conv bench-core asan \
+.PHONY: all modules luas lib c-example capi-check test check demo xor regression game love bench bench-conv bench-core asan \
         rock install uninstall clean deps fashion-data fashion FORCE
 .DEFAULT_GOAL := all
 
@@ -154,6 +166,44 @@ $(LOBJDIR)/%.o: src/lua/%.c $(LOBJDIR)/compile.flags
 	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -I$(LUA_INCDIR) -MMD -MP -c -o $@ $<
 
 -include $(DEPFILES)
+
+# --- the C library ---------------------------------------------------------
+# libbackprop.a and libbackprop.so: the core's objects (the module's own)
+# and the C API's, no Lua. The shared library exports the API alone (BP_API
+# in include/backprop.h; everything else is hidden). The version is the
+# header's; while it is 0.x a minor release may change the API, so the
+# soname carries major.minor (libbackprop.so.0.1).
+VERSION    := $(shell sed -n 's/^\#define BACKPROP_VERSION "\(.*\)"$$/\1/p' include/backprop.h)
+SONAME     := libbackprop.so.$(subst $() ,.,$(wordlist 1,2,$(subst ., ,$(VERSION))))
+CLIB       := $(BUILD)/lib
+LIB_A      := $(CLIB)/libbackprop.a
+LIB_SO     := $(CLIB)/libbackprop.so.$(VERSION)
+
+$(OBJDIR)/capi/%.o: src/capi/%.c $(OBJDIR)/compile.flags
+	@mkdir -p $(@D)
+	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Iinclude -Isrc/core -MMD -MP -c -o $@ $<
+
+lib: $(LIB_A) $(LIB_SO)
+
+$(LIB_A): $(CORE_OBJS) $(CAPI_OBJS)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIB_SO): $(CORE_OBJS) $(CAPI_OBJS) $(LOBJDIR)/link.flags
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $(CORE_OBJS) $(CAPI_OBJS) $(LDFLAGS) $(BP_LIBS)
+	@ln -sf $(notdir $@) $(CLIB)/$(SONAME)
+	@ln -sf $(SONAME) $(CLIB)/libbackprop.so
+
+# examples/c/xor.c against the library in the checkout, statically.
+C_XOR      := $(BUILD)/examples/xor
+$(C_XOR): examples/c/xor.c include/backprop.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -O2 -Wall -Wextra -Iinclude -o $@ $< $(LIB_A) $(LDFLAGS) $(BP_LIBS)
+
+c-example: $(C_XOR)
+	cd $(BUILD)/examples && ./xor xor.bpnet
 
 deps:
 	@$(DEPS_ENV) bash tools/deps.sh
@@ -267,6 +317,21 @@ asan:
 	  LUA_CPATH='$(BUILD)/asan/?.so' $(LUA) examples/breast_cancer.lua --modern > /dev/null
 	@echo "make asan: no sanitizer reports"
 
+# The C API's checks (spec/c/capi_check.c: bad input, determinism, files
+# for spec/capi_spec.lua), built with the C library's sources under
+# AddressSanitizer and UBSan and run; writes its files into CAPI_DIR.
+CAPI_CHECK := $(BUILD)/asan/capi_check
+CAPI_DIR   ?= $(BUILD)/asan
+$(CAPI_CHECK): spec/c/capi_check.c include/backprop.h $(CORE_SRCS) $(CAPI_SRCS)
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	  -fno-omit-frame-pointer -Wall -Wextra -Iinclude -Isrc/core \
+	  -o $@ spec/c/capi_check.c $(CAPI_SRCS) $(CORE_SRCS) -lm -pthread
+
+capi-check: $(CAPI_CHECK)
+	@mkdir -p '$(CAPI_DIR)'
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(CAPI_CHECK) '$(CAPI_DIR)'
+
 # The release rock, offline from this checkout: `luarocks make` of the
 # release rockspec (built in a copy, as the builtin backend writes objects
 # next to the sources) into a tree in ROCK_DIR, then `luarocks pack` of the
@@ -284,15 +349,27 @@ rock:
 	cd '$(ROCK_DIR)' && $(LUAROCKS) pack backprop $(RELEASE) --tree tree
 	@rm -rf '$(ROCK_DIR)/src'
 
-install: all
+install: all lib
 	$(INSTALL) -d '$(DESTDIR)$(LIBDIR)/backprop' '$(DESTDIR)$(LUADIR)/backprop'
 	$(INSTALL) -m 0755 $(MODULE) '$(DESTDIR)$(LIBDIR)/backprop/core.so'
 	$(if $(LUA_MODS),$(INSTALL) -m 0644 $(LUA_MODS) '$(DESTDIR)$(LUADIR)/backprop/')
+	$(INSTALL) -d '$(DESTDIR)$(INCLUDEDIR)' '$(DESTDIR)$(CLIBDIR)' '$(DESTDIR)$(PKGCONFIGDIR)'
+	$(INSTALL) -m 0644 include/backprop.h '$(DESTDIR)$(INCLUDEDIR)/backprop.h'
+	$(INSTALL) -m 0644 $(LIB_A) '$(DESTDIR)$(CLIBDIR)/libbackprop.a'
+	$(INSTALL) -m 0755 $(LIB_SO) '$(DESTDIR)$(CLIBDIR)/$(notdir $(LIB_SO))'
+	ln -sf $(notdir $(LIB_SO)) '$(DESTDIR)$(CLIBDIR)/$(SONAME)'
+	ln -sf $(SONAME) '$(DESTDIR)$(CLIBDIR)/libbackprop.so'
+	sed -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@CLIBDIR@|$(CLIBDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS@|$(BP_LIBS)|' backprop.pc.in \
+	  > '$(DESTDIR)$(PKGCONFIGDIR)/backprop.pc'
 
 uninstall:
 	rm -f '$(DESTDIR)$(LIBDIR)/backprop/core.so' \
 	  $(patsubst src/backprop/%,'$(DESTDIR)$(LUADIR)/backprop/%',$(LUA_MODS))
 	@rmdir '$(DESTDIR)$(LIBDIR)/backprop' '$(DESTDIR)$(LUADIR)/backprop' 2>/dev/null || true
+	rm -f '$(DESTDIR)$(INCLUDEDIR)/backprop.h' '$(DESTDIR)$(CLIBDIR)/libbackprop.a' \
+	  '$(DESTDIR)$(CLIBDIR)/$(notdir $(LIB_SO))' '$(DESTDIR)$(CLIBDIR)/$(SONAME)' \
+	  '$(DESTDIR)$(CLIBDIR)/libbackprop.so' '$(DESTDIR)$(PKGCONFIGDIR)/backprop.pc'
 
 clean:
 	rm -rf $(BUILD)
