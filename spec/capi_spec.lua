@@ -21,24 +21,22 @@ local bp = require("backprop")
 
 local X = { { 0, 0 }, { 0, 1 }, { 1, 0 }, { 1, 1 } }
 
--- The functions include/backprop.h declares with BP_API, sorted.
-local function declared()
+-- The captures of pattern in text, sorted.
+local function sorted_matches(text, pattern)
   local names = {}
-  for name in H.read("include/backprop.h"):gmatch("\nBP_API[^;(]-([%w_]+)%s*%(") do
-    names[#names + 1] = name
-  end
+  for name in text:gmatch(pattern) do names[#names + 1] = name end
   table.sort(names)
   return names
 end
 
--- The defined dynamic symbols of a shared object, sorted.
+-- The functions include/backprop.h declares with BP_API.
+local function declared()
+  return sorted_matches(H.read("include/backprop.h"), "\nBP_API[^;(]-([%w_]+)%s*%(")
+end
+
+-- The defined dynamic symbols of a shared object.
 local function exported(so)
-  local names = {}
-  for name in S.check("nm -D --defined-only " .. S.q(so)):gmatch("%S+ %u (%S+)") do
-    names[#names + 1] = name
-  end
-  table.sort(names)
-  return names
+  return sorted_matches(S.check("nm -D --defined-only " .. S.q(so)), "%S+ %u (%S+)")
 end
 
 -- The "network says" values of xor.c's output, as printed (%.9g).
