@@ -27,6 +27,9 @@
 #   make rock            the release rock, packed offline: build/rock/backprop-<version>.<arch>.rock
 #   make lib             the C library: build/lib/libbackprop.a and libbackprop.so
 #                        (include/backprop.h; examples/c/xor.c: make c-example)
+#   make embed           build/embed/host: examples/embed/host.c, a C program embedding Lua 5.4
+#                        with backprop linked in statically (libbackprop_lua.a, libbackprop.a)
+#   make tsan-embed      that host under ThreadSanitizer, training in two threads at once
 #   make install         core.so -> $(DESTDIR)$(LIBDIR)/backprop/, *.lua -> $(DESTDIR)$(LUADIR)/backprop/,
 #                        and the C library: backprop.h -> $(INCLUDEDIR), libbackprop.a and
 #                        libbackprop.so -> $(CLIBDIR), backprop.pc -> $(PKGCONFIGDIR)
@@ -120,7 +123,7 @@ lua_here    = $(if $(and $(2),$(shell command -v $(1) 2>/dev/null),$(wildcard $(
 # LUA_INCDIR as given for LUA itself; Debian's path for the others.
 incdir_for  = $(if $(filter $(1),$(LUA)),$(LUA_INCDIR),$(incdir_$(2)))
 
-.PHONY: all modules luas lib c-example capi-check test check demo xor regression game love bench bench-conv bench-core asan \
+.PHONY: all modules luas lib c-example capi-check embed tsan-embed test check demo xor regression game love bench bench-conv bench-core asan \
         rock install uninstall clean deps fashion-data fashion FORCE
 .DEFAULT_GOAL := all
 
@@ -316,6 +319,72 @@ asan:
 	$(ASAN_RUN) env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='src/?.lua;src/?/init.lua;;' \
 	  LUA_CPATH='$(BUILD)/asan/?.so' $(LUA) examples/breast_cancer.lua --modern > /dev/null
 	@echo "make asan: no sanitizer reports"
+
+# --- a C host that embeds Lua 5.4 and links backprop statically ----------
+# build/lib/libbackprop_lua.a: the binding's objects for Lua 5.4,
+# src/embed/embed.c (luaopen_backprop) and src/backprop/*.lua as C strings
+# (tools/embed_lua.lua, generated into build/embed/); with libbackprop.a it
+# is all a host needs. examples/embed/host.c is one (game.lua and
+# train.lua compiled in too), linked with Lua's static library when Debian
+# ships it (liblua5.4.a), else with the shared one. tsan-embed builds the
+# host and every source under ThreadSanitizer and runs its two-thread
+# training (EMBED_DIR: where it writes).
+EMBED      := $(BUILD)/embed
+LIB_LUA_A  := $(CLIB)/libbackprop_lua.a
+EMBED_HOST := $(EMBED)/host
+TSAN_HOST  := $(BUILD)/tsan/host
+EMBED_DIR  ?= $(BUILD)/tsan
+HOST_LUA   := examples/embed/game.lua examples/embed/train.lua
+LUA54_INC  := $(incdir_lua5.4)
+LUA54_LIB  := $(or $(wildcard $(shell $(CC) -print-file-name=liblua5.4.a)),-llua5.4)
+# src/backprop/x.lua is module backprop.x, init.lua is backprop.
+lua_modname = $(patsubst %.init,%,$(subst /,.,$(patsubst src/%.lua,%,$(1))))
+EMBED_GEN  = $(firstword $(LUA)) tools/embed_lua.lua
+
+$(EMBED)/backprop_lua.c: tools/embed_lua.lua $(LUA_MODS)
+	@mkdir -p $(@D)
+	$(EMBED_GEN) $@ lbp_backprop_sources $(foreach f,$(LUA_MODS),$(call lua_modname,$(f))=$(f))
+
+$(EMBED)/host_lua.c: tools/embed_lua.lua $(HOST_LUA)
+	@mkdir -p $(@D)
+	$(EMBED_GEN) $@ host_sources $(foreach f,$(HOST_LUA),$(basename $(notdir $(f)))=$(f))
+
+$(EMBED)/%.o: $(EMBED)/%.c src/embed/embed.h
+	$(CC) $(BP_CFLAGS) -Isrc/embed -I$(LUA54_INC) -c -o $@ $<
+
+$(OBJDIR)/embed/embed.o: src/embed/embed.c src/embed/embed.h $(OBJDIR)/compile.flags
+	@mkdir -p $(@D)
+	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/embed -I$(LUA54_INC) -c -o $@ $<
+
+$(LIB_LUA_A): $(patsubst src/lua/%.c,$(OBJDIR)/lua5.4/%.o,$(BIND_SRCS)) \
+              $(OBJDIR)/embed/embed.o $(EMBED)/backprop_lua.o
+	$(if $(filter lua5.4,$(LUA_KIND)),,$(error libbackprop_lua.a is for Lua 5.4: run make embed with LUA=lua5.4))
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# The host embeds Lua 5.4, whatever LUA names.
+ifeq ($(LUA_KIND),lua5.4)
+embed: $(EMBED_HOST)
+else
+embed:
+	@$(MAKE) --no-print-directory LUA=lua5.4 LUA_INCDIR='$(LUA54_INC)' embed
+endif
+
+$(EMBED_HOST): examples/embed/host.c $(EMBED)/host_lua.o $(LIB_LUA_A) $(LIB_A)
+	$(CC) -std=c99 -O2 -Wall -Wextra -Isrc/embed -I$(LUA54_INC) -o $@ examples/embed/host.c \
+	  $(EMBED)/host_lua.o $(LIB_LUA_A) $(LIB_A) $(LUA54_LIB) $(LDFLAGS) $(BP_LIBS) -ldl
+
+$(TSAN_HOST): examples/embed/host.c $(EMBED)/host_lua.c $(EMBED)/backprop_lua.c src/embed/embed.c \
+              src/embed/embed.h $(CORE_SRCS) $(BIND_SRCS)
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -g -O1 -fsanitize=thread -fPIE -pie -Wall -Wextra -Isrc/core -Isrc/lua -Isrc/embed \
+	  -I$(LUA54_INC) -o $@ examples/embed/host.c $(EMBED)/host_lua.c $(EMBED)/backprop_lua.c \
+	  src/embed/embed.c $(CORE_SRCS) $(BIND_SRCS) $(LUA54_LIB) -lm -ldl -pthread
+
+tsan-embed: $(TSAN_HOST)
+	@mkdir -p '$(EMBED_DIR)'
+	TSAN_OPTIONS='halt_on_error=1 exitcode=66' $(TSAN_HOST) train '$(EMBED_DIR)'
 
 # The C API's checks (spec/c/capi_check.c: bad input, determinism, files
 # for spec/capi_spec.lua), built with the C library's sources under
