@@ -10,7 +10,7 @@
 **   backprop_net *net = backprop_new();
 **   backprop_add(net, "Linear", "in_features=2 out_features=4");
 **   backprop_add(net, "Sigmoid", NULL);
-**   backprop_add(net, "Linear", "4 1");          (positionally, as bp.Linear(4, 1))
+**   backprop_add(net, "Linear", "4 1");          (as bp.Linear(4, 1))
 **   backprop_add(net, "Sigmoid", NULL);
 **   backprop_set_loss(net, "MSELoss", NULL);
 **   backprop_set_optimizer(net, "SGD", "lr=2");
@@ -31,7 +31,8 @@
 **
 ** Errors. Every function that can fail returns a backprop_status;
 ** BACKPROP_OK is 0. On failure backprop_error(net) gives a one-line
-** message, such as "backprop_forward: expected input with 2 features, got
+** message naming the function and the problem, such as
+** "backprop_forward: layer 1 (Linear) expected input with 2 features, got
 ** 3 (input shape 4x3)", and the network is left as it was before the
 ** call (but a backprop_fit that fails keeps the updates of the batches
 ** before). Nothing here prints, exits or aborts on bad input.
@@ -116,11 +117,14 @@ BP_API const char *backprop_error(const backprop_net *net);
 /* Seeds the network's generator, as bp.manual_seed(seed): weights not
 ** drawn yet, fit's shuffling and Dropout's masks draw from it. */
 BP_API backprop_status backprop_seed(backprop_net *net, uint64_t seed);
-/* Appends a layer: its name as in Lua (docs/API.md, "Layers": "Linear",
-** "Conv2d", "ReLU", "Dropout", ...) and its settings by the names of the
-** Lua constructor's arguments ("in_features=784 out_features=128", or
-** "784 128"). Only before the network is first used; a network from
-** backprop_load takes no more layers. */
+/* Appends a layer: its name as in Lua (docs/API.md, "Layers and networks"
+** and "More layers": "Linear", "Conv2d", "ReLU", "Dropout", ...) and its
+** settings by the names of the Lua constructor's arguments
+** ("in_features=784 out_features=128", or "784 128"). "Residual" with
+** "span=k" makes the k layers before it a residual block (what Lua's
+** bp.Residual of those layers builds; a span that does not fit is
+** reported when the network is built). Only before the network is first
+** used; a network from backprop_load takes no more layers. */
 BP_API backprop_status backprop_add(backprop_net *net, const char *layer,
                                     const char *settings);
 /* The shape of one input sample: ndim (1 to 3) sizes, such as {1, 28, 28}

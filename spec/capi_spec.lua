@@ -36,7 +36,7 @@ end
 
 -- The defined dynamic symbols of a shared object.
 local function exported(so)
-  return sorted_matches(S.check("nm -D --defined-only " .. S.q(so)), "%S+ %u (%S+)")
+  return sorted_matches(S.check(S.tools .. " nm -D --defined-only " .. S.q(so)), "%S+ %u (%S+)")
 end
 
 -- The "network says" values of xor.c's output, as printed (%.9g).
@@ -72,7 +72,7 @@ describe("the C library", function()
   end)
 
   it("libbackprop.so is versioned (soname libbackprop.so.MAJOR.MINOR) and needs only libc and libm", function()
-    local d = S.check("readelf -d " .. S.q(S.root .. "/build/lib/libbackprop.so"))
+    local d = S.check(S.tools .. " readelf -d " .. S.q(S.root .. "/build/lib/libbackprop.so"))
     local h = H.read("include/backprop.h")
     local major, minor = h:match("BACKPROP_VERSION_MAJOR (%d+)"), h:match("BACKPROP_VERSION_MINOR (%d+)")
     assert.truthy(d:find("Library soname: %[libbackprop%.so%." .. major .. "%." .. minor .. "%]"), d)
@@ -86,8 +86,8 @@ describe("the C library", function()
     assert(code, "no ```c block in README.md")
     local tmp = H.tmpdir()
     H.write(tmp .. "/app.c", code)
-    local ok, _, out = S.run(("cd %s && cc -std=c99 -Wall -Wextra -Werror -I%s app.c %s -lm -pthread -o app && ./app")
-      :format(S.q(tmp), S.q(S.root .. "/include"), S.q(S.root .. "/build/lib/libbackprop.a")))
+    local ok, _, out = S.run(("cd %s && %s cc -std=c99 -Wall -Wextra -Werror -I%s app.c %s -lm -pthread -o app && %s ./app")
+      :format(S.q(tmp), S.tools, S.q(S.root .. "/include"), S.q(S.root .. "/build/lib/libbackprop.a"), S.tools))
     local net = ok and bp.load(tmp .. "/xor.bpnet")
     H.rmtree(tmp)
     assert(ok, out)
@@ -138,9 +138,9 @@ describe("make install and pkg-config", function()
   -- own (with `env`) and returns its output and that directory.
   local function xor(kind, flags, env)
     local dir = tmp .. "/" .. kind
-    S.check(("mkdir -p %s && cd %s && cc -std=c99 -Wall -Wextra -Werror -o xor %s %s"):format(S.q(dir), S.q(dir),
-      S.q(S.root .. "/examples/c/xor.c"), flags), "cc (" .. kind .. ")")
-    out[kind] = S.check(("cd %s && %s ./xor xor.bpnet"):format(S.q(dir), env or ""), "xor (" .. kind .. ")")
+    S.check(("mkdir -p %s && cd %s && %s cc -std=c99 -Wall -Wextra -Werror -o xor %s %s"):format(S.q(dir), S.q(dir),
+      S.tools, S.q(S.root .. "/examples/c/xor.c"), flags), "cc (" .. kind .. ")")
+    out[kind] = S.check(("cd %s && %s %s ./xor xor.bpnet"):format(S.q(dir), S.tools, env or ""), "xor (" .. kind .. ")")
     return out[kind], dir
   end
 
@@ -148,13 +148,13 @@ describe("make install and pkg-config", function()
     local text, dir = xor("shared", ("$(%s --cflags --libs backprop)"):format(pc),
       "LD_LIBRARY_PATH=" .. S.q(stage .. prefix .. "/lib"))
     assert.truthy(text:find("accuracy 1.00", 1, true), text)
-    local needed = S.check("readelf -d " .. S.q(dir .. "/xor"))
+    local needed = S.check(S.tools .. " readelf -d " .. S.q(dir .. "/xor"))
     assert.truthy(needed:find("Shared library: [libbackprop.so.", 1, true), needed)
   end)
 
   it("and statically (cc -static, pkg-config --static), with the same output", function()
     local text, dir = xor("static", ("-static $(%s --static --cflags --libs backprop)"):format(pc))
-    assert.truthy(S.check("readelf -d " .. S.q(dir .. "/xor") .. " || true"):find("no dynamic section", 1, true),
+    assert.truthy(S.check(S.tools .. " readelf -d " .. S.q(dir .. "/xor") .. " || true"):find("no dynamic section", 1, true),
       "the static build is dynamic")
     assert.are.equal(out.shared, text)
   end)

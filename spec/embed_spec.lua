@@ -66,7 +66,7 @@ describe("a C host embedding Lua 5.4 with backprop linked statically", function(
   end
 
   it("links no Lua, backprop or other shared library but the C library's", function()
-    local d = S.check("readelf -d " .. S.q(host .. "/host"))
+    local d = S.check(S.tools .. " readelf -d " .. S.q(host .. "/host"))
     for lib in d:gmatch("Shared library: %[([^%]]+)%]") do
       assert(lib:match("^libc%.so") or lib:match("^libm%.so") or lib:match("^libdl%.so")
         or lib:match("^libpthread%.so"), "needs " .. lib)

@@ -101,7 +101,7 @@ describe("the built module", function()
     -- Built with -fvisibility=hidden: the core's and the binding's
     -- functions stay inside (they cannot clash with another library's).
     it("exports luaopen_backprop_core alone", function()
-      local out = S.check("nm -D --defined-only " .. S.q(so))
+      local out = S.check(S.tools .. " nm -D --defined-only " .. S.q(so))
       local names = {}
       for name in out:gmatch("%S+ %u (%S+)") do names[#names + 1] = name end
       assert.are.same({ "luaopen_backprop_core" }, names)

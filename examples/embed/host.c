@@ -214,7 +214,8 @@ static int train(const char *dir) {
     }
   }
   for (k = 1; k < 3 && same; k++)
-    same = len[k] == len[0] && memcmp(bytes[k], bytes[0], (size_t)len[0]) == 0 &&
+    same = len[k] == len[0] &&
+           memcmp(bytes[k], bytes[0], (size_t)len[0]) == 0 &&
            r[k].loss == r[0].loss && r[k].outputs == r[0].outputs;
   for (k = 0; k < 3; k++) free(bytes[k]);
   if (!same) {

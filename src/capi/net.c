@@ -197,6 +197,7 @@ backprop_status backprop_add(backprop_net *net, const char *layer,
                              const char *settings) {
   const char *fn = "backprop_add";
   const bp_layer_class *c;
+  bp_kind kind;
   bp_layer l;
   bp_error e;
   char what[96];
@@ -204,7 +205,8 @@ backprop_status backprop_add(backprop_net *net, const char *layer,
   CAPI_CHECK(net);
   if (layer == NULL)
     return capi_failf(net, fn, BP_EINVAL, "the layer's name is NULL");
-  c = bp_layer_class_of(kind_of(layer));
+  kind = kind_of(layer);
+  c = bp_layer_class_of(kind);
   if (c == NULL)
     return capi_failf(net, fn, BP_EINVAL, "unknown layer '%s' (the names "
                       "are those of the Lua constructors: Linear, ReLU, ...)",
@@ -213,8 +215,8 @@ backprop_status backprop_add(backprop_net *net, const char *layer,
     return capi_failf(net, fn, BP_EINVAL, "the network has been used (or "
                       "loaded): layers can only be added before");
   snprintf(what, sizeof what, "%s: %s", fn, c->name);
-  bp_layer_start(&l, kind_of(layer), &e);
-  st = make_layer(&l, c, settings, &e);
+  st = bp_layer_start(&l, kind, &e);
+  if (st == BP_OK) st = make_layer(&l, c, settings, &e);
   if (st != BP_OK) return capi_fail(net, what, st, &e);
   if (net->nlayers == net->cap) {
     size_t cap = net->cap ? 2 * net->cap : 8;

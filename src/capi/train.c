@@ -40,6 +40,14 @@ static bp_status named(const capi_entry *e, bp_error *err) {
 
 /* --- the loss ------------------------------------------------------------ */
 
+/* The entry's number into *v (left alone on failure). */
+static bp_status number(const capi_entry *e, double *v, bp_error *err) {
+  double x[1];
+  bp_status st = capi_number(e, x, err);
+  if (st == BP_OK) *v = x[0];
+  return st;
+}
+
 static int takes(const char *const *keys, const char *key) {
   for (; *keys != NULL; keys++)
     if (strcmp(*keys, key) == 0) return 1;
@@ -52,7 +60,7 @@ static bp_status loss_option(bp_loss_spec *s, capi_entry *e, float *w,
                              size_t *used, bp_error *err) {
   const char *const *keys = bp_loss_options(s->kind);
   char names[128];
-  double v[1], *list;
+  double *list;
   size_t n, i;
   bp_status st = named(e, err);
   if (st != BP_OK) return st;
@@ -69,12 +77,9 @@ static bp_status loss_option(bp_loss_spec *s, capi_entry *e, float *w,
                      "got \"%.*s\"", (int)e->len, e->value);
     return BP_OK;
   }
-  if (strcmp(e->name, "label_smoothing") == 0 ||
-      strcmp(e->name, "delta") == 0) {
-    st = capi_number(e, v, err);
-    if (st == BP_OK) *(e->name[0] == 'd' ? &s->delta : &s->smoothing) = v[0];
-    return st;
-  }
+  if (strcmp(e->name, "label_smoothing") == 0)
+    return number(e, &s->smoothing, err);
+  if (strcmp(e->name, "delta") == 0) return number(e, &s->delta, err);
   /* weight, pos_weight: a list of any length (checked against the
   ** prediction's columns when the loss runs) */
   list = malloc((e->len / 2 + 1) * sizeof *list);
@@ -166,9 +171,7 @@ static bp_status optim_option(bp_optim *o, capi_entry *e, bp_error *err) {
     if (st == BP_OK) memcpy(bp_optim_num(o, f), v, sizeof v);
     return st;
   default:
-    st = capi_number(e, v, err);
-    if (st == BP_OK) *bp_optim_num(o, f) = v[0];
-    return st;
+    return number(e, bp_optim_num(o, f), err);
   }
 }
 
@@ -205,7 +208,8 @@ backprop_status backprop_set_optimizer(backprop_net *net,
   snprintf(what, sizeof what, "%s: %s", fn, bp_optim_name(kind));
   bp_optim_defaults(&o, kind);
   while ((r = capi_next(&at, &e, &err)) == 1)
-    if (optim_option(&o, &e, &err) != BP_OK) return capi_fail(net, what, BP_EINVAL, &err);
+    if (optim_option(&o, &e, &err) != BP_OK)
+      return capi_fail(net, what, BP_EINVAL, &err);
   if (r < 0 || bp_optim_check(&o, &err) != BP_OK)
     return capi_fail(net, what, BP_EINVAL, &err);
   /* As bp.SGD(net, ...): the network's weights are drawn now. */
@@ -288,20 +292,26 @@ typedef struct fit_options {
   int shuffle;
 } fit_options;
 
+/* A count: an integer from 1 to 2^32 - 1. */
+static bp_status count(const capi_entry *e, size_t *n, bp_error *err) {
+  double v;
+  bp_status st = number(e, &v, err);
+  if (st != BP_OK) return st;
+  if (!(v >= 1 && v <= 4294967295.0 && v == floor(v)))
+    return bp_fail(err, BP_EINVAL, "%s must be a positive integer, got "
+                   "\"%.*s\"", e->name, (int)e->len, e->value);
+  *n = (size_t)v;
+  return BP_OK;
+}
+
 static bp_status fit_option(fit_options *o, capi_entry *e, bp_error *err) {
-  double v[1];
   bp_status st = named(e, err);
   if (st != BP_OK) return st;
   if (strcmp(e->name, "shuffle") == 0) return capi_bool(e, &o->shuffle, err);
-  if (strcmp(e->name, "epochs") != 0 && strcmp(e->name, "batch_size") != 0)
-    return bp_fail(err, BP_EINVAL, "no option '%s' (it takes epochs, "
-                   "batch_size, shuffle)", e->name);
-  st = capi_number(e, v, err);
-  if (st == BP_OK && !(v[0] >= 1 && v[0] <= 4294967295.0 && v[0] == floor(v[0])))
-    st = bp_fail(err, BP_EINVAL, "%s must be a positive integer, got "
-                 "\"%.*s\"", e->name, (int)e->len, e->value);
-  if (st == BP_OK) *(e->name[0] == 'e' ? &o->epochs : &o->batch) = (size_t)v[0];
-  return st;
+  if (strcmp(e->name, "epochs") == 0) return count(e, &o->epochs, err);
+  if (strcmp(e->name, "batch_size") == 0) return count(e, &o->batch, err);
+  return bp_fail(err, BP_EINVAL, "no option '%s' (it takes epochs, "
+                 "batch_size, shuffle)", e->name);
 }
 
 backprop_status backprop_fit(backprop_net *net, const float *x, size_t n,
@@ -321,7 +331,8 @@ backprop_status backprop_fit(backprop_net *net, const float *x, size_t n,
   int r;
   CAPI_CHECK(net);
   while ((r = capi_next(&at, &e, &err)) == 1)
-    if (fit_option(&o, &e, &err) != BP_OK) return capi_fail(net, fn, BP_EINVAL, &err);
+    if (fit_option(&o, &e, &err) != BP_OK)
+      return capi_fail(net, fn, BP_EINVAL, &err);
   if (r < 0) return capi_fail(net, fn, BP_EINVAL, &err);
   ok = ready(net, fn, x, n, in, y, &s, &yw);
   if (ok != BACKPROP_OK) return ok;
