@@ -51,9 +51,10 @@
 ** layers and calls give the same weights bit for bit, and the same as
 ** Lua's bp.manual_seed(seed) and the same calls there.
 **
-** Threads. Nothing is global: networks are independent, and different
-** threads may use different networks at the same time. One network is
-** used by one thread at a time.
+** Threads. Networks share nothing (the kernels' instruction-set choice,
+** made once, and an allocation counter are the only process-wide values,
+** and both are atomic): different threads may use different networks at
+** the same time. One network is used by one thread at a time.
 **
 ** Link with -lbackprop -lm -pthread (pkg-config --libs backprop), or
 ** statically with libbackprop.a. The library's internal symbols all start

@@ -71,6 +71,15 @@ describe("the C library", function()
     assert.are.same(names, exported(S.root .. "/build/lib/libbackprop.so"))
   end)
 
+  it("libbackprop.a defines no global symbol outside backprop_ (the API) and bp_ (the core)", function()
+    local out = S.check(S.tools .. " nm -g --defined-only " .. S.q(S.root .. "/build/lib/libbackprop.a"))
+    local stray = {}
+    for name in out:gmatch("%x+ %u (%S+)") do
+      if not (name:match("^backprop_") or name:match("^bp_")) then stray[#stray + 1] = name end
+    end
+    assert(#stray == 0, "outside the prefixes: " .. table.concat(stray, ", "))
+  end)
+
   it("libbackprop.so is versioned (soname libbackprop.so.MAJOR.MINOR) and needs only libc and libm", function()
     local d = S.check(S.tools .. " readelf -d " .. S.q(S.root .. "/build/lib/libbackprop.so"))
     local h = H.read("include/backprop.h")

@@ -52,29 +52,29 @@ struct backprop_net {
   if ((net) == NULL) return BACKPROP_EINVAL
 
 /* Return BACKPROP_OK and clear the message. */
-backprop_status capi_ok(backprop_net *net);
+backprop_status bp_capi_ok(backprop_net *net);
 /* Record "fn: <e's message>" and return st (a bp_status, as the API's). */
-backprop_status capi_fail(backprop_net *net, const char *fn, bp_status st,
-                          const bp_error *e);
+backprop_status bp_capi_fail(backprop_net *net, const char *fn, bp_status st,
+                             const bp_error *e);
 /* Record "fn: <formatted message>" and return code. */
-backprop_status capi_failf(backprop_net *net, const char *fn, bp_status code,
-                           const char *fmt, ...);
+backprop_status bp_capi_failf(backprop_net *net, const char *fn, bp_status code,
+                              const char *fmt, ...);
 /* Build the network from its layers when first needed; point it at the
 ** generator, pool and mode. */
-backprop_status capi_build(backprop_net *net, const char *fn);
+backprop_status bp_capi_build(backprop_net *net, const char *fn);
 /* The same, and draw its weights on first use (as Lua draws them: only
 ** once the call's arguments passed their checks). */
-backprop_status capi_use(backprop_net *net, const char *fn);
+backprop_status bp_capi_use(backprop_net *net, const char *fn);
 /* n samples of `in` floats at x as the core's batch shape *s, checked
 ** against the network (*out: the output's per-sample shape) and for
 ** finite values. Builds the network; draws nothing. */
-backprop_status capi_input(backprop_net *net, const char *fn, const float *x,
-                           size_t n, size_t in, bp_shape *s, bp_shape *out);
+backprop_status bp_capi_input(backprop_net *net, const char *fn, const float *x,
+                              size_t n, size_t in, bp_shape *s, bp_shape *out);
 /* The first non-finite value of the n x width floats at v, if any, as an
 ** error naming `what`, its row and element. */
-backprop_status capi_finite(backprop_net *net, const char *fn,
-                            const char *what, const float *v, size_t n,
-                            size_t width);
+backprop_status bp_capi_finite(backprop_net *net, const char *fn,
+                               const char *what, const float *v, size_t n,
+                               size_t width);
 
 /* --- settings strings (options.c) --------------------------------------- */
 
@@ -86,14 +86,14 @@ typedef struct capi_entry {
 
 /* The next entry of the string at *s, which moves past it: 1 and *e, or 0
 ** at the end (a NULL string has no entries), or -1 and a message. */
-int capi_next(const char **s, capi_entry *e, bp_error *err);
+int bp_capi_next(const char **s, capi_entry *e, bp_error *err);
 /* Whether the value is exactly word. */
-int capi_is(const capi_entry *e, const char *word);
+int bp_capi_is(const capi_entry *e, const char *word);
 /* The value as one finite number, as up to max of them separated by
 ** commas (*n read), or as true or false; messages name e->name. */
-bp_status capi_number(const capi_entry *e, double *v, bp_error *err);
-bp_status capi_list(const capi_entry *e, double *v, size_t max, size_t *n,
-                    bp_error *err);
-bp_status capi_bool(const capi_entry *e, int *v, bp_error *err);
+bp_status bp_capi_number(const capi_entry *e, double *v, bp_error *err);
+bp_status bp_capi_list(const capi_entry *e, double *v, size_t max, size_t *n,
+                       bp_error *err);
+bp_status bp_capi_bool(const capi_entry *e, int *v, bp_error *err);
 
 #endif

@@ -28,25 +28,25 @@ const char *backprop_version(void) {
 
 /* --- messages ------------------------------------------------------------ */
 
-backprop_status capi_ok(backprop_net *net) {
+backprop_status bp_capi_ok(backprop_net *net) {
   net->msg[0] = '\0';
   return BACKPROP_OK;
 }
 
-backprop_status capi_fail(backprop_net *net, const char *fn, bp_status st,
-                          const bp_error *e) {
+backprop_status bp_capi_fail(backprop_net *net, const char *fn, bp_status st,
+                             const bp_error *e) {
   snprintf(net->msg, sizeof net->msg, "%.63s: %s", fn, e->msg);
   return (backprop_status)st;
 }
 
-backprop_status capi_failf(backprop_net *net, const char *fn, bp_status code,
-                           const char *fmt, ...) {
+backprop_status bp_capi_failf(backprop_net *net, const char *fn, bp_status code,
+                              const char *fmt, ...) {
   bp_error e;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(e.msg, sizeof e.msg, fmt, ap);
   va_end(ap);
-  return capi_fail(net, fn, code, &e);
+  return bp_capi_fail(net, fn, code, &e);
 }
 
 const char *backprop_error(const backprop_net *net) {
@@ -76,18 +76,18 @@ void backprop_free(backprop_net *net) {
 backprop_status backprop_seed(backprop_net *net, uint64_t seed) {
   CAPI_CHECK(net);
   bp_rng_seed(&net->rng, seed);
-  return capi_ok(net);
+  return bp_capi_ok(net);
 }
 
-backprop_status capi_build(backprop_net *net, const char *fn) {
+backprop_status bp_capi_build(backprop_net *net, const char *fn) {
   bp_error e;
   bp_status st;
   if (!net->built) {
     if (net->nlayers == 0)
-      return capi_failf(net, fn, BP_EINVAL, "the network has no layers "
-                        "(backprop_add or backprop_load first)");
+      return bp_capi_failf(net, fn, BP_EINVAL, "the network has no layers "
+                           "(backprop_add or backprop_load first)");
     st = bp_net_init(&net->net, net->layers, net->nlayers, &e);
-    if (st != BP_OK) return capi_fail(net, fn, st, &e);
+    if (st != BP_OK) return bp_capi_fail(net, fn, st, &e);
     free(net->layers);
     net->layers = NULL;
     net->nlayers = net->cap = 0;
@@ -99,8 +99,8 @@ backprop_status capi_build(backprop_net *net, const char *fn) {
   return BACKPROP_OK;
 }
 
-backprop_status capi_use(backprop_net *net, const char *fn) {
-  backprop_status st = capi_build(net, fn);
+backprop_status bp_capi_use(backprop_net *net, const char *fn) {
+  backprop_status st = bp_capi_build(net, fn);
   if (st == BACKPROP_OK && !net->drawn) {
     bp_net_reset(&net->net, &net->rng);
     net->drawn = 1;
@@ -136,11 +136,11 @@ static bp_status convert(bp_layer *l, const bp_setting *s, capi_entry *e,
   bp_status st;
   snprintf(e->name, sizeof e->name, "%s", s->name);
   if (s->type == BP_FLOAT) {
-    st = capi_number(e, v, err);
+    st = bp_capi_number(e, v, err);
     if (st == BP_OK) *(float *)bp_setting_ptr(l, s) = (float)v[0];
     return st;
   }
-  st = capi_list(e, v, s->type == BP_PAIR ? 2 : 1, &n, err);
+  st = bp_capi_list(e, v, s->type == BP_PAIR ? 2 : 1, &n, err);
   if (st != BP_OK) return st;
   for (i = 0; i < n; i++)
     if (!(v[i] >= 0 && v[i] <= (double)BP_SIZE_LIMIT && v[i] == (size_t)v[i]))
@@ -161,7 +161,7 @@ static bp_status make_layer(bp_layer *l, const bp_layer_class *c,
   capi_entry e;
   char names[256];
   bp_status st;
-  while ((r = capi_next(&settings, &e, err)) == 1) {
+  while ((r = bp_capi_next(&settings, &e, err)) == 1) {
     const bp_setting *s;
     if (e.name[0] == '\0') {
       if (named)
@@ -204,30 +204,30 @@ backprop_status backprop_add(backprop_net *net, const char *layer,
   bp_status st;
   CAPI_CHECK(net);
   if (layer == NULL)
-    return capi_failf(net, fn, BP_EINVAL, "the layer's name is NULL");
+    return bp_capi_failf(net, fn, BP_EINVAL, "the layer's name is NULL");
   kind = kind_of(layer);
   c = bp_layer_class_of(kind);
   if (c == NULL)
-    return capi_failf(net, fn, BP_EINVAL, "unknown layer '%s' (the names "
-                      "are those of the Lua constructors: Linear, ReLU, ...)",
-                      layer);
+    return bp_capi_failf(net, fn, BP_EINVAL, "unknown layer '%s' (the "
+                         "names are those of the Lua constructors: Linear, "
+                         "ReLU, ...)", layer);
   if (net->built)
-    return capi_failf(net, fn, BP_EINVAL, "the network has been used (or "
-                      "loaded): layers can only be added before");
+    return bp_capi_failf(net, fn, BP_EINVAL, "the network has been used (or "
+                         "loaded): layers can only be added before");
   snprintf(what, sizeof what, "%s: %s", fn, c->name);
   st = bp_layer_start(&l, kind, &e);
   if (st == BP_OK) st = make_layer(&l, c, settings, &e);
-  if (st != BP_OK) return capi_fail(net, what, st, &e);
+  if (st != BP_OK) return bp_capi_fail(net, what, st, &e);
   if (net->nlayers == net->cap) {
     size_t cap = net->cap ? 2 * net->cap : 8;
     bp_layer *grown = realloc(net->layers, cap * sizeof *grown);
     if (grown == NULL)
-      return capi_failf(net, fn, BP_ENOMEM, "out of memory");
+      return bp_capi_failf(net, fn, BP_ENOMEM, "out of memory");
     net->layers = grown;
     net->cap = cap;
   }
   net->layers[net->nlayers++] = l;
-  return capi_ok(net);
+  return bp_capi_ok(net);
 }
 
 /* --- shape, mode, threads ------------------------------------------------ */
@@ -239,26 +239,26 @@ backprop_status backprop_set_input_shape(backprop_net *net, int ndim,
   int i;
   CAPI_CHECK(net);
   if (ndim < 0 || ndim > BP_SAMPLE_DIMS)
-    return capi_failf(net, fn, BP_EINVAL, "ndim must be 0 to %d, got %d",
-                      BP_SAMPLE_DIMS, ndim);
+    return bp_capi_failf(net, fn, BP_EINVAL, "ndim must be 0 to %d, got %d",
+                         BP_SAMPLE_DIMS, ndim);
   if (ndim > 0 && dims == NULL)
-    return capi_failf(net, fn, BP_EINVAL, "dims is NULL");
+    return bp_capi_failf(net, fn, BP_EINVAL, "dims is NULL");
   s.ndim = ndim;
   for (i = 0; i < ndim; i++) {
     if (dims[i] == 0 || dims[i] > BP_SIZE_LIMIT)
-      return capi_failf(net, fn, BP_EINVAL, "dims[%d] must be 1 to %lu, got "
-                        "%lu", i, (unsigned long)BP_SIZE_LIMIT,
-                        (unsigned long)dims[i]);
+      return bp_capi_failf(net, fn, BP_EINVAL, "dims[%d] must be 1 to %lu, got "
+                           "%lu", i, (unsigned long)BP_SIZE_LIMIT,
+                           (unsigned long)dims[i]);
     s.d[i] = dims[i];
   }
   net->in = s;
-  return capi_ok(net);
+  return bp_capi_ok(net);
 }
 
 backprop_status backprop_set_training(backprop_net *net, int training) {
   CAPI_CHECK(net);
   net->training = training != 0;
-  return capi_ok(net);
+  return bp_capi_ok(net);
 }
 
 backprop_status backprop_set_threads(backprop_net *net, int n) {
@@ -268,28 +268,28 @@ backprop_status backprop_set_threads(backprop_net *net, int n) {
   bp_status st;
   CAPI_CHECK(net);
   if (n < 1 || n > BP_POOL_MAX)
-    return capi_failf(net, fn, BP_EINVAL, "n must be 1 to %d, got %d",
-                      BP_POOL_MAX, n);
-  if ((size_t)n == bp_pool_size(net->pool)) return capi_ok(net);
+    return bp_capi_failf(net, fn, BP_EINVAL, "n must be 1 to %d, got %d",
+                         BP_POOL_MAX, n);
+  if ((size_t)n == bp_pool_size(net->pool)) return bp_capi_ok(net);
   if (n > 1 && (st = bp_pool_new((size_t)n, &pool, &e)) != BP_OK)
-    return capi_fail(net, fn, st, &e);
+    return bp_capi_fail(net, fn, st, &e);
   bp_pool_free(net->pool);
   net->pool = pool;
-  return capi_ok(net);
+  return bp_capi_ok(net);
 }
 
 /* --- forward ------------------------------------------------------------- */
 
-backprop_status capi_finite(backprop_net *net, const char *fn,
-                            const char *what, const float *v, size_t n,
-                            size_t width) {
+backprop_status bp_capi_finite(backprop_net *net, const char *fn,
+                               const char *what, const float *v, size_t n,
+                               size_t width) {
   size_t m = n * width, k = bp_vfind_nonfinite(m, v);
   if (k == m) return BACKPROP_OK;
-  return capi_failf(net, fn, BP_EINVAL, "%s contains %g at row %lu, element "
-                    "%lu (shape %lux%lu)", what, (double)v[k],
-                    (unsigned long)(k / width) + 1,
-                    (unsigned long)(k % width) + 1, (unsigned long)n,
-                    (unsigned long)width);
+  return bp_capi_failf(net, fn, BP_EINVAL, "%s contains %g at row %lu, element "
+                       "%lu (shape %lux%lu)", what, (double)v[k],
+                       (unsigned long)(k / width) + 1,
+                       (unsigned long)(k % width) + 1, (unsigned long)n,
+                       (unsigned long)width);
 }
 
 /* The shapes of n samples of `in` floats: *s the sample's, *out the
@@ -300,37 +300,39 @@ static backprop_status shapes(backprop_net *net, const char *fn, size_t n,
   bp_error e;
   backprop_status st;
   if (n == 0 || in == 0)
-    return capi_failf(net, fn, BP_EINVAL, "n and in must be positive, got n "
-                      "%lu, in %lu", (unsigned long)n, (unsigned long)in);
+    return bp_capi_failf(net, fn, BP_EINVAL, "n and in must be positive, got n "
+                         "%lu, in %lu", (unsigned long)n, (unsigned long)in);
   if (n > ((size_t)-1 / sizeof(float)) / in)
-    return capi_failf(net, fn, BP_EINVAL, "n x in is too large");
+    return bp_capi_failf(net, fn, BP_EINVAL, "n x in is too large");
   if (net->in.ndim == 0) {
     s->ndim = 1;
     s->d[0] = in;
   } else if (bp_shape_numel(&net->in) != in) {
     bp_shape_fmt(0, &net->in, shape, sizeof shape);
-    return capi_failf(net, fn, BP_EINVAL, "in is %lu, but the input shape "
-                      "is %s (%lu floats a sample)", (unsigned long)in, shape,
-                      (unsigned long)bp_shape_numel(&net->in));
+    return bp_capi_failf(net, fn, BP_EINVAL, "in is %lu, but the input "
+                         "shape is %s (%lu floats a sample)",
+                         (unsigned long)in, shape,
+                         (unsigned long)bp_shape_numel(&net->in));
   } else {
     *s = net->in;
   }
-  st = capi_build(net, fn);
+  st = bp_capi_build(net, fn);
   if (st != BACKPROP_OK) return st;
   if (bp_net_out_shape(&net->net, n, s, out, &e) != BP_OK) {
     bp_shape_fmt(n, s, shape, sizeof shape);
-    return capi_failf(net, fn, BP_EINVAL, "%s (input shape %s)", e.msg,
-                      shape);
+    return bp_capi_failf(net, fn, BP_EINVAL, "%s (input shape %s)", e.msg,
+                         shape);
   }
   return BACKPROP_OK;
 }
 
-backprop_status capi_input(backprop_net *net, const char *fn, const float *x,
-                           size_t n, size_t in, bp_shape *s, bp_shape *out) {
+backprop_status bp_capi_input(backprop_net *net, const char *fn, const float *x,
+                              size_t n, size_t in, bp_shape *s, bp_shape *out) {
   backprop_status st;
-  if (x == NULL) return capi_failf(net, fn, BP_EINVAL, "the input is NULL");
+  if (x == NULL) return bp_capi_failf(net, fn, BP_EINVAL, "the input is NULL");
   st = shapes(net, fn, n, in, s, out);
-  return st != BACKPROP_OK ? st : capi_finite(net, fn, "the input", x, n, in);
+  if (st != BACKPROP_OK) return st;
+  return bp_capi_finite(net, fn, "the input", x, n, in);
 }
 
 backprop_status backprop_output_size(backprop_net *net, size_t in,
@@ -339,11 +341,11 @@ backprop_status backprop_output_size(backprop_net *net, size_t in,
   bp_shape s, o;
   backprop_status st;
   CAPI_CHECK(net);
-  if (out == NULL) return capi_failf(net, fn, BP_EINVAL, "out is NULL");
+  if (out == NULL) return bp_capi_failf(net, fn, BP_EINVAL, "out is NULL");
   st = shapes(net, fn, 1, in, &s, &o);
   if (st != BACKPROP_OK) return st;
   *out = bp_shape_numel(&o);
-  return capi_ok(net);
+  return bp_capi_ok(net);
 }
 
 backprop_status backprop_forward(backprop_net *net, const float *x, size_t n,
@@ -354,19 +356,19 @@ backprop_status backprop_forward(backprop_net *net, const float *x, size_t n,
   size_t want;
   backprop_status st;
   CAPI_CHECK(net);
-  st = capi_input(net, fn, x, n, in, &s, &o);
+  st = bp_capi_input(net, fn, x, n, in, &s, &o);
   if (st != BACKPROP_OK) return st;
   want = n * bp_shape_numel(&o);
-  capi_use(net, fn);
   if (y == NULL || ylen < want)
-    return capi_failf(net, fn, BP_EINVAL, "y holds %lu floats, the output is "
-                      "%lu (%lu samples of %lu)", (unsigned long)(y ? ylen : 0),
-                      (unsigned long)want, (unsigned long)n,
-                      (unsigned long)bp_shape_numel(&o));
+    return bp_capi_failf(net, fn, BP_EINVAL, "y holds %lu floats, the output "
+                         "is %lu (%lu samples of %lu)",
+                         (unsigned long)(y ? ylen : 0), (unsigned long)want,
+                         (unsigned long)n, (unsigned long)bp_shape_numel(&o));
+  bp_capi_use(net, fn);
   if (bp_net_forward(&net->net, x, n, &s, &e) != BP_OK)
-    return capi_fail(net, fn, BP_EINVAL, &e);
+    return bp_capi_fail(net, fn, BP_EINVAL, &e);
   memcpy(y, bp_net_output(&net->net), want * sizeof *y);
-  return capi_ok(net);
+  return bp_capi_ok(net);
 }
 
 /* --- files --------------------------------------------------------------- */
@@ -377,11 +379,11 @@ backprop_status backprop_save(backprop_net *net, const char *path) {
   bp_status st;
   backprop_status used;
   CAPI_CHECK(net);
-  if (path == NULL) return capi_failf(net, fn, BP_EINVAL, "path is NULL");
-  used = capi_use(net, fn);
+  if (path == NULL) return bp_capi_failf(net, fn, BP_EINVAL, "path is NULL");
+  used = bp_capi_use(net, fn);
   if (used != BACKPROP_OK) return used;
   st = bp_net_save(&net->net, path, &e);
-  return st == BP_OK ? capi_ok(net) : capi_fail(net, fn, st, &e);
+  return st == BP_OK ? bp_capi_ok(net) : bp_capi_fail(net, fn, st, &e);
 }
 
 backprop_status backprop_load(backprop_net *net, const char *path) {
@@ -390,9 +392,9 @@ backprop_status backprop_load(backprop_net *net, const char *path) {
   bp_error e;
   bp_status st;
   CAPI_CHECK(net);
-  if (path == NULL) return capi_failf(net, fn, BP_EINVAL, "path is NULL");
+  if (path == NULL) return bp_capi_failf(net, fn, BP_EINVAL, "path is NULL");
   st = bp_net_load(&loaded, path, &e);
-  if (st != BP_OK) return capi_fail(net, fn, st, &e);
+  if (st != BP_OK) return bp_capi_fail(net, fn, st, &e);
   bp_net_free(&net->net);
   net->net = loaded;
   net->built = net->drawn = 1;
@@ -401,5 +403,5 @@ backprop_status backprop_load(backprop_net *net, const char *path) {
   net->nlayers = net->cap = 0;
   bp_optim_free(&net->opt);
   net->opt_ready = 0;
-  return capi_ok(net);
+  return bp_capi_ok(net);
 }

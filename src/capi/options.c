@@ -13,7 +13,7 @@
 
 #include "capi.h"
 
-int capi_next(const char **s, capi_entry *e, bp_error *err) {
+int bp_capi_next(const char **s, capi_entry *e, bp_error *err) {
   const char *p = *s, *eq, *end;
   if (p == NULL) return 0;
   while (isspace((unsigned char)*p)) p++;
@@ -41,7 +41,7 @@ int capi_next(const char **s, capi_entry *e, bp_error *err) {
   return 1;
 }
 
-int capi_is(const capi_entry *e, const char *word) {
+int bp_capi_is(const capi_entry *e, const char *word) {
   return strlen(word) == e->len && memcmp(e->value, word, e->len) == 0;
 }
 
@@ -62,8 +62,8 @@ static int number(const char *s, size_t len, double *v) {
   return *end == '\0' && isfinite(*v);
 }
 
-bp_status capi_list(const capi_entry *e, double *v, size_t max, size_t *n,
-                    bp_error *err) {
+bp_status bp_capi_list(const capi_entry *e, double *v, size_t max, size_t *n,
+                       bp_error *err) {
   const char *p = e->value, *stop = e->value + e->len;
   *n = 0;
   for (;;) {
@@ -83,14 +83,14 @@ bp_status capi_list(const capi_entry *e, double *v, size_t max, size_t *n,
   }
 }
 
-bp_status capi_number(const capi_entry *e, double *v, bp_error *err) {
+bp_status bp_capi_number(const capi_entry *e, double *v, bp_error *err) {
   size_t n;
-  return capi_list(e, v, 1, &n, err);
+  return bp_capi_list(e, v, 1, &n, err);
 }
 
-bp_status capi_bool(const capi_entry *e, int *v, bp_error *err) {
-  if (capi_is(e, "true") || capi_is(e, "false")) {
-    *v = capi_is(e, "true");
+bp_status bp_capi_bool(const capi_entry *e, int *v, bp_error *err) {
+  if (bp_capi_is(e, "true") || bp_capi_is(e, "false")) {
+    *v = bp_capi_is(e, "true");
     return BP_OK;
   }
   return bp_fail(err, BP_EINVAL, "%s must be true or false, got \"%.*s\"",

@@ -43,7 +43,7 @@ static bp_status named(const capi_entry *e, bp_error *err) {
 /* The entry's number into *v (left alone on failure). */
 static bp_status number(const capi_entry *e, double *v, bp_error *err) {
   double x[1];
-  bp_status st = capi_number(e, x, err);
+  bp_status st = bp_capi_number(e, x, err);
   if (st == BP_OK) *v = x[0];
   return st;
 }
@@ -84,7 +84,7 @@ static bp_status loss_option(bp_loss_spec *s, capi_entry *e, float *w,
   ** prediction's columns when the loss runs) */
   list = malloc((e->len / 2 + 1) * sizeof *list);
   if (list == NULL) return bp_fail(err, BP_ENOMEM, "out of memory");
-  st = capi_list(e, list, e->len / 2 + 1, &n, err);
+  st = bp_capi_list(e, list, e->len / 2 + 1, &n, err);
   for (i = 0; st == BP_OK && i < n; i++) w[*used + i] = (float)list[i];
   free(list);
   if (st != BP_OK) return st;
@@ -113,16 +113,16 @@ backprop_status backprop_set_loss(backprop_net *net, const char *loss,
   CAPI_CHECK(net);
   kind = loss != NULL ? bp_loss_kind_of(loss) : (bp_loss_kind)0;
   if (kind == 0)
-    return capi_failf(net, fn, BP_EINVAL, "unknown loss '%s' (MSELoss, "
-                      "L1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, "
-                      "CrossEntropyLoss or NLLLoss)", loss ? loss : "NULL");
+    return bp_capi_failf(net, fn, BP_EINVAL, "unknown loss '%s' (MSELoss, "
+                         "L1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss, "
+                         "CrossEntropyLoss or NLLLoss)", loss ? loss : "NULL");
   snprintf(what, sizeof what, "%s: %s", fn, bp_loss_name(kind));
   /* Room for every number the string could hold: at most one per two
   ** characters. */
   w = malloc((options != NULL ? strlen(options) / 2 + 1 : 1) * sizeof *w);
-  if (w == NULL) return capi_failf(net, fn, BP_ENOMEM, "out of memory");
+  if (w == NULL) return bp_capi_failf(net, fn, BP_ENOMEM, "out of memory");
   bp_loss_spec_init(&s, kind);
-  while ((r = capi_next(&at, &e, &err)) == 1)
+  while ((r = bp_capi_next(&at, &e, &err)) == 1)
     if (loss_option(&s, &e, w, &used, &err) != BP_OK) {
       r = -1;
       break;
@@ -130,13 +130,13 @@ backprop_status backprop_set_loss(backprop_net *net, const char *loss,
   if (r == 0 && bp_loss_spec_check(&s, &err) != BP_OK) r = -1;
   if (r < 0) {
     free(w);
-    return capi_fail(net, what, BP_EINVAL, &err);
+    return bp_capi_fail(net, what, BP_EINVAL, &err);
   }
   free(net->lossw);
   net->lossw = w;
   net->loss = s;
   net->has_loss = 1;
-  return capi_ok(net);
+  return bp_capi_ok(net);
 }
 
 /* --- the optimizer ------------------------------------------------------- */
@@ -161,9 +161,9 @@ static bp_status optim_option(bp_optim *o, capi_entry *e, bp_error *err) {
   }
   switch (f->type) {
   case BP_OPT_BOOL:
-    return capi_bool(e, bp_optim_flag(o, f), err);
+    return bp_capi_bool(e, bp_optim_flag(o, f), err);
   case BP_OPT_PAIR:
-    st = capi_list(e, v, 2, &n, err);
+    st = bp_capi_list(e, v, 2, &n, err);
     if (st == BP_OK && n != 2)
       st = bp_fail(err, BP_EINVAL, "%s must be two numbers, like %s=%g,%g",
                    f->key, f->key, bp_optim_num(o, f)[0],
@@ -183,7 +183,7 @@ static backprop_status optim_ready(backprop_net *net, const char *fn) {
   if (net->opt_ready) return BACKPROP_OK;
   bp_optim_free(&net->opt);
   st = bp_optim_init(&net->opt, net->net.nparams, &e);
-  if (st != BP_OK) return capi_fail(net, fn, st, &e);
+  if (st != BP_OK) return bp_capi_fail(net, fn, st, &e);
   net->opt_ready = 1;
   return BACKPROP_OK;
 }
@@ -202,18 +202,18 @@ backprop_status backprop_set_optimizer(backprop_net *net,
   CAPI_CHECK(net);
   kind = optimizer != NULL ? bp_optim_kind_of(optimizer) : (bp_optim_kind)0;
   if (kind == 0)
-    return capi_failf(net, fn, BP_EINVAL, "unknown optimizer '%s' (SGD, "
-                      "Adam, AdamW, RMSprop, Adagrad or Rprop)",
-                      optimizer ? optimizer : "NULL");
+    return bp_capi_failf(net, fn, BP_EINVAL, "unknown optimizer '%s' (SGD, "
+                         "Adam, AdamW, RMSprop, Adagrad or Rprop)",
+                         optimizer ? optimizer : "NULL");
   snprintf(what, sizeof what, "%s: %s", fn, bp_optim_name(kind));
   bp_optim_defaults(&o, kind);
-  while ((r = capi_next(&at, &e, &err)) == 1)
+  while ((r = bp_capi_next(&at, &e, &err)) == 1)
     if (optim_option(&o, &e, &err) != BP_OK)
-      return capi_fail(net, what, BP_EINVAL, &err);
+      return bp_capi_fail(net, what, BP_EINVAL, &err);
   if (r < 0 || bp_optim_check(&o, &err) != BP_OK)
-    return capi_fail(net, what, BP_EINVAL, &err);
+    return bp_capi_fail(net, what, BP_EINVAL, &err);
   /* As bp.SGD(net, ...): the network's weights are drawn now. */
-  st = capi_use(net, fn);
+  st = bp_capi_use(net, fn);
   if (st != BACKPROP_OK) return st;
   bp_optim_free(&net->opt);
   net->opt = o;
@@ -221,19 +221,19 @@ backprop_status backprop_set_optimizer(backprop_net *net,
   net->opt_ready = 0;
   st = optim_ready(net, fn);
   if (st != BACKPROP_OK) net->has_opt = 0;
-  return st != BACKPROP_OK ? st : capi_ok(net);
+  return st != BACKPROP_OK ? st : bp_capi_ok(net);
 }
 
 backprop_status backprop_set_lr(backprop_net *net, double lr) {
   const char *fn = "backprop_set_lr";
   CAPI_CHECK(net);
   if (!net->has_opt)
-    return capi_failf(net, fn, BP_EINVAL, "no optimizer (backprop_set_"
-                      "optimizer first)");
+    return bp_capi_failf(net, fn, BP_EINVAL, "no optimizer (backprop_set_"
+                         "optimizer first)");
   if (!(isfinite(lr) && lr >= 0))
-    return capi_failf(net, fn, BP_EINVAL, "lr must be >= 0, got %g", lr);
+    return bp_capi_failf(net, fn, BP_EINVAL, "lr must be >= 0, got %g", lr);
   net->opt.lr = lr;
-  return capi_ok(net);
+  return bp_capi_ok(net);
 }
 
 /* --- training ------------------------------------------------------------ */
@@ -247,21 +247,21 @@ static backprop_status ready(backprop_net *net, const char *fn,
   bp_shape out;
   backprop_status st;
   if (!net->has_loss)
-    return capi_failf(net, fn, BP_EINVAL, "no loss (backprop_set_loss "
-                      "first)");
+    return bp_capi_failf(net, fn, BP_EINVAL, "no loss (backprop_set_loss "
+                         "first)");
   if (!net->has_opt)
-    return capi_failf(net, fn, BP_EINVAL, "no optimizer (backprop_set_"
-                      "optimizer first)");
-  st = capi_input(net, fn, x, n, in, s, &out);
+    return bp_capi_failf(net, fn, BP_EINVAL, "no optimizer (backprop_set_"
+                         "optimizer first)");
+  st = bp_capi_input(net, fn, x, n, in, s, &out);
   if (st != BACKPROP_OK) return st;
-  if (y == NULL) return capi_failf(net, fn, BP_EINVAL, "the target is NULL");
+  if (y == NULL) return bp_capi_failf(net, fn, BP_EINVAL, "the target is NULL");
   *yw = bp_loss_target_count(net->loss.kind, 1, bp_shape_numel(&out));
   /* Labels are checked by the loss (integers 1..classes). */
   if (!bp_loss_takes_labels(net->loss.kind)) {
-    st = capi_finite(net, fn, "the target", y, n, *yw);
+    st = bp_capi_finite(net, fn, "the target", y, n, *yw);
     if (st != BACKPROP_OK) return st;
   }
-  st = capi_use(net, fn);
+  st = bp_capi_use(net, fn);
   return st != BACKPROP_OK ? st : optim_ready(net, fn);
 }
 
@@ -280,9 +280,9 @@ backprop_status backprop_train_step(backprop_net *net, const float *x,
   if (ok != BACKPROP_OK) return ok;
   st = bp_train_step(&net->net, x, n, &s, y, &net->loss, &net->opt, NULL, &l,
                      &e);
-  if (st != BP_OK) return capi_fail(net, fn, st, &e);
+  if (st != BP_OK) return bp_capi_fail(net, fn, st, &e);
   if (loss != NULL) *loss = l;
-  return capi_ok(net);
+  return bp_capi_ok(net);
 }
 
 /* fit's options: epochs, batch_size, shuffle (net:fit's names and
@@ -307,7 +307,7 @@ static bp_status count(const capi_entry *e, size_t *n, bp_error *err) {
 static bp_status fit_option(fit_options *o, capi_entry *e, bp_error *err) {
   bp_status st = named(e, err);
   if (st != BP_OK) return st;
-  if (strcmp(e->name, "shuffle") == 0) return capi_bool(e, &o->shuffle, err);
+  if (strcmp(e->name, "shuffle") == 0) return bp_capi_bool(e, &o->shuffle, err);
   if (strcmp(e->name, "epochs") == 0) return count(e, &o->epochs, err);
   if (strcmp(e->name, "batch_size") == 0) return count(e, &o->batch, err);
   return bp_fail(err, BP_EINVAL, "no option '%s' (it takes epochs, "
@@ -330,15 +330,15 @@ backprop_status backprop_fit(backprop_net *net, const float *x, size_t n,
   size_t yw, epoch;
   int r;
   CAPI_CHECK(net);
-  while ((r = capi_next(&at, &e, &err)) == 1)
+  while ((r = bp_capi_next(&at, &e, &err)) == 1)
     if (fit_option(&o, &e, &err) != BP_OK)
-      return capi_fail(net, fn, BP_EINVAL, &err);
-  if (r < 0) return capi_fail(net, fn, BP_EINVAL, &err);
+      return bp_capi_fail(net, fn, BP_EINVAL, &err);
+  if (r < 0) return bp_capi_fail(net, fn, BP_EINVAL, &err);
   ok = ready(net, fn, x, n, in, y, &s, &yw);
   if (ok != BACKPROP_OK) return ok;
   st = bp_trainer_init(&t, &net->net, &net->loss, &net->opt, n, &s, yw,
                        o.batch, &err);
-  if (st != BP_OK) return capi_fail(net, fn, st, &err);
+  if (st != BP_OK) return bp_capi_fail(net, fn, st, &err);
   t.shuffle = o.shuffle;
   t.rng = &net->rng;
   samples.f32 = x;
@@ -346,9 +346,9 @@ backprop_status backprop_fit(backprop_net *net, const float *x, size_t n,
     st = bp_trainer_run(&t, &samples, y, 0, 0, &sum, &err);
   bp_trainer_free(&t);
   net->training = 1;     /* the trainer's mode, as after net:fit */
-  if (st != BP_OK) return capi_fail(net, fn, st, &err);
+  if (st != BP_OK) return bp_capi_fail(net, fn, st, &err);
   if (loss != NULL)
     *loss = net->loss.reduction == BP_REDUCE_MEAN ? sum.total / sum.weight
                                                   : sum.total;
-  return capi_ok(net);
+  return bp_capi_ok(net);
 }
