@@ -49,9 +49,8 @@ local new_table = (pcall(require, "table.new")) and require("table.new") or func
 -- It returns the outputs' table, or nil (and the count the core gave,
 -- when it ran) when the call was not made or not as expected.
 local STRAIGHT = 64      -- wider: the loops of M.install's general path
-local copiers = {}
 
-local function copier(call, nx, ny)
+local function copier(copiers, call, nx, ny)
   local key = nx * (STRAIGHT + 1) + ny
   if copiers[key] then return copiers[key] end
   local src = {
@@ -84,6 +83,7 @@ function M.install(methods, internal)
   -- straight-line copier of the last shape it took (weak keys: a
   -- collected network's entry goes with it).
   local state = setmetatable({}, { __mode = "k" })
+  local copiers = {}      -- by shape, for this install's call
 
   -- The classic call (with the arguments as given: it tells a missing
   -- one from nil), then buffers sized for what it took and gave.
@@ -99,7 +99,7 @@ function M.install(methods, internal)
     if nx > s.nx then s.x, s.nx = floats(nx), nx end
     if ny > s.ny then s.y, s.ny = floats(ny), ny end
     if nx <= STRAIGHT and ny <= STRAIGHT then
-      s.width, s.copy = nx, copier(call, nx, ny)
+      s.width, s.copy = nx, copier(copiers, call, nx, ny)
     else
       s.width, s.copy = nil, nil
     end
