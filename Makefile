@@ -309,7 +309,7 @@ bench-core: $(BENCH_BIN)/core_hot
 # the README's commands as written use it.
 ASAN_MODULE := $(BUILD)/asan/backprop/core.so
 ASAN_CFLAGS := -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-               -fno-omit-frame-pointer -fPIC -Wall -Wextra $(LIBFLAG) -Isrc/core -I$(LUA_INCDIR)
+               -fno-omit-frame-pointer -fPIC -fvisibility=hidden -Wall -Wextra $(LIBFLAG) -Isrc/core -I$(LUA_INCDIR)
 ASAN_RUN    := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
                UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
                LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)"

@@ -68,7 +68,8 @@ static int l_pcall(lua_State *L) {
   return 3;
 }
 
-int luaopen_backprop_faults(lua_State *L) {
+/* The module is built with -fvisibility=hidden: its entry points are exported by name. */
+__attribute__((visibility("default"))) int luaopen_backprop_faults(lua_State *L) {
   Dl_info self;
   /* lua_close unloads C libraries before it frees the last blocks, which
   ** go through faulty: keep this library mapped until the process ends. */
