@@ -63,6 +63,15 @@ static const shape shapes[] = {
     {"game_fwd1", 0, 1, 1, 32, 16, 0},
     {"game_fwd2", 0, 1, 1, 32, 32, 0},
     {"game_fwd3", 0, 1, 1, 4, 32, 0},
+    /* the Fashion-MNIST CNN's products at batch 64 (conv.c): a sample's
+    ** forward W col, a chunk's dW += dY col^T and dcol = W^T dY (chunks
+    ** of 4 and 2 samples), and its dense 1568-128 layer */
+    {"cnn_c1_fwd", 0, 0, 16, 784, 9, 0},
+    {"cnn_c1_dw", 0, 1, 16, 9, 3136, 0},
+    {"cnn_c2_fwd", 0, 0, 32, 196, 144, 0},
+    {"cnn_c2_dw", 0, 1, 32, 144, 392, 0},
+    {"cnn_c2_dx", 1, 0, 144, 392, 32, 0},
+    {"cnn_fc", 0, 1, 64, 128, 1568, 1},
     /* wide layers at batch 64, a training step's three products each */
     {"train_w256", 0, 1, 64, 256, 256, 1},
     {"train_w512", 0, 1, 64, 512, 512, 1},
