@@ -433,7 +433,7 @@ describe("fit with checkpoint and resume", function()
     net:save(out)
     local parts = {}
     for e = 1, #h.loss do
-      parts[#parts + 1] = string.format("%a %a %a %a", h.loss[e], h.val_loss[e], h.val_accuracy[e], h.lr[e])
+      parts[#parts + 1] = string.format("%.17g %.17g %.17g %.17g", h.loss[e], h.val_loss[e], h.val_accuracy[e], h.lr[e])
     end
     io.write(table.concat(parts, ";"), "|", tostring(h.best_epoch), "|", tostring(h.stopped_epoch), "|",
              tostring(h.restored), "\n")

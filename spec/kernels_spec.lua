@@ -66,7 +66,7 @@ local function check_gemm(c)
   -- nothing outside the M x N view changed
   for k = 1, #got do
     local e = k - 1 - offc
-    local inside = e >= 0 and e % ldc < N and e // ldc < M
+    local inside = e >= 0 and e % ldc < N and math.floor(e / ldc) < M
     if not inside and got[k] ~= c0[k] then
       return false, ("element %d outside C was written"):format(k)
     end
@@ -248,7 +248,7 @@ describe("kernels: vmath", function()
     it("handles the edges: NaN propagates, infinities and -0 are exact, huge arguments saturate (" .. isa .. ")", function()
       internal.set_isa(isa)
       local inf, nan = math.huge, 0 / 0
-      local X = bp.tensor { nan, inf, -inf, -0.0, 0.0, 1000, -1000, 88.8, -104, -87.5 }
+      local X = bp.tensor { nan, inf, -inf, H.NEG_ZERO, 0.0, 1000, -1000, 88.8, -104, -87.5 }
       local Y = bp.zeros(10)
       internal.vmath("exp", X, Y)
       local y = Y:totable()

@@ -52,7 +52,7 @@ end
 -- of ten (for the labels' decimals).
 local function round_step(span, count)
   local raw = span / count
-  local e = math.floor(math.log(raw, 10))
+  local e = math.floor(compat.log10(raw))
   local f = raw / 10 ^ e
   local m = f < 1.5 and 1 or f < 3 and 2 or f < 7 and 5 or 10
   if m == 10 then m, e = 1, e + 1 end
@@ -71,14 +71,14 @@ local function axis(lo, hi, integer)
   if integer and step < 1 then step, e = 1, 0 end
   local first = math.floor(lo / step + 1e-9) * step
   local last = math.ceil(hi / step - 1e-9) * step
-  local ticks, decimals = {}, math.max(0, -e)
+  local ticks, decimals = {}, e < 0 and -e or 0   -- (LuaJIT's math.max(0, -0) is -0)
   local n = math.floor((last - first) / step + 0.5)
   for i = 0, n do
     local v = first + i * step
     if math.abs(v) < step * 1e-9 then v = 0 end
     local label
     if (math.abs(v) >= 1e6 or step < 1e-4) and v ~= 0 then label = string.format("%g", v)
-    else label = string.format("%." .. decimals .. "f", v) end
+    else label = string.format(string.format("%%.%df", decimals), v) end
     ticks[#ticks + 1] = { value = v, label = label }
   end
   return first, last, ticks
