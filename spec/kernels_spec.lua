@@ -491,13 +491,15 @@ describe("image kernels (kernels/image.h) on every ISA and thread count", functi
     end
   end)
 
-  it("gives the same bits with 2 threads as with 1 (splits over channels, planes, samples and lanes)", function()
+  it("gives the same bits with 2 threads as with 1 (splits over channels, planes, samples, lanes and values)", function()
     local before = bp.get_num_threads()
     local big = {
       { "BatchNorm2d", function() return bp.BatchNorm2d(16) end, { 8, 16, 32, 33 } },
       { "MaxPool2d", function() return bp.MaxPool2d(2) end, { 8, 16, 32, 33 } },
       { "Conv2d", function() return bp.Conv2d(16, 8, 3, { padding = 1 }) end, { 9, 16, 20, 20 } },
       { "Conv2d 1 channel", function() return bp.Conv2d(1, 16, 3, { padding = 1 }) end, { 37, 1, 28, 28 } },
+      { "ReLU", function() return bp.ReLU() end, { 8, 16, 32, 33 } },
+      { "LeakyReLU", function() return bp.LeakyReLU(0.1) end, { 8, 16, 32, 33 } },
     }
     for _, isa in ipairs(ISAS) do
       internal.set_isa(isa)

@@ -4,21 +4,24 @@
 ** in_channels kh kw, P = output pixels; kernels/image.h), so y_s = W col
 ** + b with W viewed as out_channels x K.
 **
-** Backward works on chunks of a few samples, their cols side by side (K x
-** cP for c samples) and their output gradients likewise (out x cP), so
-** that each chunk is two long products: dW += dY col^T and dcol = W^T dY,
-** which col2im then adds into dx. Chunks are dealt to a fixed number of
-** lanes (at most LANES, by the batch size alone), each lane summing its
-** chunks' dW and db in order into a partial of its own; the partials are
-** added in lane order at the end. The threads run whole lanes, so the
-** result is the same bits for any thread count. (Since 2026-12 dW and db
-** are summed this way, chunk by chunk, instead of sample by sample: the
-** last bits differ from earlier versions.) Forward splits the samples
-** between the threads: each sample's output is computed the same way
-** whoever computes it.
+** Both passes work on chunks of a few samples, their cols side by side (K
+** x cP for c samples), so that each chunk is long products: forward y =
+** W col (out x cP, then each sample's planes moved to its place in y with
+** the bias added), backward dW += dY col^T and dcol = W^T dY, which
+** col2im then adds into dx. A chunk is one sample when a sample alone is
+** long enough (RUN pixels); its dY is then read in place, not gathered.
+** Backward deals the chunks to a fixed number of lanes (at most LANES, by
+** the batch size alone), each lane summing its chunks' dW and db in order
+** into a partial of its own; the partials are added in lane order at the
+** end. The threads run whole lanes, so the result is the same bits for
+** any thread count. (Since 2026-12 dW and db are summed this way, chunk
+** by chunk, instead of sample by sample: the last bits differ from
+** earlier versions.) Forward splits the chunks between the threads: an
+** output is the same product whoever computes it, in whichever chunk.
 **
 ** The workspace holds, per lane, db's partial (doubles), dW's partial, a
-** chunk's col and its dY: about CHUNK floats, a share of a core's L2.
+** chunk's col and its dY (forward: its output): about CHUNK floats, a
+** share of a core's L2.
 **
 ** Weight out x in x kh x kw, bias out (PyTorch's layout).
 */
@@ -32,6 +35,7 @@
 
 #define LANES 8
 #define CHUNK ((size_t)1 << 17)   /* floats of a chunk's col and dY */
+#define RUN 512                   /* pixels of a chunk long enough */
 
 typedef struct conv_set {
   size_t in, out;     /* channels */
@@ -87,10 +91,11 @@ static plan make_plan(const bp_layer *l, const bp_shape *in, size_t n) {
   P.k = P.g.c * P.g.kh * P.g.kw;
   P.p = P.g.ho * P.g.wo;
   P.in_numel = P.g.c * P.g.h * P.g.w;
-  /* samples per chunk: the largest power of two whose col and dY fit in
-  ** CHUNK floats (at least 1, at most n) */
+  /* samples per chunk: doubled while shorter than RUN pixels and its col
+  ** and dY fit in CHUNK floats (at least 1, at most n) */
   P.chunk = 1;
-  while (2 * P.chunk <= n && 2 * P.chunk * (P.k + P.out) * P.p <= CHUNK)
+  while (P.chunk * P.p < RUN && 2 * P.chunk <= n &&
+         2 * P.chunk * (P.k + P.out) * P.p <= CHUNK)
     P.chunk *= 2;
   P.nchunks = n == 0 ? 0 : (n + P.chunk - 1) / P.chunk;
   P.lanes = P.nchunks < LANES ? P.nchunks : LANES;
@@ -125,56 +130,70 @@ typedef struct job {
   struct bp_pool *pool;   /* for the products: NULL inside a task */
 } job;
 
-/* Samples [n t / nt, n (t + 1) / nt) forward, with lane t's col. */
+/* Chunk ci's samples and count. */
+static size_t chunk_of(const plan *P, size_t n, size_t ci, size_t *cnt) {
+  size_t s0 = ci * P->chunk;
+  *cnt = n - s0 < P->chunk ? n - s0 : P->chunk;
+  return s0;
+}
+
+/* Chunks t, t + nt, ... forward, with lane t's col and dY blocks: y =
+** W col, each sample's planes then moved to y with the bias added (acc,
+** then acc + b: the bits of b + acc, a product with beta 1); a lone
+** sample's product is written in place. */
 static void forward_task(void *arg, size_t t, size_t nt) {
   const job *J = arg;
   const plan *P = J->P;
   const float *w = J->l->p[0].data, *b = J->l->p[1].data;
-  float *col = lane_of(P, J->work, t).col;
-  size_t s, o;
-  for (s = J->n * t / nt; s < J->n * (t + 1) / nt; s++) {
-    float *ys = J->y + s * P->out * P->p;
-    bp_im2col(&P->g, J->x + s * P->in_numel, col, P->p);
-    /* acc, then acc + b: the bits of b + acc (a product with beta 1) */
-    bp_gemm_mt(J->pool, 0, 0, P->out, P->p, P->k, 1.0f, w, P->k, col, P->p,
-               0.0f, ys, P->p);
-    for (o = 0; o < P->out; o++)
-      bp_img_affine(1, P->p, 0, ys + o * P->p, 1.0f, b[o], ys + o * P->p);
+  lane L = lane_of(P, J->work, t);
+  size_t ci, s, o, cnt, out = P->out, p = P->p;
+  for (ci = t; ci < P->nchunks; ci += nt) {
+    size_t s0 = chunk_of(P, J->n, ci, &cnt), ld = cnt * p;
+    float *ys = J->y + s0 * out * p, *acc = cnt == 1 ? ys : L.dy;
+    for (s = 0; s < cnt; s++)
+      bp_im2col(&P->g, J->x + (s0 + s) * P->in_numel, L.col + s * p, ld);
+    bp_gemm_mt(J->pool, 0, 0, out, ld, P->k, 1.0f, w, P->k, L.col, ld, 0.0f,
+               acc, ld);
+    for (s = 0; s < cnt; s++)
+      for (o = 0; o < out; o++)
+        bp_img_affine(1, p, 0, acc + o * ld + s * p, 1.0f, b[o],
+                      ys + (s * out + o) * p);
   }
 }
 
 /* Lane t's chunks t, t + lanes, ...: their dW and db summed into the
-** lane's partials, their dx written. */
+** lane's partials, their dx written. A chunk of several samples gathers
+** their dY side by side; a lone sample's is read in place. */
 static void backward_task(void *arg, size_t t, size_t nt) {
   const job *J = arg;
   const plan *P = J->P;
   lane L = lane_of(P, J->work, t);
   const float *w = J->l->p[0].data;
-  size_t ci, s, o, out = P->out, p = P->p;
+  size_t ci, s, o, cnt, out = P->out, p = P->p;
   (void)nt;
   for (o = 0; o < out; o++) L.db[o] = 0.0;
   for (ci = t; ci < P->nchunks; ci += P->lanes) {
-    size_t s0 = ci * P->chunk, cnt = J->n - s0 < P->chunk ? J->n - s0 : P->chunk;
-    size_t ld = cnt * p;
+    size_t s0 = chunk_of(P, J->n, ci, &cnt), ld = cnt * p;
+    const float *dy = cnt == 1 ? J->dy + s0 * out * p : L.dy;
     for (s = 0; s < cnt; s++) {
       const float *ds = J->dy + (s0 + s) * out * p;
       bp_im2col(&P->g, J->x + (s0 + s) * P->in_numel, L.col + s * p, ld);
-      for (o = 0; o < out; o++)
-        memcpy(L.dy + o * ld + s * p, ds + o * p, p * sizeof *ds);
+      if (cnt > 1)
+        for (o = 0; o < out; o++)
+          memcpy(L.dy + o * ld + s * p, ds + o * p, p * sizeof *ds);
     }
     for (o = 0; o < out; o++) {
       double m[2];
-      bp_img_moments(1, ld, 0, L.dy + o * ld, 0.0f, m);
+      bp_img_moments(1, ld, 0, dy + o * ld, 0.0f, m);
       L.db[o] += m[0];
     }
-    bp_gemm_mt(J->pool, 0, 1, out, P->k, ld, 1.0f, L.dy, ld, L.col, ld,
+    bp_gemm_mt(J->pool, 0, 1, out, P->k, ld, 1.0f, dy, ld, L.col, ld,
                ci == t ? 0.0f : 1.0f, L.dw, P->k);
     if (J->dx == NULL) continue;
-    bp_gemm_mt(J->pool, 1, 0, P->k, ld, out, 1.0f, w, P->k, L.dy, ld, 0.0f,
+    bp_gemm_mt(J->pool, 1, 0, P->k, ld, out, 1.0f, w, P->k, dy, ld, 0.0f,
                L.col, ld);
-    for (s = 0; s < cnt; s++) {
+    for (s = 0; s < cnt; s++)
       bp_col2im(&P->g, L.col + s * p, ld, J->dx + (s0 + s) * P->in_numel);
-    }
   }
 }
 
