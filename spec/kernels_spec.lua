@@ -85,6 +85,11 @@ local SHAPES = {
   -- the exact-row edge tiles; K above 512 the unpacked dot kernel
   { 64, 5, 128 }, { 65, 13, 600 }, { 10, 128, 64 }, { 64, 16, 17 }, { 300, 9, 7 },
   { 16, 33, 300 }, { 28, 12, 1 },
+  -- N = 1, 2, 5, 6, 9, 10 take the 8p x 2 layout: full groups of 8 and
+  -- tails of K
+  { 37, 6, 13 }, { 9, 2, 100 }, { 7, 1, 33 }, { 64, 10, 131 }, { 23, 9, 8 },
+  -- K past 512 while the packed B still fits (conv1's dW: 16 x 9 x 784)
+  { 20, 9, 784 }, { 18, 12, 680 },
   -- a batch against a wide weight matrix: the narrow operand packed whole
   -- (B up to 128 columns, 4 or more A tiles), a transposed A at a stride
   -- of 1024 floats or more copied block by block, transposed tiles stored

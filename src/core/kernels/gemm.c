@@ -146,19 +146,19 @@ static void pack_a(size_t kc, size_t m, size_t mr, const float *a,
     for (r = m; r < mr; r++) dst[p * mr + r] = 0.0f;
 }
 
-/* One tile of C at c (m x n) from A panel a and B panel b. A partial
-** A panel must already be padded. Transposed output goes through a
-** buffer; its store does the same two roundings as the kernel's. */
-static void tile(const prob *P, size_t kc, const float *a, ptrdiff_t rsa,
-                 ptrdiff_t csa, const float *b, ptrdiff_t rsb, float beta,
-                 float *c, size_t m, size_t n) {
+/* A tile of transposed output (csc != 1): computed into a buffer, then
+** stored by the kernel set's storet (or a scalar loop) with the same two
+** roundings as a kernel's store. Out of line: its buffer makes a large
+** frame, which the common case below should not pay for. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void tile_t(const prob *P, size_t kc, const float *a, ptrdiff_t rsa,
+                   ptrdiff_t csa, const float *b, ptrdiff_t rsb, float beta,
+                   float *c, size_t m, size_t n) {
   const bp_gemm_kernels *k = P->kern;
   float t[BP_MR_MAX * BP_NR_MAX] ALIGNED;
   size_t r, j;
-  if (P->csc == 1) {
-    k->ukr(kc, a, rsa, csa, b, rsb, P->alpha, beta, c, P->rsc, m, n);
-    return;
-  }
   k->ukr(kc, a, rsa, csa, b, rsb, P->alpha, 0.0f, t, (ptrdiff_t)k->nr, m, n);
   if (k->storet != NULL) {
     k->storet(m, n, t, k->nr, beta, c, P->csc);
@@ -170,6 +170,18 @@ static void tile(const prob *P, size_t kc, const float *a, ptrdiff_t rsa,
       float v = t[r * k->nr + j];
       *cp = beta == 0.0f ? v : beta == 1.0f ? *cp + v : beta * *cp + v;
     }
+}
+
+/* One tile of C at c (m x n) from A panel a and B panel b. A partial
+** A panel must already be padded. */
+static inline void tile(const prob *P, size_t kc, const float *a,
+                        ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                        ptrdiff_t rsb, float beta, float *c, size_t m,
+                        size_t n) {
+  if (P->csc == 1)
+    P->kern->ukr(kc, a, rsa, csa, b, rsb, P->alpha, beta, c, P->rsc, m, n);
+  else
+    tile_t(P, kc, a, rsa, csa, b, rsb, beta, c, m, n);
 }
 
 /* Rows of the tile that starts at row ir of [ir, i1): MR, except that a
