@@ -194,27 +194,16 @@ static size_t tile_rows(const bp_gemm_kernels *k, size_t ir, size_t i1) {
   return m;
 }
 
-/* Rows [p0, p1) of n floats each, rows cs apart, asked of the cache
-** ahead of use (rows a page or more apart defeat the hardware's
-** prefetcher, which stays within a page). */
-static void prefetch_rows(const float *a, ptrdiff_t cs, size_t n, size_t p0,
-                          size_t p1) {
-#if defined(__GNUC__)
-  size_t p, r;
-  for (p = p0; p < p1; p++)
-    for (r = 0; r < n; r += 16) __builtin_prefetch(a + (ptrdiff_t)p * cs + r, 0, 2);
-#else
-  (void)a; (void)cs; (void)n; (void)p0; (void)p1;
-#endif
-}
-
 /* One depth block [pc, pc + kc) of run_direct with B narrow: every B
 ** panel packed into ws, then each A tile read once for all of them. A
 ** stored with unit row stride (a transposed weight matrix, rows of W
 ** side by side) at a stride of 4 KB or more is copied MC rows at a time,
 ** each row of the block read whole: read in place, 12 floats a row at
 ** such a stride, it misses the caches on every line (the rows all fall
-** in the same few cache sets). */
+** in the same few cache sets). Software prefetch of the next block,
+** spread over this one's tiles, made it slower on a Sapphire Rapids
+** (126 to 150 GFLOP/s without, 64 x 2048 x 2048): the prefetches stall
+** waiting for fill buffers, which the copy's own loads then lack. */
 static void narrow_block(const prob *P, float *ws, size_t kc, size_t pc,
                          float beta, size_t iedge, const float *abuf,
                          size_t i0, size_t i1, size_t j0, size_t j1) {
@@ -227,19 +216,11 @@ static void narrow_block(const prob *P, float *ws, size_t kc, size_t pc,
            P->csb, ws + (jr - j0) * kc);
   if (P->rsa == 1 && P->csa >= 1024 && k->packa != NULL) {
     for (ic = i0; ic < i1; ic += MCW) {
-      size_t mc = i1 - ic < MCW ? i1 - ic : MCW, ntiles, t = 0;
-      /* the block after this one, fetched while this one computes */
-      size_t nic = ic + mc < i1 ? ic + mc : i0,
-             npc = ic + mc < i1 ? pc : pc + kc,
-             nmc = i1 - nic < MCW ? i1 - nic : MCW;
-      size_t nkc = npc >= P->K ? 0 : P->K - npc < kc ? P->K - npc : kc;
+      size_t mc = i1 - ic < MCW ? i1 - ic : MCW;
       k->packa(kc, mc, P->A + (ptrdiff_t)ic + (ptrdiff_t)pc * P->csa, P->csa,
                apk);
-      ntiles = (mc + mr - 1) / mr * ((j1 - j0 + nr - 1) / nr);
       for (ir = 0; ir < mc; ir += mr)
-        for (jr = j0; jr < j1; jr += nr, t++) {
-          prefetch_rows(P->A + (ptrdiff_t)nic + (ptrdiff_t)npc * P->csa,
-                        P->csa, nmc, nkc * t / ntiles, nkc * (t + 1) / ntiles);
+        for (jr = j0; jr < j1; jr += nr) {
           tile(P, kc, apk + ir / mr * k->apitch * kc, 1,
                (ptrdiff_t)k->apitch, ws + (jr - j0) * kc,
                (ptrdiff_t)nr, beta,

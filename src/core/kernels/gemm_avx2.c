@@ -226,15 +226,18 @@ TARGET static void storet(size_t m, size_t n, const float *t, size_t ldt,
   }
 }
 
-/* Rows of the block read whole; each panel row padded to 8 floats, so
-** that every store is one aligned 32-byte vector. */
+/* Each panel row padded to 8 floats, so that every store is one aligned
+** 32-byte vector. Rows are read 8 at a time, across the block and back:
+** 8 rows' misses in flight at once (see gemm_avx512.c). */
 TARGET static void packa(size_t kc, size_t m, const float *a, ptrdiff_t cs,
                          float *dst) {
-  size_t p, r;
-  for (p = 0; p < kc; p++, a += cs)
+  size_t p, p0, r;
+  for (p0 = 0; p0 < kc; p0 += 8)
     for (r = 0; r < m; r += MR)
-      _mm256_store_ps(dst + r / MR * 8 * kc + p * 8,
-                      _mm256_maskload_ps(a + r, mask8(m - r < MR ? m - r : MR)));
+      for (p = p0; p < p0 + 8 && p < kc; p++)
+        _mm256_store_ps(dst + r / MR * 8 * kc + p * 8,
+                        _mm256_maskload_ps(a + (ptrdiff_t)p * cs + r,
+                                           mask8(m - r < MR ? m - r : MR)));
 }
 
 const bp_gemm_kernels bp_gemm_avx2 = {MR, NR, 4, 1, ukr, rows, dots, 0,
