@@ -1,8 +1,9 @@
 /*
 ** threadpool.h: a small pthread pool, a value its owner creates and frees (one
 ** per Lua state in the binding; nothing global). bp_pool_run is a
-** parallel-for with a static schedule: task i always runs on thread
-** i mod n (task 0 on the caller), so work split by task index is deterministic.
+** parallel-for whose threads (the caller among them) claim the tasks one
+** at a time, so a task must compute what its index says whatever thread
+** runs it: work split by task index is then deterministic.
 **
 ** One caller at a time: a pool is not shared between threads that call
 ** bp_pool_run concurrently (a Lua state is single-threaded). A call made
@@ -27,9 +28,10 @@ bp_status bp_pool_new(size_t nthreads, bp_pool **pool, bp_error *err);
 void bp_pool_free(bp_pool *pool);   /* joins the workers; NULL is fine */
 size_t bp_pool_size(const bp_pool *pool);   /* 1 for NULL */
 
-/* fn(arg, i, ntasks) for every i < ntasks; returns when all are done.
-** Thread t of n (t = 0 is the caller) runs tasks t, t + n, t + 2n, ...
-** NULL pool: runs them in order here. */
+/* fn(arg, i, ntasks) for every i < ntasks, each once, on whichever
+** thread claims it first (possibly all on the caller); returns when all
+** are done. NULL pool, one thread, or more than 65535 tasks: runs them in
+** order here. */
 void bp_pool_run(bp_pool *pool, size_t ntasks, bp_task_fn *fn, void *arg);
 
 #endif

@@ -84,8 +84,9 @@ static void colsum(size_t n, size_t m, const float *restrict dy,
 ** 64-byte lines over the pool from UPD_MT_MIN of them (every rule is
 ** elementwise: a piece's values do not depend on where it starts, so any
 ** thread count gives the same bits). Plain SGD is the kernel, without the
-** call through apply. */
-#define UPD_MT_MIN ((size_t)1 << 16)
+** call through apply. From 16k: the MLP's 256 x 128 layer (33k, about 10
+** us of a 250 us step at 2 threads) is split too. */
+#define UPD_MT_MIN ((size_t)1 << 14)
 
 typedef struct upd_job {
   const bp_update *u;
