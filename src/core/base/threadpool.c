@@ -240,3 +240,19 @@ void bp_pool_run(bp_pool *p, size_t ntasks, bp_task_fn *fn, void *arg) {
   }
   STORE(&p->busy, 0);
 }
+
+void bp_pool_split(bp_pool *p, size_t most, bp_task_fn *fn, void *arg) {
+  size_t nt = bp_pool_size(p);
+  if (nt > most) nt = most;
+  if (nt < 2) fn(arg, 0, 1);
+  else bp_pool_run(p, nt, fn, arg);
+}
+
+void bp_pool_piece(size_t m, size_t unit, size_t t, size_t nt, size_t *lo,
+                   size_t *hi) {
+  size_t units = (m + unit - 1) / unit;
+  *lo = units * t / nt * unit;
+  *hi = units * (t + 1) / nt * unit;
+  if (*hi > m) *hi = m;
+  if (*lo > *hi) *lo = *hi;
+}

@@ -34,4 +34,13 @@ size_t bp_pool_size(const bp_pool *pool);   /* 1 for NULL */
 ** order here. */
 void bp_pool_run(bp_pool *pool, size_t ntasks, bp_task_fn *fn, void *arg);
 
+/* fn over min(pool size, most) tasks; fn(arg, 0, 1) here when that is
+** below 2 (most is what the work can use: its items, its size / grain). */
+void bp_pool_split(bp_pool *pool, size_t most, bp_task_fn *fn, void *arg);
+
+/* Task t of nt's piece [*lo, *hi) of m items cut in whole units (the
+** last piece ends at m; a piece may be empty). */
+void bp_pool_piece(size_t m, size_t unit, size_t t, size_t nt, size_t *lo,
+                   size_t *hi);
+
 #endif

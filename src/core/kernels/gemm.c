@@ -447,9 +447,8 @@ typedef struct dots_job {
 
 static void dots_task(void *arg, size_t t, size_t nt) {
   const dots_job *D = arg;
-  size_t pairs = (D->M + 1) / 2, lo = pairs * t / nt * 2,
-         hi = pairs * (t + 1) / nt * 2;
-  if (hi > D->M) hi = D->M;
+  size_t lo, hi;
+  bp_pool_piece(D->M, 2, t, nt, &lo, &hi);
   if (lo < hi)
     D->k->dots(hi - lo, D->N, D->K, D->alpha, D->A + lo * D->lda, D->lda,
                D->B, D->ldb, D->beta, D->C + lo * D->ldc, D->ldc);

@@ -38,12 +38,8 @@ TARGET static inline void store(float *c, __m256 acc, float alpha,
 ** inlined, as gemm_avx512.c's): an edge tile computes only what it
 ** stores, and a whole tile with alpha 1 and beta 0 stores without masks
 ** or branches. */
-#define BODY_ARGS                                                          \
-  size_t kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, \
-      ptrdiff_t rsb, float alpha, float beta, float *c, ptrdiff_t rsc,     \
-      size_t n
 TARGET static inline __attribute__((always_inline)) void
-body(const int RM, const int NV, BODY_ARGS) {
+body(const int RM, const int NV, BP_BODY_ARGS) {
   __m256 c0[MR], c1[MR];
   size_t p;
   int r;
@@ -88,16 +84,9 @@ body(const int RM, const int NV, BODY_ARGS) {
   }
 }
 
-#define CASE(RM)                                               \
-  case RM:                                                     \
-    if (n > 8) body(RM, 2, kc, a, rsa, csa, b, rsb, alpha, beta, c, rsc, n); \
-    else body(RM, 1, kc, a, rsa, csa, b, rsb, alpha, beta, c, rsc, n);        \
-    break;
+#define CASE(RM) BP_UKR_CASE(RM, 8)
 
-TARGET static void ukr(size_t kc, const float *a, ptrdiff_t rsa,
-                       ptrdiff_t csa, const float *b, ptrdiff_t rsb,
-                       float alpha, float beta, float *c, ptrdiff_t rsc,
-                       size_t m, size_t n) {
+TARGET static void ukr(BP_UKR_ARGS) {
   switch (m) {
     CASE(1) CASE(2) CASE(3) CASE(4) CASE(5)
     default: CASE(6)   /* m == MR */

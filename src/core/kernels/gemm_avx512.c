@@ -36,12 +36,8 @@ TARGET static inline void store(float *c, __m512 acc, float alpha,
 /* The tile body for exactly RM rows and NV vectors of B (constants once
 ** inlined), so an edge tile costs what it computes: a 10-row or 16-column
 ** remainder does not pay for 12 x 32. */
-#define BODY_ARGS                                                          \
-  size_t kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, \
-      ptrdiff_t rsb, float alpha, float beta, float *c, ptrdiff_t rsc,     \
-      size_t n
 TARGET static inline __attribute__((always_inline)) void
-body(const int RM, const int NV, BODY_ARGS) {
+body(const int RM, const int NV, BP_BODY_ARGS) {
   __m512 c0[MR], c1[MR];
   __mmask16 k0 = mask16(n), k1 = mask16(n > 16 ? n - 16 : 0);
   size_t p;
@@ -84,16 +80,9 @@ body(const int RM, const int NV, BODY_ARGS) {
   }
 }
 
-#define CASE(RM)                                               \
-  case RM:                                                     \
-    if (n > 16) body(RM, 2, kc, a, rsa, csa, b, rsb, alpha, beta, c, rsc, n); \
-    else body(RM, 1, kc, a, rsa, csa, b, rsb, alpha, beta, c, rsc, n);        \
-    break;
+#define CASE(RM) BP_UKR_CASE(RM, 16)
 
-TARGET static void ukr(size_t kc, const float *a, ptrdiff_t rsa,
-                       ptrdiff_t csa, const float *b, ptrdiff_t rsb,
-                       float alpha, float beta, float *c, ptrdiff_t rsc,
-                       size_t m, size_t n) {
+TARGET static void ukr(BP_UKR_ARGS) {
   switch (m) {
     CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6)
     CASE(7) CASE(8) CASE(9) CASE(10) CASE(11)

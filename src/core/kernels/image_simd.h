@@ -381,6 +381,14 @@ INL void NAME(tails)(size_t n, vl *m) {
   }
 }
 
+/* Two sums at zero, and the tail masks of planes of len floats. */
+INL void NAME(start)(size_t len, NAME(sum16) *a, NAME(sum16) *b, vl *tail) {
+  int h;
+  NAME(tails)(len % 16, tail);
+#pragma GCC unroll 4
+  for (h = 0; h < ND; h++) a->v[h] = b->v[h] = (vd){0};
+}
+
 /* The block of 16 floats at p as ND vectors of doubles; lanes from n on
 ** are 0 (n < 16: a tail, read masked). */
 INL void NAME(widen)(const float *p, size_t n, vd *d) {
@@ -401,9 +409,7 @@ TARGET void NAME(bp_img_moments)(size_t n, size_t len, size_t stride,
   vl tail[ND];
   size_t i, k;
   int h;
-  NAME(tails)(len % 16, tail);
-#pragma GCC unroll 4
-  for (h = 0; h < ND; h++) a.v[h] = b.v[h] = (vd){0};
+  NAME(start)(len, &a, &b, tail);
   for (i = 0; i < n; i++, x += stride) {
     for (k = 0; k + 16 <= len; k += 16) {
       NAME(widen)(x + k, 16, d);
@@ -436,9 +442,7 @@ TARGET void NAME(bp_img_moments2)(size_t n, size_t len, size_t stride,
   vl tail[ND];
   size_t i, k;
   int h;
-  NAME(tails)(len % 16, tail);
-#pragma GCC unroll 4
-  for (h = 0; h < ND; h++) a.v[h] = b.v[h] = (vd){0};
+  NAME(start)(len, &a, &b, tail);
   for (i = 0; i < n; i++, x += stride, dy += stride) {
     for (k = 0; k + 16 <= len; k += 16) {
       NAME(widen)(x + k, 16, d);

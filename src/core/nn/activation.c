@@ -74,10 +74,8 @@ typedef struct leaky_job {
 
 static void leaky_task(void *arg, size_t t, size_t nt) {
   const leaky_job *J = arg;
-  size_t lines = (J->m + 15) / 16, lo = lines * t / nt * 16,
-         hi = lines * (t + 1) / nt * 16;
-  if (hi > J->m) hi = J->m;
-  if (lo >= hi) return;
+  size_t lo, hi;
+  bp_pool_piece(J->m, 16, t, nt, &lo, &hi);   /* an empty piece does nothing */
   if (J->dy != NULL)
     bp_vleaky_grad(hi - lo, J->a, J->x + lo, J->dy + lo, J->out + lo);
   else
@@ -87,9 +85,7 @@ static void leaky_task(void *arg, size_t t, size_t nt) {
 static void leaky_run(const bp_ctx *c, size_t m, float a, const float *x,
                       const float *dy, float *out) {
   leaky_job J = {m, a, x, dy, out};
-  size_t nt = bp_pool_size(c->pool);
-  if (nt > 1 && m >= SPLIT_MIN) bp_pool_run(c->pool, nt, leaky_task, &J);
-  else leaky_task(&J, 0, 1);
+  bp_pool_split(c->pool, m >= SPLIT_MIN ? m : 1, leaky_task, &J);
 }
 
 /* ReLU is LeakyReLU with slope 0. */

@@ -97,10 +97,9 @@ typedef struct upd_job {
 
 static void upd_task(void *arg, size_t t, size_t nt) {
   const upd_job *J = arg;
-  size_t lines = (J->m + 15) / 16, lo = lines * t / nt * 16,
-         hi = lines * (t + 1) / nt * 16;
-  if (hi > J->m) hi = J->m;
-  if (lo >= hi) return;
+  size_t lo, hi;
+  bp_pool_piece(J->m, 16, t, nt, &lo, &hi);
+  if (lo == hi) return;
   if (J->u->plain) bp_upd_sgd(hi - lo, J->u->lr, J->p + lo, J->g + lo);
   else J->u->apply(J->u, J->p + lo, J->g + lo, hi - lo);
 }
@@ -111,8 +110,7 @@ static void update(const bp_ctx *c, float *p, const float *g, size_t m) {
   J.p = p;
   J.g = g;
   J.m = m;
-  if (m >= UPD_MT_MIN) bp_pool_run(c->pool, bp_pool_size(c->pool), upd_task, &J);
-  else upd_task(&J, 0, 1);
+  bp_pool_split(c->pool, m >= UPD_MT_MIN ? m : 1, upd_task, &J);
 }
 
 /* Backward with the update fused in (bp_ctx.update): dx first, while W

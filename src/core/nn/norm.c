@@ -165,11 +165,8 @@ static void bn_backward_task(void *arg, size_t t, size_t nt) {
 
 /* Split over channels when there is enough to split (64k values). */
 static void bn_run(const bp_ctx *c, bp_task_fn *fn, bn_job *J) {
-  size_t nt = bp_pool_size(c->pool), most = J->n * J->C * J->inner / 65536;
-  if (nt > most) nt = most;
-  if (nt > J->C) nt = J->C;
-  if (nt < 2) fn(J, 0, 1);
-  else bp_pool_run(c->pool, nt, fn, J);
+  size_t most = J->n * J->C * J->inner / 65536;
+  bp_pool_split(c->pool, most < J->C ? most : J->C, fn, J);
 }
 
 static void bn_forward(const bp_layer *l, const bp_ctx *c, const float *x,

@@ -73,16 +73,11 @@ typedef struct planes_job {
   float *y, *arg, *dx;
 } planes_job;
 
-static void range(const planes_job *J, size_t t, size_t nt, size_t *lo,
-                  size_t *hi) {
-  *lo = J->planes * t / nt;
-  *hi = J->planes * (t + 1) / nt;
-}
 
 static void max2x2_task(void *arg, size_t t, size_t nt) {
   const planes_job *J = arg;
   size_t lo, hi, out = J->ho * J->wo;
-  range(J, t, nt, &lo, &hi);
+  bp_pool_piece(J->planes, 1, t, nt, &lo, &hi);
   bp_max2x2(hi - lo, J->h, J->w, J->x + lo * J->h * J->w, J->y + lo * out,
             J->arg + lo * out);
 }
@@ -90,7 +85,7 @@ static void max2x2_task(void *arg, size_t t, size_t nt) {
 static void max2x2_grad_task(void *arg, size_t t, size_t nt) {
   const planes_job *J = arg;
   size_t lo, hi, out = J->ho * J->wo;
-  range(J, t, nt, &lo, &hi);
+  bp_pool_piece(J->planes, 1, t, nt, &lo, &hi);
   bp_max2x2_grad(hi - lo, J->h, J->w, J->arg + lo * out, J->dy + lo * out,
                  J->dx + lo * J->h * J->w);
 }
@@ -98,11 +93,8 @@ static void max2x2_grad_task(void *arg, size_t t, size_t nt) {
 /* Each plane is computed whole by one thread: the same bits for any
 ** count; below about 64k values one thread does it all. */
 static void run_planes(const bp_ctx *c, bp_task_fn *fn, planes_job *J) {
-  size_t nt = bp_pool_size(c->pool), most = J->planes * J->h * J->w / 65536;
-  if (nt > most) nt = most;
-  if (nt > J->planes) nt = J->planes;
-  if (nt < 2) fn(J, 0, 1);
-  else bp_pool_run(c->pool, nt, fn, J);
+  size_t most = J->planes * J->h * J->w / 65536;
+  bp_pool_split(c->pool, most < J->planes ? most : J->planes, fn, J);
 }
 
 static void max_forward(const bp_layer *l, const bp_ctx *c, const float *x,
