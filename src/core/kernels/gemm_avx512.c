@@ -208,14 +208,16 @@ dblock(const int RI, const int NJ, size_t K, const float *a, size_t lda,
 TARGET static inline __attribute__((always_inline)) __m512
 groupq(const int PW, const float *b, size_t ldb, size_t j0, size_t N,
        size_t p, __mmask8 kt) {
-  __m512 v = _mm512_setzero_ps();
-  if (PW == 4) {
-#pragma GCC unroll 4
-    for (int jj = 0; jj < 4; jj++)
-      if (j0 + jj < N)
-        v = _mm512_insertf32x4(v, _mm_maskz_loadu_ps(kt, b + (j0 + jj) * ldb + p), jj);
+  __m512 v;
+  if (PW == 4) {   /* immediates spelled out: the intrinsic needs constants */
+#define ROW(jj) (j0 + (jj) < N ? _mm_maskz_loadu_ps(kt, b + (j0 + (jj)) * ldb + p) : _mm_setzero_ps())
+    v = _mm512_zextps128_ps512(ROW(0));
+    v = _mm512_insertf32x4(v, ROW(1), 1);
+    v = _mm512_insertf32x4(v, ROW(2), 2);
+    v = _mm512_insertf32x4(v, ROW(3), 3);
+#undef ROW
   } else {
-    v = _mm512_castps256_ps512(_mm256_maskz_loadu_ps(kt, b + j0 * ldb + p));
+    v = _mm512_zextps256_ps512(_mm256_maskz_loadu_ps(kt, b + j0 * ldb + p));
     if (j0 + 1 < N)
       v = _mm512_insertf32x8(v, _mm256_maskz_loadu_ps(kt, b + (j0 + 1) * ldb + p), 1);
   }
