@@ -7,6 +7,9 @@
 -- checksum each run reached, so speed never hides a wrong answer. The
 -- classic and game workloads also run our program under LuaJIT
 -- (backprop-luajit, with build/luajit/): the same library on both Luas.
+-- On a CPU with AVX-512, every workload where the instruction set matters
+-- runs ours again with BACKPROP_ISA=avx2 (backprop-avx2 rows), the path of
+-- machines without it.
 --
 -- Programs print lines "RESULT workload=... name=... metric=... value=...
 -- [acc=...] [loss=...] [check=...] [reps=...] rss_kb=... [note=rest of line]"
