@@ -62,9 +62,19 @@ typedef unsigned long long claim_t;
 #define COUNT_OF(c) ((size_t)(((c) >> 16) & TASK_MAX))
 #define NEXT_OF(c) ((size_t)((c) & TASK_MAX))
 
+/* What a worker knows of itself, behind a thread-specific key (which
+** scratch buffer is its own). */
+typedef struct self {
+  const struct bp_pool *p;
+  size_t id;                 /* 1 .. n - 1; the caller is 0 */
+} self;
+
 struct bp_pool {
   size_t n;                  /* threads, the caller included */
   pthread_t *th;
+  self *selves;              /* n - 1, one per worker */
+  float **scratch;           /* n buffers of scratch_floats, or NULL */
+  size_t scratch_floats;
   pthread_mutex_t mu;
   pthread_cond_t wake, done;
   unsigned long gen;         /* job number; workers wait for a new one */
@@ -76,6 +86,12 @@ struct bp_pool {
   int waiting;               /* the caller asleep on done */
   int stop, busy;
 };
+
+static pthread_key_t self_key;
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+static int self_ok;
+
+static void self_init(void) { self_ok = pthread_key_create(&self_key, NULL) == 0; }
 
 static long elapsed_ns(const struct timespec *t0) {
   struct timespec t;
@@ -136,8 +152,10 @@ static void run_tasks(bp_pool *p, unsigned long job) {
 }
 
 static void *worker(void *arg) {
-  bp_pool *p = arg;
+  self *me = arg;
+  bp_pool *p = (bp_pool *)me->p;
   unsigned long seen = 0;
+  if (self_ok) pthread_setspecific(self_key, me);
   for (;;) {
     if (!poll_for(p, new_job, seen)) {
       pthread_mutex_lock(&p->mu);
@@ -172,9 +190,13 @@ bp_status bp_pool_new(size_t nthreads, bp_pool **pool, bp_error *err) {
                    BP_POOL_MAX, (unsigned long)nthreads);
   p = bp_calloc(1, sizeof *p);
   if (p == NULL) return bp_fail(err, BP_ENOMEM, "out of memory");
+  pthread_once(&self_once, self_init);
   p->n = nthreads;
   p->th = bp_calloc(nthreads, sizeof *p->th);
-  if (p->th == NULL) {
+  p->selves = bp_calloc(nthreads, sizeof *p->selves);
+  if (p->th == NULL || p->selves == NULL) {
+    free(p->th);
+    free(p->selves);
     free(p);
     return bp_fail(err, BP_ENOMEM, "out of memory");
   }
@@ -184,7 +206,9 @@ bp_status bp_pool_new(size_t nthreads, bp_pool **pool, bp_error *err) {
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, STACK);
   for (i = 0; i + 1 < nthreads; i++) {
-    if (pthread_create(&p->th[i], &attr, worker, p) != 0) {
+    p->selves[i].p = p;
+    p->selves[i].id = i + 1;
+    if (pthread_create(&p->th[i], &attr, worker, &p->selves[i]) != 0) {
       pthread_attr_destroy(&attr);
       stop_workers(p, i);
       p->n = 0;
@@ -199,8 +223,12 @@ bp_status bp_pool_new(size_t nthreads, bp_pool **pool, bp_error *err) {
 }
 
 void bp_pool_free(bp_pool *p) {
+  size_t i;
   if (p == NULL) return;
   if (p->n > 1) stop_workers(p, p->n - 1);
+  for (i = 0; p->scratch != NULL && i < p->n; i++) bp_free(p->scratch[i]);
+  free(p->scratch);
+  free(p->selves);
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->wake);
   pthread_cond_destroy(&p->done);
@@ -208,7 +236,34 @@ void bp_pool_free(bp_pool *p) {
   free(p);
 }
 
-size_t bp_pool_size(const bp_pool *p) { return p == NULL ? 1 : p->n; }
+size_t bp_pool_size(const bp_pool *p) {
+  return p == NULL || LOAD(&p->busy) ? 1 : p->n;
+}
+
+/* Allocated under the lock, all at once, published by scratch_floats. */
+float *bp_pool_scratch(bp_pool *p, size_t floats) {
+  const self *me;
+  size_t id = 0, i;
+  if (p == NULL) return NULL;
+  if (LOAD(&p->scratch_floats) == 0) {
+    pthread_mutex_lock(&p->mu);
+    if (p->scratch_floats == 0 && (p->scratch = bp_calloc(p->n, sizeof *p->scratch)) != NULL) {
+      for (i = 0; i < p->n && (p->scratch[i] = bp_alloc(floats)) != NULL; i++) {}
+      if (i == p->n) {
+        STORE(&p->scratch_floats, floats);
+      } else {
+        while (i-- > 0) bp_free(p->scratch[i]);
+        free(p->scratch);
+        p->scratch = NULL;
+      }
+    }
+    pthread_mutex_unlock(&p->mu);
+  }
+  if (LOAD(&p->scratch_floats) < floats) return NULL;
+  me = self_ok ? pthread_getspecific(self_key) : NULL;
+  if (me != NULL && me->p == p) id = me->id;
+  return p->scratch[id];
+}
 
 void bp_pool_run(bp_pool *p, size_t ntasks, bp_task_fn *fn, void *arg) {
   size_t i;

@@ -26,13 +26,23 @@ typedef void bp_task_fn(void *arg, size_t task, size_t ntasks);
 ** are started; 1 starts none). */
 bp_status bp_pool_new(size_t nthreads, bp_pool **pool, bp_error *err);
 void bp_pool_free(bp_pool *pool);   /* joins the workers; NULL is fine */
-size_t bp_pool_size(const bp_pool *pool);   /* 1 for NULL */
+/* Threads, the caller included: 1 for NULL, and 1 inside a task (work
+** there runs on that thread alone). */
+size_t bp_pool_size(const bp_pool *pool);
 
 /* fn(arg, i, ntasks) for every i < ntasks, each once, on whichever
 ** thread claims it first (possibly all on the caller); returns when all
 ** are done. NULL pool, one thread, or more than 65535 tasks: runs them in
 ** order here. */
 void bp_pool_run(bp_pool *pool, size_t ntasks, bp_task_fn *fn, void *arg);
+
+/* The calling thread's scratch buffer of the pool: floats floats (the
+** same count on every call), 64-byte aligned, valid until bp_pool_free.
+** The first call allocates one for every thread of the pool, so which
+** thread ends up running which task never decides when memory is
+** allocated. NULL for a NULL pool, on failure, or for a larger count
+** than the first call's. */
+float *bp_pool_scratch(bp_pool *pool, size_t floats);
 
 /* fn over min(pool size, most) tasks; fn(arg, 0, 1) here when that is
 ** below 2 (most is what the work can use: its items, its size / grain). */

@@ -62,6 +62,7 @@ typedef struct prob {
   float alpha, beta;
   const bp_gemm_kernels *kern;
   int packed;
+  struct bp_pool *pool;   /* its scratch, when there is one */
 } prob;
 
 static const bp_gemm_kernels *kernels(void) {
@@ -80,15 +81,17 @@ static size_t kblock(size_t K) {
   return kc > KC ? KC : kc;
 }
 
-/* The packing workspace of large products (1.2 MB) is per thread: one
-** buffer, allocated on a thread's first large product and freed when the
-** thread exits (the pool's workers on bp_pool_free; the main thread's
-** lives until the process ends). Why not the alternatives: bp_gemm has
-** no context argument to carry a buffer; a stack buffer this size would
-** overflow small thread stacks; a malloc per call would break the rule of
-** no allocation in a steady training loop. The key is created once and
-** never changes, so this is per-thread scratch, not shared state. If the
-** allocation fails, the product runs unpacked (same results). */
+/* The packing workspace of large products (1.2 MB) is per thread. With
+** a pool, the pool's scratch (bp_pool_scratch): one buffer per thread,
+** all allocated on the first large product, so a training loop's first
+** step allocates them whichever threads claim its tasks. Without one, a
+** buffer of the calling thread's own, allocated on its first large
+** product and freed when it exits (the main thread's lives until the
+** process ends). Why not the alternatives: a stack buffer this size would
+** overflow small thread stacks; a malloc per call would break the rule
+** of no allocation in a steady training loop. The key is created once
+** and never changes, so this is per-thread scratch, not shared state. If
+** the allocation fails, the product runs unpacked (same results). */
 static pthread_key_t ws_key;
 static pthread_once_t ws_once = PTHREAD_ONCE_INIT;
 static int ws_ok;
@@ -96,8 +99,9 @@ static int ws_ok;
 static void ws_free(void *w) { bp_free(w); }
 static void ws_init(void) { ws_ok = pthread_key_create(&ws_key, ws_free) == 0; }
 
-static float *workspace(void) {
-  float *w;
+static float *workspace(struct bp_pool *pool) {
+  float *w = bp_pool_scratch(pool, WS_FLOATS);
+  if (w != NULL) return w;
   pthread_once(&ws_once, ws_init);
   if (!ws_ok) return NULL;
   w = pthread_getspecific(ws_key);
@@ -261,7 +265,7 @@ static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
   size_t iedge = P->kern->exact_m ? i1 : i1 - (i1 - i0) % mr;
   /* B narrow and A past the L1 and L2 caches' share (256 KB) */
   float *bws = j1 - j0 <= NARROW && (double)(i1 - i0) * P->K >= 65536.0
-                   ? workspace() : NULL;
+                   ? workspace(P->pool) : NULL;
   for (pc = 0; pc < P->K; pc += kcb) {
     size_t kc = P->K - pc < kcb ? P->K - pc : kcb;
     float beta = pc == 0 ? P->beta : 1.0f;
@@ -335,7 +339,7 @@ static void run_packed(const prob *P, float *ws, size_t i0, size_t i1,
 }
 
 static void run(const prob *P, size_t i0, size_t i1, size_t j0, size_t j1) {
-  float *ws = P->packed ? workspace() : NULL;
+  float *ws = P->packed ? workspace(P->pool) : NULL;
   if (ws != NULL) run_packed(P, ws, i0, i1, j0, j1);
   else run_direct(P, i0, i1, j0, j1);
 }
@@ -497,6 +501,7 @@ void bp_gemm_mt(struct bp_pool *pool, int ta, int tb, size_t M, size_t N,
   return;
 #endif
   describe(&P, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  P.pool = pool;
   if (nt < 2 || (double)M * N * K < (double)MT_MIN) {
     run(&P, 0, P.M, 0, P.N);
   } else {

@@ -127,7 +127,7 @@ typedef struct job {
   const float *x, *dy;
   float *y, *dx;
   size_t n;
-  struct bp_pool *pool;   /* for the products: NULL inside a task */
+  struct bp_pool *pool;   /* for the products (split only outside a task) */
 } job;
 
 /* Chunk ci's samples and count. */
@@ -203,13 +203,12 @@ static void run(const bp_ctx *c, job *J, bp_task_fn *fn, size_t ntasks,
                 int any_split) {
   const plan *P = J->P;
   size_t nt = bp_pool_size(c->pool), t;
+  J->pool = c->pool;   /* inside a task its size is 1: products unsplit */
   if (nt > 1 && ntasks > 1 &&
       (double)J->n * P->out * P->k * P->p >= (double)(1 << 20)) {
-    J->pool = NULL;
     bp_pool_run(c->pool, any_split && nt < ntasks ? nt : ntasks, fn, J);
     return;
   }
-  J->pool = c->pool;
   if (any_split) fn(J, 0, 1);
   else for (t = 0; t < ntasks; t++) fn(J, t, ntasks);
 }
