@@ -4,6 +4,7 @@
 -- each ISA against the portable path.
 local bp = require("backprop")
 local H = require("helper")
+local unpack = require("backprop.compat").unpack
 local internal = require("backprop.core").internal   -- the test hook (see src/lua/lbackprop.c)
 
 local ISAS = internal.isas()
@@ -84,6 +85,11 @@ local SHAPES = {
   -- the exact-row edge tiles; K above 512 the unpacked dot kernel
   { 64, 5, 128 }, { 65, 13, 600 }, { 10, 128, 64 }, { 64, 16, 17 }, { 300, 9, 7 },
   { 16, 33, 300 }, { 28, 12, 1 },
+  -- N = 1, 2, 5, 6, 9, 10 take the 8p x 2 layout: full groups of 8 and
+  -- tails of K
+  { 37, 6, 13 }, { 9, 2, 100 }, { 7, 1, 33 }, { 64, 10, 131 }, { 23, 9, 8 },
+  -- K past 512 while the packed B still fits (conv1's dW: 16 x 9 x 784)
+  { 20, 9, 784 }, { 18, 12, 680 },
   -- a batch against a wide weight matrix: the narrow operand packed whole
   -- (B up to 128 columns, 4 or more A tiles), a transposed A at a stride
   -- of 1024 floats or more copied block by block, transposed tiles stored
@@ -352,4 +358,172 @@ describe("elementwise kernels at every length (masked tails)", function()
       internal.set_isa(START_ISA)
     end)
   end
+end)
+
+describe("image kernels (kernels/image.h) on every ISA and thread count", function()
+  -- Batch norm and 2 x 2 max pooling compute the same bits on every ISA
+  -- (their sums keep 16 lanes whatever the vector width); a convolution's
+  -- products round per ISA, its im2col and col2im do not. Every layer gives
+  -- the same bits with 2 threads as with 1. Shapes cover planes of 16
+  -- floats and more, tails, odd widths and heights, and both im2col paths
+  -- (output as wide as the input: one run per row of col; otherwise row by
+  -- row).
+  teardown(function() internal.set_isa(START_ISA) end)
+
+  -- A float's bits as a number's text: NaN one way, -0 apart from +0.
+  local function bits(t)
+    local v, out = H.flat(t), {}
+    for i = 1, #v do
+      local x = v[i]
+      out[i] = x ~= x and "nan" or (x == 0 and 1 / x < 0) and "-0" or string.format("%.9g", x)
+    end
+    return table.concat(out, " ")
+  end
+
+  -- Forward and backward of a fresh layer on x with gradient g: the output,
+  -- dL/dx, the parameter gradients and the buffers, as float bits.
+  local function pass(make, x, g, eval)
+    local layer = make()
+    if eval then
+      layer:forward(x)                -- moves BatchNorm's running statistics
+      layer:eval()
+    end
+    local out = { bits(layer:forward(x)), bits(layer:backward(g)) }
+    local _, grads = layer:parameters()
+    for _, t in ipairs(grads) do out[#out + 1] = bits(t) end
+    for _, t in ipairs(layer.buffers and layer:buffers() or {}) do out[#out + 1] = bits(t) end
+    return out
+  end
+
+  local function input(shape, seed, specials)
+    local rnd, n = lcg(seed), 1
+    for _, d in ipairs(shape) do n = n * d end
+    local t = {}
+    for i = 1, n do t[i] = rnd() * 3 + 0.5 end
+    if specials then   -- ties (forward rejects NaN and infinities)
+      for i = 1, n, 7 do t[i] = 1 end
+      for i = 2, n, 5 do t[i] = 1 end
+    end
+    return bp.tensor(t):reshape(unpack(shape))
+  end
+
+  local CASES = {
+    { "BatchNorm2d len 63", function() return bp.BatchNorm2d(5) end, { 3, 5, 7, 9 } },
+    { "BatchNorm2d len 196", function() return bp.BatchNorm2d(4) end, { 6, 4, 14, 14 } },
+    { "BatchNorm2d len 16", function() return bp.BatchNorm2d(2) end, { 2, 2, 4, 4 } },
+    { "BatchNorm1d N x C x L", function() return bp.BatchNorm1d(3) end, { 5, 3, 37 } },
+    { "MaxPool2d 7 x 9", function() return bp.MaxPool2d(2) end, { 3, 2, 7, 9 }, true },
+    { "MaxPool2d 28 x 28", function() return bp.MaxPool2d(2) end, { 2, 3, 28, 28 }, true },
+    { "MaxPool2d 2 x 40", function() return bp.MaxPool2d(2) end, { 1, 1, 2, 40 }, true },
+  }
+
+  it("batch norm and max pooling give the portable loops' bits on every ISA, training and eval", function()
+    for _, c in ipairs(CASES) do
+      local x = input(c[3], 3, c[4])
+      local y = c[2]():forward(x)
+      local g = input(y:shape(), 4)
+      for _, eval in ipairs({ false, true }) do
+        internal.set_isa("portable")
+        local want = pass(c[2], x, g, eval)
+        for _, isa in ipairs(ISAS) do
+          internal.set_isa(isa)
+          local got = pass(c[2], x, g, eval)
+          for k = 1, #want do
+            assert(got[k] == want[k], ("%s (%s%s): result %d differs from the portable loops'")
+              :format(c[1], isa, eval and ", eval" or "", k))
+          end
+        end
+      end
+    end
+  end)
+
+  it("max pooling takes the first maximum of each window and routes the gradient there", function()
+    for _, isa in ipairs(ISAS) do
+      internal.set_isa(isa)
+      local x = input({ 2, 1, 5, 34 }, 9, true)
+      local xs, pool = x:totable(), bp.MaxPool2d(2)
+      local y = pool:forward(x):totable()
+      local dx = pool:backward(bp.ones(2, 1, 2, 17)):totable()
+      for s = 1, 2 do
+        for oy = 1, 2 do
+          for ox = 1, 17 do
+            local best, at = -math.huge, { 2 * oy - 1, 2 * ox - 1 }
+            for _, p in ipairs({ { 0, 0 }, { 0, 1 }, { 1, 0 }, { 1, 1 } }) do
+              local v = xs[s][1][2 * oy - 1 + p[1]][2 * ox - 1 + p[2]]
+              if v > best then best, at = v, { 2 * oy - 1 + p[1], 2 * ox - 1 + p[2] } end
+            end
+            assert.equal(best, y[s][1][oy][ox])
+            for r = 2 * oy - 1, 2 * oy do
+              for q = 2 * ox - 1, 2 * ox do
+                local want = (r == at[1] and q == at[2]) and 1 or 0
+                assert(dx[s][1][r][q] == want, ("%s: dx[%d][%d][%d] = %g, expected %g"):format(isa, s, r, q,
+                  dx[s][1][r][q], want))
+              end
+            end
+          end
+          for q = 1, 34 do assert.equal(0, dx[s][1][5][q]) end   -- the odd row no window covers
+        end
+      end
+    end
+  end)
+
+  it("Conv2d agrees with the portable path within float rounding on every ISA", function()
+    local convs = {
+      { function() return bp.Conv2d(3, 4, 3, { padding = 1 }) end, { 2, 3, 9, 23 } },   -- same width: one run
+      { function() return bp.Conv2d(2, 3, 3) end, { 3, 2, 8, 19 } },                     -- row by row
+      { function() return bp.Conv2d(2, 3, { 3, 2 }, { padding = { 2, 1 } }) end, { 2, 2, 6, 17 } },
+      { function() return bp.Conv2d(2, 2, 3, { stride = 2, padding = 1 }) end, { 2, 2, 9, 11 } },
+    }
+    for ci, c in ipairs(convs) do
+      local x = input(c[2], ci)
+      bp.manual_seed(ci)
+      local y = c[1]():forward(x)
+      local g = input(y:shape(), ci + 10)
+      internal.set_isa("portable")
+      bp.manual_seed(ci)
+      local conv = c[1]()
+      local want = { conv:forward(x), conv:backward(g) }
+      local _, grads = conv:parameters()
+      for _, isa in ipairs(ISAS) do
+        internal.set_isa(isa)
+        bp.manual_seed(ci)
+        local other = c[1]()
+        H.assert_close(other:forward(x), want[1], 1e-5, 1e-5, isa .. " conv " .. ci .. " output")
+        H.assert_close(other:backward(g), want[2], 1e-5, 1e-5, isa .. " conv " .. ci .. " dL/dx")
+        local _, og = other:parameters()
+        for k = 1, #grads do H.assert_close(og[k], grads[k], 1e-4, 1e-5, isa .. " conv " .. ci .. " grad " .. k) end
+      end
+    end
+  end)
+
+  it("gives the same bits with 2 threads as with 1 (splits over channels, planes, samples, lanes and values)", function()
+    local before = bp.get_num_threads()
+    local big = {
+      { "BatchNorm2d", function() return bp.BatchNorm2d(16) end, { 8, 16, 32, 33 } },
+      { "MaxPool2d", function() return bp.MaxPool2d(2) end, { 8, 16, 32, 33 } },
+      { "Conv2d", function() return bp.Conv2d(16, 8, 3, { padding = 1 }) end, { 9, 16, 20, 20 } },
+      { "Conv2d 1 channel", function() return bp.Conv2d(1, 16, 3, { padding = 1 }) end, { 37, 1, 28, 28 } },
+      { "ReLU", function() return bp.ReLU() end, { 8, 16, 32, 33 } },
+      { "LeakyReLU", function() return bp.LeakyReLU(0.1) end, { 8, 16, 32, 33 } },
+    }
+    for _, isa in ipairs(ISAS) do
+      internal.set_isa(isa)
+      for _, c in ipairs(big) do
+        local x = input(c[3], 5)
+        bp.manual_seed(1)
+        local y = c[2]():forward(x)
+        local g = input(y:shape(), 6)
+        local runs = {}
+        for t = 1, 2 do
+          bp.set_num_threads(t)
+          bp.manual_seed(1)
+          runs[t] = pass(c[2], x, g, false)
+        end
+        for k = 1, #runs[1] do
+          assert(runs[1][k] == runs[2][k], ("%s (%s): result %d differs between 1 and 2 threads"):format(c[1], isa, k))
+        end
+      end
+    end
+    bp.set_num_threads(before)
+  end)
 end)

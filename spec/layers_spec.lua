@@ -117,6 +117,23 @@ describe("training and eval mode", function()
     assert(l1[1] ~= l1[2])
   end)
 
+  it("Dropout keeps value i when the i-th uniform of the generator is at least p (the stream bp.rand draws)", function()
+    -- 1000 values: whole blocks of the generator's fast loop and a tail;
+    -- p = 0.3 is not a multiple of 2^-24, p = 0.25 is (a uniform equal to
+    -- p is kept)
+    for _, p in ipairs({ 0.3, 0.25, 0.75 }) do
+      bp.manual_seed(9)
+      local u = H.flat(bp.rand(1000))
+      bp.manual_seed(9)
+      local y = H.flat(bp.Dropout(p):forward(bp.ones(1000)))
+      local keep = H.f32(1 / (1 - H.f32(p)))
+      for i = 1, 1000 do
+        local want = u[i] >= H.f32(p) and keep or 0
+        assert(y[i] == want, ("p = %g, value %d: got %.9g, expected %.9g"):format(p, i, y[i], want))
+      end
+    end
+  end)
+
   it("BatchNorm: batch statistics in training (and running ones move), running ones in eval", function()
     local bn = bp.BatchNorm1d(2)
     local x = bp.tensor({ { 1, 10 }, { 3, 20 }, { 5, 60 } })

@@ -34,6 +34,29 @@ describe("training with 2 threads", function()
       H.assert_same(w2, w1, "weights")
     end)
   end
+
+  it("gives the same bits over thousands of quick jobs (tasks claimed by whichever thread is free)", function()
+    -- batches of 8: each step hands the pool a few short products and
+    -- updates, one after another, so workers often wake late or find the
+    -- caller has taken their share
+    local function run(threads)
+      local before = bp.get_num_threads()
+      bp.set_num_threads(threads)
+      bp.manual_seed(3)
+      local net = bp.Sequential{bp.Linear(300, 1024), bp.ReLU(), bp.Linear(1024, 10)}
+      local x = bp.randn(800, 300)
+      local t = {}
+      for i = 1, 800 do t[i] = (i * 3) % 10 + 1 end
+      local h = net:fit(x, bp.tensor(t), {loss = bp.CrossEntropyLoss(), epochs = 2, batch_size = 8,
+                                          optimizer = bp.SGD(net, {lr = 0.01, momentum = 0.9})})
+      bp.set_num_threads(before)
+      return h.loss, H.snapshot(net)
+    end
+    local l1, w1 = run(1)
+    local l2, w2 = run(2)
+    assert.are.same(l1, l2)
+    H.assert_same(w2, w1, "weights")
+  end)
 end)
 
 describe("bp.clock", function()

@@ -38,6 +38,27 @@ uint32_t bp_rng_next(bp_rng *r) {
   return result;
 }
 
+/* The state in locals, so that the step compiles to a few register
+** operations per value. */
+void bp_rng_fill24(bp_rng *r, uint32_t *out, size_t n) {
+  uint32_t s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3], t;
+  size_t i;
+  for (i = 0; i < n; i++) {
+    out[i] = (rotl(s1 * 5, 7) * 9) >> 8;
+    t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3, 11);
+  }
+  r->s[0] = s0;
+  r->s[1] = s1;
+  r->s[2] = s2;
+  r->s[3] = s3;
+}
+
 double bp_rng_uniform(bp_rng *r) {
   return (bp_rng_next(r) >> 8) * (1.0 / 16777216.0);
 }

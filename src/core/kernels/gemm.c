@@ -62,6 +62,7 @@ typedef struct prob {
   float alpha, beta;
   const bp_gemm_kernels *kern;
   int packed;
+  struct bp_pool *pool;   /* its scratch, when there is one */
 } prob;
 
 static const bp_gemm_kernels *kernels(void) {
@@ -80,15 +81,17 @@ static size_t kblock(size_t K) {
   return kc > KC ? KC : kc;
 }
 
-/* The packing workspace of large products (1.2 MB) is per thread: one
-** buffer, allocated on a thread's first large product and freed when the
-** thread exits (the pool's workers on bp_pool_free; the main thread's
-** lives until the process ends). Why not the alternatives: bp_gemm has
-** no context argument to carry a buffer; a stack buffer this size would
-** overflow small thread stacks; a malloc per call would break the rule of
-** no allocation in a steady training loop. The key is created once and
-** never changes, so this is per-thread scratch, not shared state. If the
-** allocation fails, the product runs unpacked (same results). */
+/* The packing workspace of large products (1.2 MB) is per thread. With
+** a pool, the pool's scratch (bp_pool_scratch): one buffer per thread,
+** all allocated on the first large product, so a training loop's first
+** step allocates them whichever threads claim its tasks. Without one, a
+** buffer of the calling thread's own, allocated on its first large
+** product and freed when it exits (the main thread's lives until the
+** process ends). Why not the alternatives: a stack buffer this size would
+** overflow small thread stacks; a malloc per call would break the rule
+** of no allocation in a steady training loop. The key is created once
+** and never changes, so this is per-thread scratch, not shared state. If
+** the allocation fails, the product runs unpacked (same results). */
 static pthread_key_t ws_key;
 static pthread_once_t ws_once = PTHREAD_ONCE_INIT;
 static int ws_ok;
@@ -96,8 +99,9 @@ static int ws_ok;
 static void ws_free(void *w) { bp_free(w); }
 static void ws_init(void) { ws_ok = pthread_key_create(&ws_key, ws_free) == 0; }
 
-static float *workspace(void) {
-  float *w;
+static float *workspace(struct bp_pool *pool) {
+  float *w = bp_pool_scratch(pool, WS_FLOATS);
+  if (w != NULL) return w;
   pthread_once(&ws_once, ws_init);
   if (!ws_ok) return NULL;
   w = pthread_getspecific(ws_key);
@@ -146,19 +150,19 @@ static void pack_a(size_t kc, size_t m, size_t mr, const float *a,
     for (r = m; r < mr; r++) dst[p * mr + r] = 0.0f;
 }
 
-/* One tile of C at c (m x n) from A panel a and B panel b. A partial
-** A panel must already be padded. Transposed output goes through a
-** buffer; its store does the same two roundings as the kernel's. */
-static void tile(const prob *P, size_t kc, const float *a, ptrdiff_t rsa,
-                 ptrdiff_t csa, const float *b, ptrdiff_t rsb, float beta,
-                 float *c, size_t m, size_t n) {
+/* A tile of transposed output (csc != 1): computed into a buffer, then
+** stored by the kernel set's storet (or a scalar loop) with the same two
+** roundings as a kernel's store. Out of line: its buffer makes a large
+** frame, which the common case below should not pay for. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void tile_t(const prob *P, size_t kc, const float *a, ptrdiff_t rsa,
+                   ptrdiff_t csa, const float *b, ptrdiff_t rsb, float beta,
+                   float *c, size_t m, size_t n) {
   const bp_gemm_kernels *k = P->kern;
   float t[BP_MR_MAX * BP_NR_MAX] ALIGNED;
   size_t r, j;
-  if (P->csc == 1) {
-    k->ukr(kc, a, rsa, csa, b, rsb, P->alpha, beta, c, P->rsc, m, n);
-    return;
-  }
   k->ukr(kc, a, rsa, csa, b, rsb, P->alpha, 0.0f, t, (ptrdiff_t)k->nr, m, n);
   if (k->storet != NULL) {
     k->storet(m, n, t, k->nr, beta, c, P->csc);
@@ -172,6 +176,18 @@ static void tile(const prob *P, size_t kc, const float *a, ptrdiff_t rsa,
     }
 }
 
+/* One tile of C at c (m x n) from A panel a and B panel b. A partial
+** A panel must already be padded. */
+static inline void tile(const prob *P, size_t kc, const float *a,
+                        ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                        ptrdiff_t rsb, float beta, float *c, size_t m,
+                        size_t n) {
+  if (P->csc == 1)
+    P->kern->ukr(kc, a, rsa, csa, b, rsb, P->alpha, beta, c, P->rsc, m, n);
+  else
+    tile_t(P, kc, a, rsa, csa, b, rsb, beta, c, m, n);
+}
+
 /* Rows of the tile that starts at row ir of [ir, i1): MR, except that a
 ** thin last tile (12 + 4 rows) runs slower than two halves (8 + 8) when
 ** the kernel is exact in m. */
@@ -182,27 +198,16 @@ static size_t tile_rows(const bp_gemm_kernels *k, size_t ir, size_t i1) {
   return m;
 }
 
-/* Rows [p0, p1) of n floats each, rows cs apart, asked of the cache
-** ahead of use (rows a page or more apart defeat the hardware's
-** prefetcher, which stays within a page). */
-static void prefetch_rows(const float *a, ptrdiff_t cs, size_t n, size_t p0,
-                          size_t p1) {
-#if defined(__GNUC__)
-  size_t p, r;
-  for (p = p0; p < p1; p++)
-    for (r = 0; r < n; r += 16) __builtin_prefetch(a + (ptrdiff_t)p * cs + r, 0, 2);
-#else
-  (void)a; (void)cs; (void)n; (void)p0; (void)p1;
-#endif
-}
-
 /* One depth block [pc, pc + kc) of run_direct with B narrow: every B
 ** panel packed into ws, then each A tile read once for all of them. A
 ** stored with unit row stride (a transposed weight matrix, rows of W
 ** side by side) at a stride of 4 KB or more is copied MC rows at a time,
 ** each row of the block read whole: read in place, 12 floats a row at
 ** such a stride, it misses the caches on every line (the rows all fall
-** in the same few cache sets). */
+** in the same few cache sets). Software prefetch of the next block,
+** spread over this one's tiles, made it slower on a Sapphire Rapids
+** (126 to 150 GFLOP/s without, 64 x 2048 x 2048): the prefetches stall
+** waiting for fill buffers, which the copy's own loads then lack. */
 static void narrow_block(const prob *P, float *ws, size_t kc, size_t pc,
                          float beta, size_t iedge, const float *abuf,
                          size_t i0, size_t i1, size_t j0, size_t j1) {
@@ -215,19 +220,11 @@ static void narrow_block(const prob *P, float *ws, size_t kc, size_t pc,
            P->csb, ws + (jr - j0) * kc);
   if (P->rsa == 1 && P->csa >= 1024 && k->packa != NULL) {
     for (ic = i0; ic < i1; ic += MCW) {
-      size_t mc = i1 - ic < MCW ? i1 - ic : MCW, ntiles, t = 0;
-      /* the block after this one, fetched while this one computes */
-      size_t nic = ic + mc < i1 ? ic + mc : i0,
-             npc = ic + mc < i1 ? pc : pc + kc,
-             nmc = i1 - nic < MCW ? i1 - nic : MCW;
-      size_t nkc = npc >= P->K ? 0 : P->K - npc < kc ? P->K - npc : kc;
+      size_t mc = i1 - ic < MCW ? i1 - ic : MCW;
       k->packa(kc, mc, P->A + (ptrdiff_t)ic + (ptrdiff_t)pc * P->csa, P->csa,
                apk);
-      ntiles = (mc + mr - 1) / mr * ((j1 - j0 + nr - 1) / nr);
       for (ir = 0; ir < mc; ir += mr)
-        for (jr = j0; jr < j1; jr += nr, t++) {
-          prefetch_rows(P->A + (ptrdiff_t)nic + (ptrdiff_t)npc * P->csa,
-                        P->csa, nmc, nkc * t / ntiles, nkc * (t + 1) / ntiles);
+        for (jr = j0; jr < j1; jr += nr) {
           tile(P, kc, apk + ir / mr * k->apitch * kc, 1,
                (ptrdiff_t)k->apitch, ws + (jr - j0) * kc,
                (ptrdiff_t)nr, beta,
@@ -268,7 +265,7 @@ static void run_direct(const prob *P, size_t i0, size_t i1, size_t j0,
   size_t iedge = P->kern->exact_m ? i1 : i1 - (i1 - i0) % mr;
   /* B narrow and A past the L1 and L2 caches' share (256 KB) */
   float *bws = j1 - j0 <= NARROW && (double)(i1 - i0) * P->K >= 65536.0
-                   ? workspace() : NULL;
+                   ? workspace(P->pool) : NULL;
   for (pc = 0; pc < P->K; pc += kcb) {
     size_t kc = P->K - pc < kcb ? P->K - pc : kcb;
     float beta = pc == 0 ? P->beta : 1.0f;
@@ -342,7 +339,7 @@ static void run_packed(const prob *P, float *ws, size_t i0, size_t i1,
 }
 
 static void run(const prob *P, size_t i0, size_t i1, size_t j0, size_t j1) {
-  float *ws = P->packed ? workspace() : NULL;
+  float *ws = P->packed ? workspace(P->pool) : NULL;
   if (ws != NULL) run_packed(P, ws, i0, i1, j0, j1);
   else run_direct(P, i0, i1, j0, j1);
 }
@@ -454,9 +451,8 @@ typedef struct dots_job {
 
 static void dots_task(void *arg, size_t t, size_t nt) {
   const dots_job *D = arg;
-  size_t pairs = (D->M + 1) / 2, lo = pairs * t / nt * 2,
-         hi = pairs * (t + 1) / nt * 2;
-  if (hi > D->M) hi = D->M;
+  size_t lo, hi;
+  bp_pool_piece(D->M, 2, t, nt, &lo, &hi);
   if (lo < hi)
     D->k->dots(hi - lo, D->N, D->K, D->alpha, D->A + lo * D->lda, D->lda,
                D->B, D->ldb, D->beta, D->C + lo * D->ldc, D->ldc);
@@ -505,6 +501,7 @@ void bp_gemm_mt(struct bp_pool *pool, int ta, int tb, size_t M, size_t N,
   return;
 #endif
   describe(&P, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  P.pool = pool;
   if (nt < 2 || (double)M * N * K < (double)MT_MIN) {
     run(&P, 0, P.M, 0, P.N);
   } else {

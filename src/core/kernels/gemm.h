@@ -13,9 +13,11 @@
 **
 ** Memory: at most 96 KB of stack for edge buffers. Products large enough
 ** to be packed in cache blocks (M >= 384 and N >= 512 after orientation)
-** use a 1.2 MB workspace per thread, allocated on the thread's first such
-** product and freed when the thread exits (see gemm.c); nothing else is
-** allocated, so a steady loop allocates nothing.
+** or to stream a weight matrix past a narrow batch use a 1.2 MB workspace
+** per thread: with a pool, its scratch (one per thread, all allocated on
+** the first such product), else the calling thread's own, allocated on
+** its first such product and freed when it exits (see gemm.c); nothing
+** else is allocated, so a steady loop allocates nothing.
 */
 #ifndef BP_GEMM_H
 #define BP_GEMM_H

@@ -36,12 +36,8 @@ TARGET static inline void store(float *c, __m512 acc, float alpha,
 /* The tile body for exactly RM rows and NV vectors of B (constants once
 ** inlined), so an edge tile costs what it computes: a 10-row or 16-column
 ** remainder does not pay for 12 x 32. */
-#define BODY_ARGS                                                          \
-  size_t kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, \
-      ptrdiff_t rsb, float alpha, float beta, float *c, ptrdiff_t rsc,     \
-      size_t n
 TARGET static inline __attribute__((always_inline)) void
-body(const int RM, const int NV, BODY_ARGS) {
+body(const int RM, const int NV, BP_BODY_ARGS) {
   __m512 c0[MR], c1[MR];
   __mmask16 k0 = mask16(n), k1 = mask16(n > 16 ? n - 16 : 0);
   size_t p;
@@ -84,16 +80,9 @@ body(const int RM, const int NV, BODY_ARGS) {
   }
 }
 
-#define CASE(RM)                                               \
-  case RM:                                                     \
-    if (n > 16) body(RM, 2, kc, a, rsa, csa, b, rsb, alpha, beta, c, rsc, n); \
-    else body(RM, 1, kc, a, rsa, csa, b, rsb, alpha, beta, c, rsc, n);        \
-    break;
+#define CASE(RM) BP_UKR_CASE(RM, 16)
 
-TARGET static void ukr(size_t kc, const float *a, ptrdiff_t rsa,
-                       ptrdiff_t csa, const float *b, ptrdiff_t rsb,
-                       float alpha, float beta, float *c, ptrdiff_t rsc,
-                       size_t m, size_t n) {
+TARGET static void ukr(BP_UKR_ARGS) {
   switch (m) {
     CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6)
     CASE(7) CASE(8) CASE(9) CASE(10) CASE(11)
@@ -203,91 +192,133 @@ dblock(const int RI, const int NJ, size_t K, const float *a, size_t lda,
     DCASE(RI, 11) default: DCASE(RI, 12)                              \
   }
 
-/* Few columns (N <= 16, K <= KQ): B packed once so that one vector holds
-** 4 consecutive p of 4 rows of B, bq[(t*G + g)*16 + 4*jj + e] =
-** B(4g + jj, 4t + e), zero past N and K. A row's 4 values at p..p+3 are
-** broadcast to the four 128-bit lanes, so every FMA does 16 useful
-** products and the reduction is one 4 x 4 transpose-add per row instead
-** of a 16-way tree. */
+/* Few columns (N <= 16, K up to KQ or more): B packed once so that one vector holds
+** PW consecutive p of 16 / PW rows of B, bq[(t*G + g)*16 + PW*jj + e] =
+** B(16/PW g + jj, PW t + e), zero past N and K. A row's PW values at p
+** are broadcast to every group of PW lanes, so every FMA does 16 useful
+** products, and the reduction is a 4 x 4 transpose-add per row instead
+** of a 16-way tree. PW is 4 (4 columns a vector) or 8 (2 columns a
+** vector: N = 10, a classifier's output, in 5 vectors where groups of 4
+** columns take 3, a fifth of them padding); which one depends on N
+** alone. */
 #define KQ 512
 
+/* One vector of bq: PW values at p of each of the rows j0, j0 + 1, ...
+** (16 / PW of them; zeros past N, and past K where kt is not all ones). */
+TARGET static inline __attribute__((always_inline)) __m512
+groupq(const int PW, const float *b, size_t ldb, size_t j0, size_t N,
+       size_t p, __mmask8 kt) {
+  __m512 v;
+  if (PW == 4) {   /* immediates spelled out: the intrinsic needs constants */
+#define ROW(jj) (j0 + (jj) < N ? _mm_maskz_loadu_ps(kt, b + (j0 + (jj)) * ldb + p) : _mm_setzero_ps())
+    v = _mm512_zextps128_ps512(ROW(0));
+    v = _mm512_insertf32x4(v, ROW(1), 1);
+    v = _mm512_insertf32x4(v, ROW(2), 2);
+    v = _mm512_insertf32x4(v, ROW(3), 3);
+#undef ROW
+  } else {
+    v = _mm512_zextps256_ps512(_mm256_maskz_loadu_ps(kt, b + j0 * ldb + p));
+    if (j0 + 1 < N)
+      v = _mm512_insertf32x8(v, _mm256_maskz_loadu_ps(kt, b + (j0 + 1) * ldb + p), 1);
+  }
+  return v;
+}
+
 TARGET static void packq(size_t N, size_t K, const float *b, size_t ldb,
-                         size_t G, float *bq) {
-  size_t t, j, T = (K + 3) / 4, full = K / 4;
-  __mmask8 kt = (__mmask8)((1u << (K % 4)) - 1);
-  for (j = 0; j < 4 * G; j++) {
-    float *dst = bq + (j / 4) * 16 + (j % 4) * 4;
-    const float *src = b + j * ldb;
-    if (j >= N) {
-      for (t = 0; t < T; t++) _mm_store_ps(dst + t * G * 16, _mm_setzero_ps());
-      continue;
-    }
-    for (t = 0; t < full; t++) _mm_store_ps(dst + t * G * 16, _mm_loadu_ps(src + 4 * t));
-    if (kt) _mm_store_ps(dst + t * G * 16, _mm_maskz_loadu_ps(kt, src + 4 * t));
+                         size_t G, const int PW, float *bq) {
+  size_t t, g, full = K / PW;
+  __mmask8 kt = (__mmask8)((1u << (K % PW)) - 1);
+  for (g = 0; g < G; g++) {
+    for (t = 0; t < full; t++)
+      _mm512_store_ps(bq + (t * G + g) * 16,
+                      groupq(PW, b, ldb, g * (16 / PW), N, t * PW, (__mmask8)0xFF));
+    if (kt) _mm512_store_ps(bq + (t * G + g) * 16, groupq(PW, b, ldb, g * (16 / PW), N, t * PW, kt));
   }
 }
 
+/* A row's PW values at a in every group of PW lanes; the tail's kt of
+** them (kt < PW), zeros above. */
+TARGET static inline __attribute__((always_inline)) __m512
+rowq(const int PW, const float *a) {
+  return PW == 4 ? _mm512_broadcast_f32x4(_mm_loadu_ps(a))
+                 : _mm512_broadcast_f32x8(_mm256_loadu_ps(a));
+}
+
+TARGET static inline __attribute__((always_inline)) __m512
+rowq_tail(const int PW, const float *a, size_t kt) {
+  return PW == 4 ? _mm512_broadcast_f32x4(_mm_maskz_loadu_ps((__mmask8)((1u << kt) - 1), a))
+                 : _mm512_broadcast_f32x8(_mm256_maskz_loadu_ps((__mmask8)((1u << kt) - 1), a));
+}
+
+/* s[r][g] += rows' values times the vectors of p-group t. */
+#define QSTEP(LOAD)                                                      \
+  do {                                                                   \
+    __m512 av[4];                                                        \
+    _Pragma("GCC unroll 4") for (r = 0; r < RI; r++) av[r] = LOAD;       \
+    _Pragma("GCC unroll 6") for (g = 0; g < G; g++) {                    \
+      __m512 bv = _mm512_load_ps(bq + (t * G + g) * 16);                 \
+      _Pragma("GCC unroll 4") for (r = 0; r < RI; r++)                   \
+        s[r][g] = _mm512_fmadd_ps(av[r], bv, s[r][g]);                   \
+    }                                                                    \
+  } while (0)
+
 TARGET static inline __attribute__((always_inline)) void
-qblock(const int RI, const int G, size_t K, const float *a, size_t lda,
-       const float *bq, float alpha, float beta, float *c, size_t ldc,
-       __mmask16 kn) {
-  __m512 s[4][4];
+qblock(const int RI, const int G, const int PW, size_t K, const float *a,
+       size_t lda, const float *bq, float alpha, float beta, float *c,
+       size_t ldc, __mmask16 kn) {
+  __m512 s[4][6];
   const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10,
                                          14, 3, 7, 11, 15);
-  __mmask8 kt = (__mmask8)((1u << (K % 4)) - 1);
   size_t p, t;
   int r, g;
 #pragma GCC unroll 4
   for (r = 0; r < RI; r++)
-#pragma GCC unroll 4
+#pragma GCC unroll 6
     for (g = 0; g < G; g++) s[r][g] = _mm512_setzero_ps();
-  for (p = 0, t = 0; p + 4 <= K; p += 4, t++) {
-    __m512 av[4];
-#pragma GCC unroll 4
-    for (r = 0; r < RI; r++) av[r] = _mm512_broadcast_f32x4(_mm_loadu_ps(a + r * lda + p));
-#pragma GCC unroll 4
-    for (g = 0; g < G; g++) {
-      __m512 bv = _mm512_load_ps(bq + (t * G + g) * 16);
-#pragma GCC unroll 4
-      for (r = 0; r < RI; r++) s[r][g] = _mm512_fmadd_ps(av[r], bv, s[r][g]);
-    }
-  }
-  if (kt) {
-    __m512 av[4];
-#pragma GCC unroll 4
-    for (r = 0; r < RI; r++)
-      av[r] = _mm512_broadcast_f32x4(_mm_maskz_loadu_ps(kt, a + r * lda + p));
-#pragma GCC unroll 4
-    for (g = 0; g < G; g++) {
-      __m512 bv = _mm512_load_ps(bq + (t * G + g) * 16);
-#pragma GCC unroll 4
-      for (r = 0; r < RI; r++) s[r][g] = _mm512_fmadd_ps(av[r], bv, s[r][g]);
-    }
-  }
+  for (p = 0, t = 0; p + PW <= K; p += PW, t++) QSTEP(rowq(PW, a + r * lda + p));
+  if (p < K) QSTEP(rowq_tail(PW, a + r * lda + p, K - p));
 #pragma GCC unroll 4
   for (r = 0; r < RI; r++) {
-    /* lane 4L + e of s[r][g]: partial e of column 4g + L */
-    __m512 z = _mm512_setzero_ps(), s0 = s[r][0], s1 = G > 1 ? s[r][1] : z,
-           s2 = G > 2 ? s[r][2] : z, s3 = G > 3 ? s[r][3] : z;
-    __m512 x0 = _mm512_add_ps(_mm512_unpacklo_ps(s0, s1), _mm512_unpackhi_ps(s0, s1)),
-           x1 = G > 2 ? _mm512_add_ps(_mm512_unpacklo_ps(s2, s3),
-                                      _mm512_unpackhi_ps(s2, s3))
-                      : z;
-    __m512d d0 = _mm512_castps_pd(x0), d1 = _mm512_castps_pd(x1);
-    __m512 y = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(d0, d1)),
-                             _mm512_castpd_ps(_mm512_unpackhi_pd(d0, d1)));
-    /* lane 4L + g of y: column 4g + L */
-    store(c + r * ldc, _mm512_permutexvar_ps(perm, y), alpha, beta, kn);
+    __m512 z = _mm512_setzero_ps(), u[4];
+    int q;
+    /* u[q], lane 4L + e: partial e of column 4q + L */
+    if (PW == 4) {
+#pragma GCC unroll 4
+      for (q = 0; q < 4; q++) u[q] = q < G ? s[r][q] : z;
+    } else {   /* lane 8h + e of s[r][g]: partial e of column 2g + h */
+      __m512 w[6];
+#pragma GCC unroll 6
+      for (g = 0; g < 6; g++)   /* 8 partials to 4: the 128-bit lanes of each half added */
+        w[g] = g < G ? _mm512_add_ps(s[r][g], _mm512_shuffle_f32x4(s[r][g], s[r][g], 0xB1)) : z;
+#pragma GCC unroll 3
+      for (q = 0; q < 3; q++)   /* columns 4q, 4q + 1 of w[2q], 4q + 2, 4q + 3 of w[2q + 1] */
+        u[q] = 2 * q < G ? _mm512_shuffle_f32x4(w[2 * q], w[2 * q + 1], 0x88) : z;
+      u[3] = z;
+    }
+    {
+      __m512 x0 = _mm512_add_ps(_mm512_unpacklo_ps(u[0], u[1]), _mm512_unpackhi_ps(u[0], u[1])),
+             x1 = _mm512_add_ps(_mm512_unpacklo_ps(u[2], u[3]), _mm512_unpackhi_ps(u[2], u[3]));
+      __m512d d0 = _mm512_castps_pd(x0), d1 = _mm512_castps_pd(x1);
+      __m512 y = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(d0, d1)),
+                               _mm512_castpd_ps(_mm512_unpackhi_pd(d0, d1)));
+      /* lane 4L + q of y: column 4q + L */
+      store(c + r * ldc, _mm512_permutexvar_ps(perm, y), alpha, beta, kn);
+    }
   }
 }
 
-#define QCASE(RI, G)                                                   \
-  case G:                                                              \
-    qblock(RI, G, K, a + i * lda, lda, bq, alpha, beta, c + i * ldc,   \
-           ldc, kn);                                                   \
+#define QCASE(RI, G, PW)                                                  \
+  case G:                                                                 \
+    qblock(RI, G, PW, K, a + i * lda, lda, bq, alpha, beta, c + i * ldc,  \
+           ldc, kn);                                                      \
     break;
-#define QSWITCH(RI) \
-  switch (G) { QCASE(RI, 1) QCASE(RI, 2) QCASE(RI, 3) default: QCASE(RI, 4) }
+#define QSWITCH(RI)                                                       \
+  if (pw == 8) {                                                          \
+    switch (G) { QCASE(RI, 1, 8) QCASE(RI, 3, 8) default: QCASE(RI, 5, 8) } \
+  } else {                                                                \
+    switch (G) { QCASE(RI, 1, 4) QCASE(RI, 2, 4) QCASE(RI, 3, 4)          \
+                 default: QCASE(RI, 4, 4) }                               \
+  }
 
 /* Few rows of A (M <= 4, a layer at batch 1..4): four dot products at
 ** once, four independent FMA chains, one horizontal sum each; columns past
@@ -331,13 +362,20 @@ TARGET static void dots_rows(size_t M, size_t N, size_t K, float alpha,
   }
 }
 
+/* The layout for N columns: p a vector (2 columns a vector when 4 would
+** pad more: N = 1, 2, 5, 6, 9, 10), and vectors a group of p. */
+static size_t qwidth(size_t N) { return N % 4 == 1 || N % 4 == 2 ? 8 : 4; }
+static size_t qgroups(size_t N) { return (N + 16 / qwidth(N) - 1) / (16 / qwidth(N)); }
+
 TARGET static void dotsq(size_t M, size_t N, size_t K, float alpha,
                          const float *a, size_t lda, const float *b,
                          size_t ldb, float beta, float *c, size_t ldc) {
-  float bq[KQ * 16] __attribute__((aligned(64)));
-  size_t G = (N + 3) / 4, i;
+  float bq[KQ * 16] __attribute__((aligned(64)));   /* KQ vectors */
+  int pw = (int)qwidth(N);
+  size_t G = qgroups(N), i;
   __mmask16 kn = mask16(N);
-  packq(N, K, b, ldb, G, bq);
+  if (pw == 8) packq(N, K, b, ldb, G, 8, bq);
+  else packq(N, K, b, ldb, G, 4, bq);
   for (i = 0; i < M; i += 4) {
     switch (M - i) {
     case 1: QSWITCH(1) break;
@@ -357,7 +395,7 @@ TARGET static void dots(size_t M, size_t N, size_t K, float alpha,
     dots_rows(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  if (N <= 16 && K <= KQ) {
+  if (N <= 16 && (K + qwidth(N) - 1) / qwidth(N) * qgroups(N) <= KQ) {   /* bq fits */
     dotsq(M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
@@ -445,15 +483,19 @@ TARGET static void storet(size_t m, size_t n, const float *t, size_t ldt,
   }
 }
 
-/* Rows of the block read whole; each panel row padded to a whole vector,
-** so that every store is one aligned 64-byte line. */
+/* Each panel row padded to a whole vector, so that every store is one
+** aligned 64-byte line. Rows are read 8 at a time, across the block and
+** back: 8 rows' misses in flight at once (3-4% over one whole row after
+** another at 64 x 2048 x 2048). */
 TARGET static void packa(size_t kc, size_t m, const float *a, ptrdiff_t cs,
                          float *dst) {
-  size_t p, r;
-  for (p = 0; p < kc; p++, a += cs)
+  size_t p, p0, r;
+  for (p0 = 0; p0 < kc; p0 += 8)
     for (r = 0; r < m; r += MR)
-      _mm512_store_ps(dst + r / MR * 16 * kc + p * 16,
-                      _mm512_maskz_loadu_ps(mask16(m - r < MR ? m - r : MR), a + r));
+      for (p = p0; p < p0 + 8 && p < kc; p++)
+        _mm512_store_ps(dst + r / MR * 16 * kc + p * 16,
+                        _mm512_maskz_loadu_ps(mask16(m - r < MR ? m - r : MR),
+                                              a + (ptrdiff_t)p * cs + r));
 }
 
 const bp_gemm_kernels bp_gemm_avx512 = {MR, NR, 16, 1, ukr, rows, dots, packt,

@@ -54,6 +54,24 @@ typedef void bp_packa_fn(size_t kc, size_t m, const float *a, ptrdiff_t cs,
 typedef void bp_storet_fn(size_t m, size_t n, const float *t, size_t ldt,
                           float beta, float *c, ptrdiff_t ldc);
 
+/* For the kernel files, whose tile body is compiled per row count RM
+** and vector count NV (body(RM, NV, BP_BODY_ARGS), inlined): its
+** arguments, the micro-kernel's, and the micro-kernel's case for RM rows,
+** one vector of B when n fits in half a tile (HALF floats). */
+#define BP_BODY_ARGS                                                       \
+  size_t kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, \
+      ptrdiff_t rsb, float alpha, float beta, float *c, ptrdiff_t rsc,     \
+      size_t n
+#define BP_UKR_ARGS                                                        \
+  size_t kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, \
+      ptrdiff_t rsb, float alpha, float beta, float *c, ptrdiff_t rsc,     \
+      size_t m, size_t n
+#define BP_UKR_CASE(RM, HALF)                                              \
+  case RM:                                                                 \
+    if (n > (HALF)) body(RM, 2, kc, a, rsa, csa, b, rsb, alpha, beta, c, rsc, n); \
+    else body(RM, 1, kc, a, rsa, csa, b, rsb, alpha, beta, c, rsc, n);    \
+    break;
+
 typedef struct bp_gemm_kernels {
   size_t mr, nr;
   size_t dots_n;   /* dots also beats the tiles for A B^T with N <= dots_n */

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/threadpool.h"
 #include "kernels/vmath.h"
 #include "nn/layer.h"
 
@@ -59,35 +60,61 @@ static const bp_setting ELU_SETTINGS[] = {
   {.name = "alpha", .type = BP_FLOAT, .off = 0, .def = 1.0},
 };
 
+/* The ReLUs over the thread pool from SPLIT_MIN values (an image
+** network's feature maps): contiguous pieces of whole 64-byte lines,
+** each value computed alone, so any thread count gives the same bits. */
+#define SPLIT_MIN ((size_t)1 << 16)
+
+typedef struct leaky_job {
+  size_t m;
+  float a;
+  const float *x, *dy;   /* dy: the gradient's pass (NULL: forward) */
+  float *out;
+} leaky_job;
+
+static void leaky_task(void *arg, size_t t, size_t nt) {
+  const leaky_job *J = arg;
+  size_t lo, hi;
+  bp_pool_piece(J->m, 16, t, nt, &lo, &hi);   /* an empty piece does nothing */
+  if (J->dy != NULL)
+    bp_vleaky_grad(hi - lo, J->a, J->x + lo, J->dy + lo, J->out + lo);
+  else
+    bp_vleaky(hi - lo, J->a, J->x + lo, J->out + lo);
+}
+
+static void leaky_run(const bp_ctx *c, size_t m, float a, const float *x,
+                      const float *dy, float *out) {
+  leaky_job J = {m, a, x, dy, out};
+  bp_pool_split(c->pool, m >= SPLIT_MIN ? m : 1, leaky_task, &J);
+}
+
 /* ReLU is LeakyReLU with slope 0. */
 static void relu_forward(const bp_layer *l, const bp_ctx *c, const float *x,
                          float *y, size_t n, const bp_shape *in) {
-  UNUSED_FWD;
-  bp_vleaky(COUNT(n, in), 0.0f, x, y);
+  (void)l;
+  leaky_run(c, COUNT(n, in), 0.0f, x, NULL, y);
 }
 
 static void relu_backward(const bp_layer *l, const bp_ctx *c, const float *x,
                           const float *y, const float *dy, float *dx, size_t n,
                           const bp_shape *in) {
-  UNUSED_FWD;
+  (void)l;
   (void)y;
   if (dx == NULL) return;
-  bp_vleaky_grad(COUNT(n, in), 0.0f, x, dy, dx);
+  leaky_run(c, COUNT(n, in), 0.0f, x, dy, dx);
 }
 
 static void leaky_forward(const bp_layer *l, const bp_ctx *c, const float *x,
                           float *y, size_t n, const bp_shape *in) {
-  (void)c;
-  bp_vleaky(COUNT(n, in), SLOPE(l), x, y);
+  leaky_run(c, COUNT(n, in), SLOPE(l), x, NULL, y);
 }
 
 static void leaky_backward(const bp_layer *l, const bp_ctx *c, const float *x,
                            const float *y, const float *dy, float *dx,
                            size_t n, const bp_shape *in) {
-  (void)c;
   (void)y;
   if (dx == NULL) return;
-  bp_vleaky_grad(COUNT(n, in), SLOPE(l), x, dy, dx);
+  leaky_run(c, COUNT(n, in), SLOPE(l), x, dy, dx);
 }
 
 /* He initialization for the layer before (bp_init_bound). */

@@ -6,6 +6,8 @@
 ** so the same seed gives the same masks; it is kept in the layer's saved
 ** memory for backward, followed by the mode of the forward pass.
 */
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "nn/layer.h"
@@ -30,19 +32,33 @@ static bp_status shape(const bp_layer *l, const bp_ctx *c, size_t n,
   return BP_OK;
 }
 
+/* Values kept: u >= p for the uniform u = k / 2^24, that is k >= p 2^24
+** (exact in double), so k >= its ceiling. */
+#define BLOCK 256
+
 static void forward(const bp_layer *l, const bp_ctx *c, const float *x,
                     float *y, size_t n, const bp_shape *in) {
-  size_t i, m = n * bp_shape_numel(in);
+  size_t i, j, m = n * bp_shape_numel(in);
   float *mask = c->saved, p = BP_SETTINGS(dropout_set, l)->p;
   float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+  uint32_t k[BLOCK], keep = (uint32_t)ceil((double)p * 16777216.0);
   mask[m] = (float)c->training;
   if (!c->training) {
     memcpy(y, x, m * sizeof *x);
     return;
   }
-  for (i = 0; i < m; i++) {
-    mask[i] = bp_rng_uniform(c->rng) >= (double)p ? scale : 0.0f;
-    y[i] = x[i] * mask[i];
+  for (i = 0; i < m; i += BLOCK) {
+    size_t b = m - i < BLOCK ? m - i : BLOCK;
+    bp_rng_fill24(c->rng, k, b);
+    if (b == BLOCK) {   /* a constant count: the compiler vectorizes it */
+      for (j = 0; j < BLOCK; j++) mask[i + j] = k[j] >= keep ? scale : 0.0f;
+      for (j = 0; j < BLOCK; j++) y[i + j] = x[i + j] * mask[i + j];
+      continue;
+    }
+    for (j = 0; j < b; j++) {
+      mask[i + j] = k[j] >= keep ? scale : 0.0f;
+      y[i + j] = x[i + j] * mask[i + j];
+    }
   }
 }
 

@@ -14,10 +14,18 @@
 ** LayerNorm normalizes the last dim of each sample (each row), the same in
 ** both modes. Saved: mean and 1/std per row. Statistics are accumulated in
 ** double.
+**
+** BatchNorm's loops are kernels/image.h's (the same bits on every ISA),
+** one channel at a time, the channels split between threads. The batch
+** statistics take one pass: sums of d = x - x0 and d^2 (x0 the channel's
+** first value, which keeps sum d^2 - (sum d)^2 / n from cancelling), and
+** backward's two sums (dy, and dy (x - mean)) one more.
 */
 #include <math.h>
 #include <stdio.h>
 
+#include "base/threadpool.h"
+#include "kernels/image.h"
 #include "nn/layer.h"
 
 /* n: BatchNorm's channels, LayerNorm's last dimension. */
@@ -78,82 +86,106 @@ static bp_status bn2_shape(const bp_layer *l, const bp_ctx *c, size_t n,
   return bn_shape(l, c, n, in, out, 1, err);
 }
 
-static void bn_forward(const bp_layer *l, const bp_ctx *c, const float *x,
-                       float *y, size_t n, const bp_shape *in) {
-  size_t C = SET(l)->n, inner = bp_shape_numel(in) / C, cnt = n * inner;
-  size_t ch, s, k;
+/* A pass over channels [lo, hi) of a batch, a share of the thread
+** pool's: each channel is computed whole by one thread, so any count of
+** threads gives the same bits. */
+typedef struct bn_job {
+  const bp_layer *l;
+  const bp_ctx *c;
+  const float *x, *dy;
+  float *y, *dx;
+  size_t n, C, inner;
+  int training;
+} bn_job;
+
+static void bn_forward_task(void *arg, size_t t, size_t nt) {
+  const bn_job *J = arg;
+  const bp_layer *l = J->l;
+  size_t C = J->C, inner = J->inner, n = J->n, cnt = n * inner, ch;
   const float *g = l->p[0].data, *b = l->p[1].data;
   float *rm = l->state, *rv = l->state + C, eps = SET(l)->eps;
-  float *mean = c->saved, *istd = c->saved + C, mom = SET(l)->momentum;
-  for (ch = 0; ch < C; ch++) {
-    if (c->training) {
-      double sum = 0.0, sq = 0.0, mu, var;
-      for (s = 0; s < n; s++) {
-        const float *xp = x + (s * C + ch) * inner;
-        for (k = 0; k < inner; k++) sum += xp[k];
-      }
-      mu = sum / (double)cnt;
-      for (s = 0; s < n; s++) {
-        const float *xp = x + (s * C + ch) * inner;
-        for (k = 0; k < inner; k++) sq += (xp[k] - mu) * (xp[k] - mu);
-      }
-      var = sq / (double)cnt;
+  float *mean = J->c->saved, *istd = J->c->saved + C, mom = SET(l)->momentum;
+  for (ch = C * t / nt; ch < C * (t + 1) / nt; ch++) {
+    const float *xc = J->x + ch * inner;
+    float scale, shift;
+    if (J->training) {
+      /* sums of x - x0 (the first value): mean and variance in one pass */
+      double s[2], mu, var;
+      bp_img_moments(n, inner, C * inner, xc, xc[0], s);
+      mu = s[0] / (double)cnt;
+      var = (s[1] - s[0] * mu) / (double)cnt;
+      if (var < 0.0) var = 0.0;
+      mu += (double)xc[0];
       mean[ch] = (float)mu;
       istd[ch] = (float)(1.0 / sqrt(var + eps));
       rm[ch] = (1.0f - mom) * rm[ch] + mom * (float)mu;
       rv[ch] = (1.0f - mom) * rv[ch] +
-               mom * (float)(sq / (double)(cnt - 1));
+               mom * (float)(var * (double)cnt / (double)(cnt - 1));
     } else {
       mean[ch] = rm[ch];
       istd[ch] = (float)(1.0 / sqrt((double)rv[ch] + eps));
     }
-    for (s = 0; s < n; s++) {
-      const float *xp = x + (s * C + ch) * inner;
-      float *yp = y + (s * C + ch) * inner;
-      float scale = istd[ch] * g[ch], shift = b[ch] - mean[ch] * scale;
-      for (k = 0; k < inner; k++) yp[k] = xp[k] * scale + shift;
+    scale = istd[ch] * g[ch];
+    shift = b[ch] - mean[ch] * scale;
+    bp_img_affine(n, inner, C * inner, xc, scale, shift, J->y + ch * inner);
+  }
+}
+
+static void bn_backward_task(void *arg, size_t t, size_t nt) {
+  const bn_job *J = arg;
+  const bp_layer *l = J->l;
+  size_t C = J->C, inner = J->inner, n = J->n, cnt = n * inner, ch, s, k;
+  const float *g = l->p[0].data, *mean = J->c->saved, *istd = J->c->saved + C;
+  float *gg = l->p[0].grad, *gb = l->p[1].grad;
+  for (ch = C * t / nt; ch < C * (t + 1) / nt; ch++) {
+    const float *xc = J->x + ch * inner, *dc = J->dy + ch * inner;
+    float m = mean[ch], is = istd[ch];
+    double sums[2], sdy, sdyx;
+    /* sum dy and sum dy (x - mean), then times 1/std: sum dy xhat */
+    bp_img_moments2(n, inner, C * inner, xc, dc, m, sums);
+    sdy = sums[0];
+    sdyx = sums[1] * (double)is;
+    gg[ch] += (float)sdyx;
+    gb[ch] += (float)sdy;
+    if (J->dx == NULL) continue;
+    if (J->training) {
+      /* dx = gamma/std (dy - mean(dy) - xhat mean(dy xhat)) */
+      float a = (float)(sdy / (double)cnt), b = (float)(sdyx / (double)cnt);
+      bp_img_bn_grad(n, inner, C * inner, xc, dc, m, is, a, b, g[ch] * is,
+                     J->dx + ch * inner);
+    } else {
+      for (s = 0; s < n; s++) {
+        const float *dp = dc + s * C * inner;
+        float *dxp = J->dx + ch * inner + s * C * inner;
+        for (k = 0; k < inner; k++) dxp[k] = g[ch] * is * dp[k];
+      }
     }
   }
+}
+
+/* Split over channels when there is enough to split (64k values). */
+static void bn_run(const bp_ctx *c, bp_task_fn *fn, bn_job *J) {
+  size_t most = J->n * J->C * J->inner / 65536;
+  bp_pool_split(c->pool, most < J->C ? most : J->C, fn, J);
+}
+
+static void bn_forward(const bp_layer *l, const bp_ctx *c, const float *x,
+                       float *y, size_t n, const bp_shape *in) {
+  size_t C = SET(l)->n;
+  bn_job J = {l, c, x, NULL, y, NULL, n, C, bp_shape_numel(in) / C,
+              c->training};
+  bn_run(c, bn_forward_task, &J);
   c->saved[2 * C] = (float)c->training;
 }
 
 static void bn_backward(const bp_layer *l, const bp_ctx *c, const float *x,
                         const float *y, const float *dy, float *dx, size_t n,
                         const bp_shape *in) {
-  size_t C = SET(l)->n, inner = bp_shape_numel(in) / C, cnt = n * inner;
-  size_t ch, s, k;
-  const float *g = l->p[0].data, *mean = c->saved, *istd = c->saved + C;
-  float *gg = l->p[0].grad, *gb = l->p[1].grad;
-  int training = c->saved[2 * C] != 0.0f;
+  size_t C = SET(l)->n;
+  bn_job J = {l, c, x, dy, NULL, dx, n, C, bp_shape_numel(in) / C,
+              c->saved[2 * C] != 0.0f};
   (void)y;
-  for (ch = 0; ch < C; ch++) {
-    double sdy = 0.0, sdyx = 0.0;
-    float m = mean[ch], is = istd[ch];
-    for (s = 0; s < n; s++) {
-      const float *xp = x + (s * C + ch) * inner;
-      const float *dp = dy + (s * C + ch) * inner;
-      for (k = 0; k < inner; k++) {
-        sdy += dp[k];
-        sdyx += dp[k] * ((xp[k] - m) * is);
-      }
-    }
-    gg[ch] += (float)sdyx;
-    gb[ch] += (float)sdy;
-    if (dx == NULL) continue;
-    for (s = 0; s < n; s++) {
-      const float *xp = x + (s * C + ch) * inner;
-      const float *dp = dy + (s * C + ch) * inner;
-      float *dxp = dx + (s * C + ch) * inner;
-      if (training) {
-        /* dx = gamma/std (dy - mean(dy) - xhat mean(dy xhat)) */
-        float a = (float)(sdy / (double)cnt), b = (float)(sdyx / (double)cnt);
-        for (k = 0; k < inner; k++)
-          dxp[k] = g[ch] * is * (dp[k] - a - (xp[k] - m) * is * b);
-      } else {
-        for (k = 0; k < inner; k++) dxp[k] = g[ch] * is * dp[k];
-      }
-    }
-  }
+  bn_run(c, bn_backward_task, &J);
 }
 
 static size_t bn_saved(const bp_layer *l, const bp_shape *in, size_t n) {

@@ -11,6 +11,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/threadpool.h"
+#include "kernels/image.h"
 #include "nn/layer.h"
 #include "nn/window.h"
 
@@ -53,30 +55,46 @@ static win window(const bp_window *w, const bp_shape *in, size_t oy,
   return r;
 }
 
-/* One candidate of a max window: the same test, in the same order, as
-** the general loop below, so both give the same maximum and position. */
+/* One candidate of a max window: taken when greater than the best so
+** far, as kernels/image.h's 2 x 2 loops do. */
 #define TAKE(v, pos) if ((v) > m) { m = (v); at = (pos); }
 
 /* 2 x 2 windows, stride 2, no padding (the common pool): every window
-** lies inside the plane, so no clipping and no window() per output. */
-static void max2x2(size_t planes, size_t h, size_t w, size_t ho, size_t wo,
-                   const float *x, float *y, float *arg) {
-  size_t pl, oy, ox;
-  for (pl = 0; pl < planes; pl++, x += h * w)
-    for (oy = 0; oy < ho; oy++) {
-      const float *r0 = x + 2 * oy * w, *r1 = r0 + w;
-      size_t base = 2 * oy * w;
-      for (ox = 0; ox < wo; ox++) {
-        size_t b = 2 * ox, at = base + b;
-        float m = -INFINITY;
-        TAKE(r0[b], base + b)
-        TAKE(r0[b + 1], base + b + 1)
-        TAKE(r1[b], base + w + b)
-        TAKE(r1[b + 1], base + w + b + 1)
-        *y++ = m;
-        *arg++ = (float)at;
-      }
-    }
+** lies inside the plane, so kernels/image.h's loops do it. */
+static int is_2x2(const bp_window *k) {
+  return k->kh == 2 && k->kw == 2 && k->sh == 2 && k->sw == 2 &&
+         k->ph == 0 && k->pw == 0;
+}
+
+/* Planes [lo, hi) of a 2 x 2 pool's pass, a share of the thread pool's. */
+typedef struct planes_job {
+  size_t planes, h, w, ho, wo;
+  const float *x, *dy;
+  float *y, *arg, *dx;
+} planes_job;
+
+
+static void max2x2_task(void *arg, size_t t, size_t nt) {
+  const planes_job *J = arg;
+  size_t lo, hi, out = J->ho * J->wo;
+  bp_pool_piece(J->planes, 1, t, nt, &lo, &hi);
+  bp_max2x2(hi - lo, J->h, J->w, J->x + lo * J->h * J->w, J->y + lo * out,
+            J->arg + lo * out);
+}
+
+static void max2x2_grad_task(void *arg, size_t t, size_t nt) {
+  const planes_job *J = arg;
+  size_t lo, hi, out = J->ho * J->wo;
+  bp_pool_piece(J->planes, 1, t, nt, &lo, &hi);
+  bp_max2x2_grad(hi - lo, J->h, J->w, J->arg + lo * out, J->dy + lo * out,
+                 J->dx + lo * J->h * J->w);
+}
+
+/* Each plane is computed whole by one thread: the same bits for any
+** count; below about 64k values one thread does it all. */
+static void run_planes(const bp_ctx *c, bp_task_fn *fn, planes_job *J) {
+  size_t most = J->planes * J->h * J->w / 65536;
+  bp_pool_split(c->pool, most < J->planes ? most : J->planes, fn, J);
 }
 
 static void max_forward(const bp_layer *l, const bp_ctx *c, const float *x,
@@ -87,9 +105,9 @@ static void max_forward(const bp_layer *l, const bp_ctx *c, const float *x,
   float *arg = c->saved;
   const bp_window *k = WIN(l);
   bp_win_hw(k, in, &ho, &wo);
-  if (k->kh == 2 && k->kw == 2 && k->sh == 2 && k->sw == 2 && k->ph == 0 &&
-      k->pw == 0) {
-    max2x2(planes, h, w, ho, wo, x, y, arg);
+  if (is_2x2(k)) {
+    planes_job J = {planes, h, w, ho, wo, x, NULL, y, arg, NULL};
+    run_planes(c, max2x2_task, &J);
     return;
   }
   for (pl = 0; pl < planes; pl++) {
@@ -118,6 +136,11 @@ static void max_backward(const bp_layer *l, const bp_ctx *c, const float *x,
   (void)y;
   if (dx == NULL) return;
   bp_win_hw(WIN(l), in, &ho, &wo);
+  if (is_2x2(WIN(l))) {
+    planes_job J = {planes, h, w, ho, wo, NULL, dy, NULL, c->saved, dx};
+    run_planes(c, max2x2_grad_task, &J);
+    return;
+  }
   memset(dx, 0, planes * h * w * sizeof *dx);
   for (pl = 0; pl < planes; pl++) {
     float *dp = dx + pl * h * w;
