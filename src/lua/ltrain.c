@@ -375,6 +375,18 @@ static int l_last_layer(lua_State *L) {
   return 1;
 }
 
+/* internal.fused(net [, on]): whether the network has the fused
+** per-sample plan (nn/chain.h) and how many steps it has run; on = false
+** keeps its training on the general path (specs compare the two), true
+** lets it take the plan again. */
+static int l_fused(lua_State *L) {
+  lmodule *m = lbp_checkmodule(L, 1, "backprop.internal.fused", "network");
+  if (!lua_isnoneornil(L, 2)) m->net.chain_off = !lua_toboolean(L, 2);
+  lua_pushboolean(L, m->net.dense != NULL && !m->net.chain_off);
+  lua_pushinteger(L, (lua_Integer)m->net.chain_steps);
+  return 2;
+}
+
 static const luaL_Reg methods[] = {
   {"train_step", m_train_step}, {NULL, NULL}
 };
@@ -387,7 +399,7 @@ static const luaL_Reg trainer_meta[] = {{"__gc", t_gc}, {NULL, NULL}};
 
 static const luaL_Reg internal[] = {
   {"trainer", l_trainer}, {"column_rms", l_column_rms},
-  {"last_layer", l_last_layer}, {NULL, NULL}
+  {"last_layer", l_last_layer}, {"fused", l_fused}, {NULL, NULL}
 };
 
 /* train_step into the Module method table (lbp_open_module made it); the

@@ -105,6 +105,95 @@ static void bp_upd_sgd_momentum_portable(size_t m, float lr, float wd,
   }
 }
 
+/* The fused per-sample step (small.h, bp_dense): the layers' own loops
+** one after the other. Sigmoid and Tanh go through vmath's dispatch, as
+** bp_small_fwd_act does after the portable product. */
+static void dense_act_portable(const bp_dense *d) {
+  size_t k, m = d->out;
+  const float *y = d->y;
+  float *z = d->z;
+  switch (d->act) {
+  case BP_DENSE_SIGMOID: bp_vsigmoid(m, y, z); break;
+  case BP_DENSE_TANH: bp_vtanh(m, y, z); break;
+  case BP_DENSE_LEAKY:
+    for (k = 0; k < m; k++) z[k] = y[k] > 0.0f ? y[k] : d->slope * y[k];
+    break;
+  default:
+    if (z != y) memcpy(z, y, m * sizeof *z);
+  }
+}
+
+static void bp_dense_fwd_portable(const bp_dense *d, size_t nd,
+                                  const float *x) {
+  size_t i;
+  for (i = 0; i < nd; i++) {
+    bp_small_fwd_portable(1, d[i].in, d[i].out, x, d[i].w, d[i].b, d[i].y);
+    dense_act_portable(&d[i]);
+    x = d[i].z;
+  }
+}
+
+static void dense_dact_portable(const bp_dense *d, float *g) {
+  size_t k, m = d->out;
+  const float *y = d->y, *z = d->z;
+  for (k = 0; k < m; k++)
+    switch (d->act) {
+    case BP_DENSE_SIGMOID: g[k] = g[k] * z[k] * (1.0f - z[k]); break;
+    case BP_DENSE_TANH: g[k] = g[k] * (1.0f - z[k] * z[k]); break;
+    case BP_DENSE_LEAKY: g[k] = y[k] > 0.0f ? g[k] : d->slope * g[k]; break;
+    default: return;
+    }
+}
+
+/* Parameter p moved by gradient a (momentum buffer *q): the portable
+** update loops' operations. */
+static float rule_portable(const bp_sgd_rule *s, float p, float a, float *q) {
+  float d;
+  if (s->kind == BP_SGD_PLAIN) return p - s->lr * a;
+  d = a + s->wd * p;
+  if (s->kind == BP_SGD_DECAY) return p - s->lr * d;
+  *q = s->first ? d : s->mu * *q + s->keep * d;
+  return p - s->lr * (s->nesterov ? d + s->mu * *q : *q);
+}
+
+/* m parameters p with gradients a[k] = 0 + g src[k]. */
+static void step_portable(size_t m, float g, const float *src, float *p,
+                          float *gp, const bp_sgd_rule *s, int write) {
+  float *q = s != NULL && s->kind == BP_SGD_MOMENTUM
+                 ? s->buf + (p - s->params) : NULL;
+  size_t k;
+  for (k = 0; k < m; k++) {
+    float a = 0.0f + g * src[k], t = 0.0f;
+    if (write) gp[k] = a;
+    if (s == NULL) continue;
+    if (q != NULL) t = q[k];
+    p[k] = rule_portable(s, p[k], a, &t);
+    if (q != NULL) q[k] = t;
+  }
+}
+
+static void bp_dense_bwd_portable(const bp_dense *d, size_t nd,
+                                  const float *x, float *dz, float *g1,
+                                  const bp_sgd_rule *rule, int write) {
+  size_t i = nd, j, k;
+  if (rule == NULL) write = 1;
+  while (i-- > 0) {
+    const bp_dense *l = &d[i];
+    const float *xi = i > 0 ? d[i - 1].z : x;
+    float *t;
+    dense_dact_portable(l, dz);
+    if (i > 0) bp_small_dx_portable(1, l->in, l->out, dz, l->w, g1);
+    for (j = 0; j < l->out; j++)
+      step_portable(l->in, dz[j], xi, l->w + j * l->in, l->gw + j * l->in,
+                    rule, write);
+    for (k = 0; k < l->out; k++)
+      step_portable(1, 1.0f, dz + k, l->b + k, l->gb + k, rule, write);
+    t = dz;
+    dz = g1;
+    g1 = t;
+  }
+}
+
 /* --- SIMD versions ---------------------------------------------------- */
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -260,6 +349,15 @@ void bp_small_grad_sgd(size_t n, size_t in, size_t out, const float *x,
 void bp_small_dx(size_t n, size_t in, size_t out, const float *dy,
                  const float *w, float *dx) {
   PICK(bp_small_dx, (n, in, out, dy, w, dx))
+}
+
+void bp_dense_fwd(const bp_dense *d, size_t nd, const float *x) {
+  PICK(bp_dense_fwd, (d, nd, x))
+}
+
+void bp_dense_bwd(const bp_dense *d, size_t nd, const float *x, float *dz,
+                  float *g1, const bp_sgd_rule *rule, int write) {
+  PICK(bp_dense_bwd, (d, nd, x, dz, g1, rule, write))
 }
 
 /* The optimizer updates follow cpu.h's ISA, as every other optimizer's

@@ -57,6 +57,57 @@ void bp_small_grad_sgd(size_t n, size_t in, size_t out, const float *x,
 void bp_small_dx(size_t n, size_t in, size_t out, const float *dy,
                  const float *w, float *dx);
 
+/* --- the fused per-sample step ----------------------------------------
+** A chain of dense layers, each a Linear (y = b + W x) and the pointwise
+** activation after it (z = act(y)), trained one sample at a time: the
+** network's plan (nn/chain.c) describes it once as an array of bp_dense,
+** and each sample is one forward call and one backward call through the
+** whole chain. Activations stay in the small arrays y and z (the
+** network's scratch, in L1), gradients are formed in registers and
+** applied as they are formed: written to gw and gb only when asked.
+** Every value is the same bits as the layers' own passes (Linear's small
+** kernels above, the activations' forward and backward, zero_grad and the
+** optimizer's step): the same operations in the same order. */
+
+/* Activations of a chain (each lane alone; vmath.h's functions). */
+enum { BP_DENSE_NONE, BP_DENSE_SIGMOID, BP_DENSE_TANH, BP_DENSE_LEAKY };
+
+typedef struct bp_dense {
+  size_t in, out;
+  float *w, *b;         /* out x in weights (row j: neuron j), out biases */
+  float *gw, *gb;       /* their gradients */
+  float *y, *z;         /* the last forward's y and z (z == y: no act) */
+  int act;              /* BP_DENSE_*; after the Linear */
+  float slope;          /* BP_DENSE_LEAKY: y > 0 ? y : slope y (ReLU: 0) */
+} bp_dense;
+
+/* SGD's rules (train/optim.h) as the backward call applies them:
+** PLAIN p -= lr g; DECAY d = g + wd p, p -= lr d; MOMENTUM as
+** bp_upd_sgd_momentum, the buffer at buf + (p - params). */
+enum { BP_SGD_PLAIN, BP_SGD_DECAY, BP_SGD_MOMENTUM };
+
+typedef struct bp_sgd_rule {
+  int kind;
+  float lr, wd, mu, keep;
+  int first, nesterov;  /* MOMENTUM: its first step; Nesterov's form */
+  float *buf;           /* MOMENTUM: the buffer, parallel to ... */
+  const float *params;  /* ... the parameter buffer w and b point into */
+} bp_sgd_rule;
+
+/* One sample x through the chain: each d[i].y and d[i].z (d[i + 1] reads
+** d[i].z). The same bits as Linear's forward_act (bp_small_fwd_act) then
+** the activation's forward. */
+void bp_dense_fwd(const bp_dense *d, size_t nd, const float *x);
+/* Backward of that sample from dz = dL/dz of the last layer (overwritten;
+** g1 is room for the widest layer's dz, both float arrays of the
+** network's scratch): each layer's dy = act'(dz), then dx = W^T dy for the
+** layer before (with W as the forward saw it), then the gradients dy x^T
+** and dy, which rule (when not NULL) applies to w and b as they are
+** formed. They are written to gw and gb when `write` is set or rule is
+** NULL (the caller then applies its optimizer to them). */
+void bp_dense_bwd(const bp_dense *d, size_t nd, const float *x, float *dz,
+                  float *g1, const bp_sgd_rule *rule, int write);
+
 /* Optimizer updates over m floats (p: parameters, g: gradients, state
 ** arrays as optim.h names them). Each is one specialization of the rule
 ** in optim.h, with no branch inside its loop. */

@@ -261,6 +261,201 @@ TARGET void SUFFIX(bp_upd_sgd_momentum)(size_t m, float lr, float wd,
                                p + i, g + i, b + i);
 }
 
+/* --- the fused per-sample step (small.h, bp_dense) ---------------------- */
+
+#define vi SUFFIX(vi)
+/* Lanes of a where m is set, else of b. */
+TARGET static inline vf SUFFIX(sel)(vi m, vf a, vf b) {
+  return (vf)(((vi)a & m) | ((vi)b & ~m));
+}
+
+/* z = act(y) for one layer (vmath's functions lane by lane; with the
+** portable ISA active, Sigmoid and Tanh are libm's, as the layers'). */
+TARGET static void SUFFIX(dense_act)(const bp_dense *d) {
+  size_t m = d->out, k = 0, r = m % VW;
+  const float *y = d->y;
+  float *z = d->z;
+  vf a = SPLAT(d->slope), v;
+  switch (d->act) {
+  case BP_DENSE_SIGMOID:
+  case BP_DENSE_TANH:
+    if (bp_isa_active() == BP_ISA_PORTABLE) {
+      if (d->act == BP_DENSE_SIGMOID) bp_vsigmoid(m, y, z);
+      else bp_vtanh(m, y, z);
+    } else {
+      SUFFIX(act_row)(m, y, z, d->act == BP_DENSE_SIGMOID ? BP_ACT_SIGMOID
+                                                          : BP_ACT_TANH);
+    }
+    return;
+  case BP_DENSE_LEAKY:
+    for (; k + VW <= m; k += VW) {
+      v = LD(y + k);
+      ST(z + k, SUFFIX(sel)(v > SPLAT(0.0f), v, v * a));
+    }
+    if (r) {
+      v = LDM(y + k, r);
+      STM(z + k, r, SUFFIX(sel)(v > SPLAT(0.0f), v, v * a));
+    }
+    return;
+  default:
+    if (z != y) memcpy(z, y, m * sizeof *z);
+  }
+}
+
+TARGET void SUFFIX(bp_dense_fwd)(const bp_dense *d, size_t nd,
+                                 const float *x) {
+  size_t i;
+  for (i = 0; i < nd; i++) {
+    SUFFIX(fwd1)(d[i].in, d[i].out, x, d[i].w, d[i].b, d[i].y, NULL,
+                 BP_ACT_NONE);
+    SUFFIX(dense_act)(&d[i]);
+    x = d[i].z;
+  }
+}
+
+/* g = act'(.) g in place: dL/dy from dL/dz, as the activation's backward
+** computes it (Sigmoid: g z (1 - z), Tanh: g (1 - z^2), the ReLUs: y > 0
+** ? g : slope g). */
+TARGET static void SUFFIX(dense_dact)(const bp_dense *d, float *g) {
+  size_t m = d->out, k = 0, r = m % VW;
+  const float *y = d->y, *z = d->z;
+  vf one = SPLAT(1.0f), a = SPLAT(d->slope), v, t;
+#define DACT(expr)                                  \
+  for (; k + VW <= m; k += VW) {                    \
+    v = LD(g + k);                                  \
+    t = LD(z + k);                                  \
+    ST(g + k, expr);                                \
+  }                                                 \
+  if (r) {                                          \
+    v = LDM(g + k, r);                              \
+    t = LDM(z + k, r);                              \
+    STM(g + k, r, expr);                            \
+  }
+  switch (d->act) {
+  case BP_DENSE_SIGMOID: DACT(v * t * (one - t)) break;
+  case BP_DENSE_TANH: DACT(v * (one - t * t)) break;
+  case BP_DENSE_LEAKY:
+    z = y;    /* the sign of the input decides */
+    DACT(SUFFIX(sel)(t > SPLAT(0.0f), v, v * a)) break;
+  default: break;
+  }
+#undef DACT
+}
+
+/* SGD's rule with its constants in registers (loaded once: a store to
+** the weights could change a float the compiler would otherwise reread). */
+typedef struct SUFFIX(rule_k) {
+  vf lr, wd, mu, keep;
+  int first, nesterov;
+} SUFFIX(rule_k);
+
+/* One vector of parameters p (and momentum buffer q) moved by gradient a
+** under rule kind K: bp_upd_sgd, bp_upd_sgd_wd and bp_upd_sgd_momentum's
+** operations. K is a constant where this is inlined. */
+TARGET static inline __attribute__((always_inline)) vf
+SUFFIX(rule)(int K, const SUFFIX(rule_k) *k, vf p, vf a, vf *q) {
+  vf d;
+  if (K == BP_SGD_PLAIN) return p - k->lr * a;
+  d = a + k->wd * p;
+  if (K == BP_SGD_DECAY) return p - k->lr * d;
+  *q = k->first ? d : k->mu * *q + k->keep * d;
+  return p - k->lr * (k->nesterov ? d + k->mu * *q : *q);
+}
+
+/* The gradients of one layer, formed in registers from 0 as zero_grad
+** then bp_small_grad do (a = 0 + dy[j] x), written to gw and gb when
+** `write`, applied under rule K (none when -1). Rows' whole vectors
+** first, then every row's masked tail: a row's tail store would
+** otherwise overlap the next row's first load, which would wait for it.
+** STEP handles the vector a of the gradient at offset o of parameter
+** tensor p (gradient g, momentum buffer q) with LOAD and STORE. */
+TARGET static inline __attribute__((always_inline)) void
+SUFFIX(dense_step)(int K, const bp_dense *d, const float *x, const float *dy,
+                   const bp_sgd_rule *s, int write) {
+  size_t in = d->in, out = d->out, r = in % VW, full = in - r, j, k;
+  size_t ro = out % VW;
+  float *w = d->w, *b = d->b, *gw = d->gw, *gb = d->gb;   /* kept in */
+  float *qw = NULL, *qb = NULL;                            /* registers */
+  vf a, q = SPLAT(0.0f);
+  SUFFIX(rule_k) rk;
+  if (K >= 0) {
+    rk.lr = SPLAT(s->lr);
+    rk.wd = SPLAT(s->wd);
+    rk.mu = SPLAT(s->mu);
+    rk.keep = SPLAT(s->keep);
+    rk.first = s->first;
+    rk.nesterov = s->nesterov;
+  }
+  if (K == BP_SGD_MOMENTUM) {
+    qw = s->buf + (w - s->params);
+    qb = s->buf + (b - s->params);
+  }
+#define STEP(p, g, q_, o, LOAD, STORE)                            \
+  do {                                                            \
+    if (write) STORE((g) + (o), a);                               \
+    if (K == BP_SGD_MOMENTUM && !rk.first) q = LOAD((q_) + (o));  \
+    if (K >= 0) STORE((p) + (o), SUFFIX(rule)(K, &rk, LOAD((p) + (o)), a, &q)); \
+    if (K == BP_SGD_MOMENTUM) STORE((q_) + (o), q);               \
+  } while (0)
+#define LDF(p) LD(p)
+#define STF(p, v) ST(p, v)
+#define LDR(p) LDM(p, r)
+#define STR(p, v) STM(p, r, v)
+#define LDO(p) LDM(p, ro)
+#define STO(p, v) STM(p, ro, v)
+  for (j = 0; j < out; j++) {
+    vf g = SPLAT(dy[j]);
+    for (k = 0; k < full; k += VW) {
+      a = SPLAT(0.0f) + g * LD(x + k);
+      STEP(w, gw, qw, j * in + k, LDF, STF);
+    }
+  }
+  if (r)
+    for (j = 0; j < out; j++) {
+      a = SPLAT(0.0f) + SPLAT(dy[j]) * LDM(x + full, r);
+      STEP(w, gw, qw, j * in + full, LDR, STR);
+    }
+  for (k = 0; k + VW <= out; k += VW) {
+    a = SPLAT(0.0f) + LD(dy + k);
+    STEP(b, gb, qb, k, LDF, STF);
+  }
+  if (ro) {
+    a = SPLAT(0.0f) + LDM(dy + k, ro);
+    STEP(b, gb, qb, k, LDO, STO);
+  }
+#undef STEP
+#undef LDF
+#undef STF
+#undef LDR
+#undef STR
+#undef LDO
+#undef STO
+}
+
+TARGET void SUFFIX(bp_dense_bwd)(const bp_dense *d, size_t nd,
+                                 const float *x, float *dz, float *g1,
+                                 const bp_sgd_rule *rule, int write) {
+  size_t i = nd;
+  int kind = rule != NULL ? rule->kind : -1;
+  while (i-- > 0) {
+    const bp_dense *l = &d[i];
+    const float *xi = i > 0 ? d[i - 1].z : x;
+    float *t;
+    SUFFIX(dense_dact)(l, dz);
+    if (i > 0) SUFFIX(bp_small_dx)(1, l->in, l->out, dz, l->w, g1);
+    switch (kind) {
+    case BP_SGD_PLAIN: SUFFIX(dense_step)(BP_SGD_PLAIN, l, xi, dz, rule, write); break;
+    case BP_SGD_DECAY: SUFFIX(dense_step)(BP_SGD_DECAY, l, xi, dz, rule, write); break;
+    case BP_SGD_MOMENTUM: SUFFIX(dense_step)(BP_SGD_MOMENTUM, l, xi, dz, rule, write); break;
+    default: SUFFIX(dense_step)(-1, l, xi, dz, rule, 1); break;
+    }
+    t = dz;
+    dz = g1;
+    g1 = t;
+  }
+}
+
+#undef vi
 #undef vf
 #undef LD
 #undef ST

@@ -4,6 +4,7 @@
 
 #include "base/alloc.h"
 #include "base/threadpool.h"
+#include "nn/chain.h"
 #include "nn/net.h"
 
 /* Each parameter tensor and scratch array starts on a 64-byte boundary. */
@@ -79,6 +80,7 @@ static void point(bp_net *net) {
     }
     l->state = l->nstate ? net->state + net->step[i].soff : NULL;
   }
+  bp_chain_point(net);
 }
 
 /* bp_net_init, on buffers of its own (params NULL) or on the given ones. */
@@ -121,6 +123,11 @@ static bp_status init(bp_net *net, const bp_layer *layers, size_t nlayers,
   for (i = 0; i < nlayers; i++)
     if (layers[i].nparams > 0 && !net->step[i].cls->fuses_update)
       net->fuses_sgd = 0;     /* its backward ignores bp_ctx.update */
+  st = bp_chain_plan(net, err);
+  if (st != BP_OK) {
+    bp_net_free(net);
+    return st;
+  }
   if (params != NULL) {
     bp_net_share(net, params, grads, state);
     return BP_OK;
@@ -169,6 +176,7 @@ void bp_net_free(bp_net *net) {
   free(net->skip);
   free(net->step);
   free(net->join);
+  free(net->dense);
   if (!net->shared) {
     bp_free(net->params);
     bp_free(net->grads);
@@ -328,6 +336,7 @@ static bp_status layout(bp_net *net, size_t n, bp_error *err) {
     net->scratch_cap = need;
   }
   plan(net, n, net->scratch, &need);
+  bp_chain_point(net);
   return BP_OK;
 }
 
