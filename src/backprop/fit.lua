@@ -25,6 +25,7 @@ local OPTIONS = {
   scheduler = true, early_stopping = true, restore_best = true,
   clip_grad_norm = true, clip_grad_value = true, on_batch = true,
   batch_every = true, input_scale = true, metrics = true, warnings = true,
+  order = true,
 }
 
 -- history fields a metric name must not take.
@@ -178,7 +179,7 @@ local function settings(net, opts)
     on_epoch = nil, on_batch = nil, batch_every = 1, input_scale = nil,
     sched = nil, patience = nil, min_delta = 0, restore = false,
     max_norm = 0, norm_type = 2, clip_value = 0, validation = nil,
-    metrics = nil,
+    metrics = nil, order = nil,
     -- set by fit: the set trainer:evaluate runs, its targets, whether it
     -- keeps the outputs; batches per epoch; pieces of an epoch (for a bar)
     evaluate = nil, metric_y = nil, outputs = false, nbatches = 0,
@@ -192,6 +193,15 @@ local function settings(net, opts)
   s.epochs = positive_integer(opts.epochs, "epochs", 1)
   s.batch_size = positive_integer(opts.batch_size, "batch_size", 32)
   s.shuffle = boolean(opts.shuffle, "shuffle", true)
+  s.order = opts.order
+  if s.order ~= nil then
+    local t = type(s.order)
+    if not is_tensor(s.order) and t ~= "table" and t ~= "function" then
+      fail("order must be a tensor or a list of row indices, or a function(epoch) returning one, got %s", t)
+    end
+    if opts.shuffle then fail("order and shuffle = true cannot be combined: order sets the visiting order") end
+    s.shuffle = false
+  end
   s.progress = boolean(opts.progress, "progress", nil)
   s.warnings = boolean(opts.warnings, "warnings", true)
   s.on_epoch = opts.on_epoch
@@ -278,6 +288,8 @@ local function warn(net, kind, msg, ...)
 end
 
 local NONE = {}
+-- net -> the loss its last layer was last checked with
+local paired = setmetatable({}, { __mode = "kv" })
 
 local function check_mistakes(net, x, s)
   local seen = warned[net] or NONE
@@ -294,10 +306,15 @@ local function check_mistakes(net, x, s)
            feature, rms, rows)
     end
   end
-  local last = internal.last_layer(net)
-  if (last == "Softmax" or last == "Sigmoid") and not seen.doubled then
-    local loss = DOUBLED[tostring(s.loss):match("^backprop%.(%w+)")]
-    if loss and loss[last] then warn(net, "doubled", "%s", loss[last]) end
+  -- A network's layers never change: its last layer and a loss are
+  -- checked together once (fit is often called once per sample or batch).
+  if not seen.doubled and paired[net] ~= s.loss then
+    paired[net] = s.loss
+    local last = internal.last_layer(net)
+    if last == "Softmax" or last == "Sigmoid" then
+      local loss = DOUBLED[tostring(s.loss):match("^backprop%.(%w+)")]
+      if loss and loss[last] then warn(net, "doubled", "%s", loss[last]) end
+    end
   end
 end
 
@@ -357,6 +374,18 @@ local function run_epoch(trainer, s, epoch, bar)
   return loss_of(s, total, weight), false, nb, seen
 end
 
+-- order = ids or function(epoch) returning ids: the rows epoch visits, in
+-- that order, read at its start (the trainer gathers them batch by batch,
+-- as it does for shuffling: the data set is not copied).
+local function set_order(trainer, order, epoch)
+  if type(order) ~= "function" then return trainer:set_order(order) end
+  local ids = order(epoch)
+  if not is_tensor(ids) and type(ids) ~= "table" then
+    fail("order(%d) returned %s, expected a tensor or a list of row indices", epoch, type(ids))
+  end
+  trainer:set_order(ids, "order(" .. epoch .. ")")
+end
+
 -- Each metric on the evaluation outputs, into history (val_<name> on the
 -- validation set, else <name> on the training data) and, as {name, value}
 -- pairs, into shown (the progress line's, or nil).
@@ -391,6 +420,7 @@ local function train(net, x, y, s, trainer, bar)
   local best, bad = math.huge, 0
   for epoch = 1, s.epochs do
     history.lr[epoch] = s.opt.lr
+    if s.order then set_order(trainer, s.order, epoch) end
     net:train()
     if bar then bar:epoch_start() end
     local l, stop, batches, seen = run_epoch(trainer, s, epoch, bar)
