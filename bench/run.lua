@@ -67,12 +67,14 @@ local have = {
   luajit = has_command("luajit"),
   torch = os.execute(q(PYTHON) .. " -c 'import torch' >/dev/null 2>&1") == true,
   gemm = exists(BIN .. "/gemm"),
+  genann = exists(BIN .. "/genann"),
   rss = exists(BIN .. "/rss"),
 }
 local why_not = {
   fann = "FANN baseline not built (needs libfann-dev; `make bench` builds build/bench/fann)",
   luajit = "luajit not installed",
   torch = PYTHON .. " cannot import torch (python3-torch)",
+  genann = "build/bench/genann is missing (make bench builds it from bench/baselines/genann.c)",
 }
 
 local function fields(line)
@@ -162,14 +164,25 @@ local function fann(workload)
   else skip(workload, "fann", why_not.fann) end
 end
 
+local function genann(workload)
+  if have.genann then run(workload, "genann-style", {BIN .. "/genann", workload})
+  else skip(workload, "genann-style", why_not.genann) end
+end
+
 if only.classic then
   for _, b in ipairs{1, 32} do
     local w = "classic_b" .. b
     run(w, "backprop", {LUA, here .. "/ours/classic.lua", tostring(b)})
     fann(w)
+    if b == 1 then genann(w) end
     lua_baselines(w, "classic.lua", tostring(b))
     torch(w, 1)
   end
+  -- One call per sample: net:train_step from Lua, the C libraries' own
+  -- per-sample calls from C.
+  run("classic_step", "backprop", {LUA, here .. "/ours/classic.lua", "step"})
+  genann("classic_step")
+  fann("classic_step")
 end
 
 -- A Fashion-MNIST workload: ours at 1 and 2 threads (first: cnn.lua
@@ -251,6 +264,7 @@ end
 local WORKLOADS = {
   {id = "classic_b1", title = "classic recipe 30-16-1 sigmoid, MSE, SGD lr 0.01, batch 1", unit = "samples/s", higher = true},
   {id = "classic_b32", title = "classic recipe, batches of 32", unit = "samples/s", higher = true},
+  {id = "classic_step", title = "classic recipe, batch 1, one training call per sample (backprop: net:train_step from Lua)", unit = "samples/s", higher = true},
   {id = "fmnist", title = "Fashion-MNIST MLP 784-256-128-10 ReLU, softmax CE, SGD momentum 0.9, batch 64", unit = "s/epoch", higher = false},
   {id = "fmnist_adam", title = "the same MLP with Adam lr 1e-3 (backprop's SGD-momentum epoch from the same process below it)", unit = "s/epoch", higher = false},
   {id = "adam_step", title = "Adam's update of those 235k parameters (opt:step, fixed gradients) on each ISA, and SGD momentum's", unit = "us/step", higher = false},
@@ -379,7 +393,9 @@ print([[
 data order for every implementation; FANN clips its sigmoid derivative's input
 to [0.01, 0.99], so its classic loss differs slightly. PyTorch N T: torch
 and OpenBLAS thread pools both of N (OMP_WAIT_POLICY=PASSIVE when N > 1).
-Not compared: KANN and genann (not packaged in Debian), PyTorch with 2
+genann-style: genann 1.0's loops rewritten for this bench (genann is not
+packaged in Debian; doubles, its table sigmoid, lr 0.02 = our 0.01), so its
+loss differs slightly. Not compared: KANN (not packaged), PyTorch with 2
 threads on the small nets.]])
 
 if os.getenv("BENCH_MARKDOWN") == "1" then
