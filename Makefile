@@ -3,11 +3,18 @@
 # Variable names follow LuaRocks' conventions so a packager can pass the same
 # values LuaRocks would (LUA, LUA_INCDIR, CFLAGS, LIBFLAG, LIBDIR, LUADIR).
 #
-#   make                 build build/backprop/core.so in place
-#   make test            check deps, build, run tools/test.sh (every spec, install checks included)
+#   make                 build build/backprop/core.so in place (Lua 5.4)
+#   make LUA=luajit      the same for another Lua: build/<lua>/backprop/core.so
+#                        (LUA=lua5.1, lua5.2, lua5.3, lua5.4 or luajit; headers found)
+#   make modules         build the module for every Lua of LUAS installed here
+#   make test            check deps, build, run tools/test.sh (every spec, install
+#                        checks included) under every installed Lua of LUAS
+#   make check           the same without the dependency check
+#   make luas            print the Luas `make test` runs (interpreter=build dir)
 #   make demo | xor      check deps, build, run examples/breast_cancer.lua | examples/xor.lua
 #   make regression      check deps, build, run examples/regression.lua (Huber vs MSE)
 #   make game            check deps, build, run examples/game_agent.lua
+#   make love            build for LuaJIT, run the LÖVE game examples/love/ (needs love)
 #   make bench           build, run bench/run.lua: every workload and baseline, one table
 #   make bench-conv      build, run bench/conv.lua: the CNN's forward+backward against an MLP
 #   make bench-core      build and run bench/core_hot.c: the per-sample hot paths in C
@@ -20,14 +27,33 @@
 #   make install         core.so -> $(DESTDIR)$(LIBDIR)/backprop/, *.lua -> $(DESTDIR)$(LUADIR)/backprop/
 #   make uninstall | clean | deps
 
+# Which Lua. LUA names the interpreter; Debian's lua5.1 .. lua5.4 and luajit
+# are known by name, any other is asked its version. Each version gets its
+# headers (Debian's paths, or LUA_INCDIR), its own binding objects and its own
+# module; the core's objects hold no Lua and serve them all.
 LUA        ?= lua5.4
-LUA_INCDIR ?= /usr/include/lua5.4
+LUAS       ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
+KNOWN_LUAS := lua5.1 lua5.2 lua5.3 lua5.4 luajit
+lua_named   = $(or $(filter $(KNOWN_LUAS),$(notdir $(1))),$(if $(filter luajit%,$(notdir $(1))),luajit))
+lua_asked   = $(shell $(1) -e 'print(jit and "luajit" or "lua" .. _VERSION:sub(5))' 2>/dev/null)
+lua_kind    = $(or $(call lua_named,$(1)),$(call lua_asked,$(1)))
+incdir_lua5.1 := /usr/include/lua5.1
+incdir_lua5.2 := /usr/include/lua5.2
+incdir_lua5.3 := /usr/include/lua5.3
+incdir_lua5.4 := /usr/include/lua5.4
+incdir_luajit := /usr/include/luajit-2.1
+# The module's directory for a version: build/ for 5.4, build/<lua>/ else.
+lua_build   = $(if $(filter lua5.4,$(1)),$(BUILD),$(BUILD)/$(1))
+
+LUA_KIND   := $(or $(call lua_kind,$(firstword $(LUA))),lua5.4)
+LUA_ABI    := $(patsubst lua%,%,$(subst luajit,lua5.1,$(LUA_KIND)))
+LUA_INCDIR ?= $(incdir_$(LUA_KIND))
 CC         ?= cc
 CFLAGS     ?= -O2 -fPIC
 LIBFLAG    ?= -shared
 PREFIX     ?= /usr/local
-LIBDIR     ?= $(PREFIX)/lib/lua/5.4
-LUADIR     ?= $(PREFIX)/share/lua/5.4
+LIBDIR     ?= $(PREFIX)/lib/lua/$(LUA_ABI)
+LUADIR     ?= $(PREFIX)/share/lua/$(LUA_ABI)
 DESTDIR    ?=
 INSTALL    ?= install
 
@@ -48,43 +74,69 @@ endif
 
 BUILD      := build
 OBJDIR     := $(BUILD)/obj
-MODULE     := $(BUILD)/backprop/core.so
+LUA_BUILD  := $(call lua_build,$(LUA_KIND))
+MODULE     := $(LUA_BUILD)/backprop/core.so
+# The binding's objects, per version: build/obj/<lua>/.
+LOBJDIR    := $(OBJDIR)/$(LUA_KIND)
 
 CORE_SRCS  := $(sort $(wildcard src/core/*/*.c))
 BIND_SRCS  := $(sort $(wildcard src/lua/*.c))
 SRCS       := $(CORE_SRCS) $(BIND_SRCS)
-OBJS       := $(patsubst src/%.c,$(OBJDIR)/%.o,$(SRCS))
+CORE_OBJS  := $(patsubst src/%.c,$(OBJDIR)/%.o,$(CORE_SRCS))
+BIND_OBJS  := $(patsubst src/lua/%.c,$(LOBJDIR)/%.o,$(BIND_SRCS))
+OBJS       := $(CORE_OBJS) $(BIND_OBJS)
 DEPFILES   := $(OBJS:.o=.d)
 LUA_MODS   := $(sort $(wildcard src/backprop/*.lua))
 
 # In-place module paths (the ";;" keeps Lua's default paths after ours).
-# LUA_PATH_5_4/LUA_CPATH_5_4 would take precedence over these, so drop them.
-INPLACE    := env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 \
-              LUA_PATH='src/?.lua;src/?/init.lua;;' LUA_CPATH='build/?.so;;'
+# LUA_PATH_5_x/LUA_CPATH_5_x would take precedence over these, so drop them.
+LUA_UNSET  := -u LUA_PATH_5_2 -u LUA_CPATH_5_2 -u LUA_PATH_5_3 -u LUA_CPATH_5_3 \
+              -u LUA_PATH_5_4 -u LUA_CPATH_5_4
+INPLACE    := env $(LUA_UNSET) LUA_PATH='src/?.lua;src/?/init.lua;;' LUA_CPATH='$(LUA_BUILD)/?.so;;'
 DEPS_ENV   := LUA='$(LUA)' LUA_INCDIR='$(LUA_INCDIR)' CC='$(CC)'
 FASHION_DIR ?= /usr/share/datasets/fashion-mnist
 FASHION_MODEL ?= all
 FASHION_SEED  ?= 1
 
-.PHONY: all test demo xor regression game bench bench-conv bench-core asan rock install uninstall \
-        clean deps fashion-data fashion FORCE
+# The Luas of LUAS installed here (interpreter on PATH, headers present), as
+# interpreter=module directory; evaluated when used, after deps.sh ran.
+luas_here   = $(foreach v,$(LUAS),$(call lua_here,$(v),$(call lua_kind,$(v))))
+lua_here    = $(if $(and $(2),$(shell command -v $(1) 2>/dev/null),$(wildcard $(call incdir_for,$(1),$(2))/lua.h)),$(1)=$(call lua_build,$(2)))
+# LUA_INCDIR as given for LUA itself; Debian's path for the others.
+incdir_for  = $(if $(filter $(1),$(LUA)),$(LUA_INCDIR),$(incdir_$(2)))
+
+.PHONY: all modules luas test check demo xor regression game love bench bench-conv bench-core asan \
+        rock install uninstall clean deps fashion-data fashion FORCE
 .DEFAULT_GOAL := all
 
 all: $(MODULE)
 
+modules:
+	@$(foreach v,$(luas_here),$(MAKE) --no-print-directory LUA=$(firstword $(subst =, ,$(v))) \
+	  LUA_INCDIR='$(call incdir_for,$(firstword $(subst =, ,$(v))),$(call lua_kind,$(firstword $(subst =, ,$(v)))))' all &&) true
+
+luas:
+	@echo $(luas_here)
+
 # Stamps: relink when the source list or link flags change, recompile when
 # the compile flags change (a plain wildcard would miss a deleted .c file).
-$(OBJDIR)/link.flags: FORCE
+$(LOBJDIR)/link.flags: FORCE
 	@mkdir -p $(@D)
 	@echo '$(SRCS) | $(CC) $(LIBFLAG) $(LDFLAGS) $(BP_LIBS)' | cmp -s - $@ 2>/dev/null \
 	  || echo '$(SRCS) | $(CC) $(LIBFLAG) $(LDFLAGS) $(BP_LIBS)' > $@
 $(OBJDIR)/compile.flags: FORCE
 	@mkdir -p $(@D)
+	@echo '$(CC) $(BP_CFLAGS) $(CPPFLAGS)' | cmp -s - $@ 2>/dev/null \
+	  || echo '$(CC) $(BP_CFLAGS) $(CPPFLAGS)' > $@
+$(LOBJDIR)/compile.flags: FORCE
+	@mkdir -p $(@D)
 	@echo '$(CC) $(BP_CFLAGS) $(CPPFLAGS) $(LUA_INCDIR)' | cmp -s - $@ 2>/dev/null \
 	  || echo '$(CC) $(BP_CFLAGS) $(CPPFLAGS) $(LUA_INCDIR)' > $@
 
-$(MODULE): $(OBJS) $(OBJDIR)/link.flags
+$(MODULE): $(OBJS) $(LOBJDIR)/link.flags
 	$(if $(SRCS),,$(error no C sources found in src/core/ or src/lua/))
+	$(if $(wildcard $(LUA_INCDIR)/lua.h),,$(error no lua.h in LUA_INCDIR=$(LUA_INCDIR) (for LUA=$(LUA)): \
+	  install the headers (tools/deps.sh) or set LUA_INCDIR))
 	@mkdir -p $(@D)
 	$(CC) $(LIBFLAG) -o $@ $(OBJS) $(LDFLAGS) $(BP_LIBS)
 
@@ -94,7 +146,7 @@ $(OBJDIR)/core/%.o: src/core/%.c $(OBJDIR)/compile.flags
 	@mkdir -p $(@D)
 	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -MMD -MP -c -o $@ $<
 
-$(OBJDIR)/lua/%.o: src/lua/%.c $(OBJDIR)/compile.flags
+$(LOBJDIR)/%.o: src/lua/%.c $(LOBJDIR)/compile.flags
 	@mkdir -p $(@D)
 	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -I$(LUA_INCDIR) -MMD -MP -c -o $@ $<
 
@@ -103,10 +155,14 @@ $(OBJDIR)/lua/%.o: src/lua/%.c $(OBJDIR)/compile.flags
 deps:
 	@$(DEPS_ENV) bash tools/deps.sh
 
+# Every spec under every Lua of LUAS installed here, each against its own
+# module; one closing line counts them all.
 test:
 	@$(DEPS_ENV) bash tools/deps.sh test
-	@$(MAKE) --no-print-directory -s all
-	@LUA='$(LUA)' bash tools/test.sh
+	@$(MAKE) --no-print-directory -s check
+
+check: modules
+	@LUAS='$(luas_here)' bash tools/test.sh
 
 fashion-data:
 	@FASHION_DIR='$(FASHION_DIR)' bash tools/fashion-data.sh
@@ -130,6 +186,13 @@ game:
 	@$(DEPS_ENV) bash tools/deps.sh
 	@$(MAKE) --no-print-directory -s all
 	$(INPLACE) $(LUA) examples/game_agent.lua
+
+# The LÖVE example: LÖVE 11 runs LuaJIT, so the module built for LuaJIT
+# (build/luajit/), which examples/love/main.lua finds from the checkout.
+love:
+	@$(MAKE) --no-print-directory -s LUA=luajit LUA_INCDIR='$(incdir_luajit)' deps all
+	@command -v love >/dev/null || { echo "make love: needs LÖVE 11 (apt-get install love)" >&2; exit 1; }
+	love examples/love
 
 # Full-data training: minutes, not part of `make test`.
 fashion:
@@ -162,6 +225,8 @@ $(BENCH_BIN)/genann: bench/baselines/genann.c bench/baselines/bench.h
 	$(BENCH_CC) -o $@ bench/baselines/genann.c -lm
 
 bench: all $(BENCH_BIN)/rss $(GEMM_BENCH) $(BENCH_BIN)/genann
+	@$(if $(call lua_here,luajit,luajit),$(MAKE) --no-print-directory -s LUA=luajit \
+	  LUA_INCDIR='$(incdir_luajit)' all,echo "make bench: no luajit, no LuaJIT rows")
 	@rm -f $(BENCH_BIN)/fann
 	@$(BENCH_CC) -o $(BENCH_BIN)/fann bench/baselines/fann.c -lfloatfann -lm \
 	  2>$(BENCH_BIN)/fann.log || echo "make bench: FANN baseline not built, see $(BENCH_BIN)/fann.log"
@@ -212,7 +277,7 @@ asan:
 RELEASE_SPEC := $(firstword $(filter-out %-scm-1.rockspec,$(wildcard rockspec/backprop-*.rockspec)))
 RELEASE    := $(patsubst rockspec/backprop-%.rockspec,%,$(RELEASE_SPEC))
 ROCK_DIR   ?= $(BUILD)/rock
-LUAROCKS   ?= luarocks --lua-version=5.4
+LUAROCKS   ?= luarocks --lua-version=$(LUA_ABI)
 rock:
 	$(if $(RELEASE_SPEC),,$(error no release rockspec in rockspec/))
 	@rm -rf '$(ROCK_DIR)' && mkdir -p '$(ROCK_DIR)/src'

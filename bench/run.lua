@@ -4,7 +4,9 @@
 -- separate process under build/bench/rss (which measures its peak memory),
 -- and prints one table: each baseline's figure, how many times faster
 -- backprop was in the same run, peak RSS, and the loss / accuracy / output
--- checksum each run reached, so speed never hides a wrong answer.
+-- checksum each run reached, so speed never hides a wrong answer. The
+-- classic and game workloads also run our program under LuaJIT
+-- (backprop-luajit, with build/luajit/): the same library on both Luas.
 --
 -- Programs print lines "RESULT workload=... name=... metric=... value=...
 -- [acc=...] [loss=...] [check=...] [reps=...] rss_kb=... [note=rest of line]"
@@ -144,6 +146,18 @@ local function lua_baselines(workload, script, arg1)
   end
 end
 
+-- Our program again, under LuaJIT with its own build (build/luajit/, and
+-- net:forward's FFI path): the same library on both Luas, same run.
+local JIT_ENV = "LUA_CPATH=" .. q(ROOT .. "/build/luajit/?.so;;") .. " "
+local function ours_luajit(workload, script, arg1)
+  if not (have.luajit and exists(ROOT .. "/build/luajit/backprop/core.so")) then
+    return skip(workload, "backprop-luajit", "needs luajit and build/luajit/backprop/core.so (make LUA=luajit)")
+  end
+  for _, r in ipairs(run(workload, "backprop-luajit", {"luajit", here .. "/ours/" .. script, arg1}, JIT_ENV)) do
+    if r.kind == "RESULT" then r.name, r.note = "backprop-luajit", "LuaJIT 2.1: " .. (r.note or "") end
+  end
+end
+
 local function torch(workload, threads)
   local name = "pytorch-" .. threads .. "T"
   if have.torch then
@@ -173,6 +187,7 @@ if only.classic then
   for _, b in ipairs{1, 32} do
     local w = "classic_b" .. b
     run(w, "backprop", {LUA, here .. "/ours/classic.lua", tostring(b)})
+    ours_luajit(w, "classic.lua", tostring(b))
     fann(w)
     if b == 1 then genann(w) end
     lua_baselines(w, "classic.lua", tostring(b))
@@ -219,6 +234,7 @@ if only.cnn then fashion("cnn", "cnn.lua") end
 
 if only.game then
   run("game", "backprop", {LUA, here .. "/ours/game.lua"})
+  ours_luajit("game", "game.lua")
   fann("game")
   lua_baselines("game", "game.lua")
   torch("game", 1)

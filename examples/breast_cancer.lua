@@ -9,11 +9,13 @@
 --                                                Adam, mini-batches of 32
 -- (from a source checkout, `make demo` builds the module and runs this.)
 
--- From a source checkout after `make`: the checkout's src/ and build/ are
+-- From a source checkout after `make` (`make LUA=luajit` for LuaJIT, ...): the
+-- checkout's src/ and the build for this Lua (build/, build/luajit/, ...) are
 -- searched after Lua's own paths, so no LUA_PATH is needed (README, "Install").
 local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+local build = jit and "luajit/" or _VERSION == "Lua 5.4" and "" or "lua" .. _VERSION:sub(5) .. "/"
 package.path = package.path .. ";" .. here .. "/../src/?.lua;" .. here .. "/../src/?/init.lua"
-package.cpath = package.cpath .. ";" .. here .. "/../build/?.so"
+package.cpath = package.cpath .. ";" .. here .. "/../build/" .. build .. "?.so"
 local bp = require("backprop")
 
 local modern = arg and arg[1] == "--modern"
@@ -59,7 +61,7 @@ net:fit(train.x, ytrain, {
   loss = loss, optimizer = opt, epochs = epochs, batch_size = batch_size,
   shuffle = true, validation = {test.x, ytest},
   on_epoch = function(epoch, l, val_l)
-    if epoch == 1 or epoch % (epochs // 10) == 0 then
+    if epoch == 1 or epoch % math.floor(epochs / 10) == 0 then
       print(string.format("epoch %3d  loss %.5f  test loss %.5f", epoch, l, val_l))
     end
   end,

@@ -23,16 +23,18 @@
 -- read from /usr/share/datasets/fashion-mnist or $FASHION_DIR.
 -- Exits with status 1 when a model misses its target.
 
--- From a source checkout after `make`: the checkout's src/ and build/ are
+-- From a source checkout after `make` (`make LUA=luajit` for LuaJIT, ...): the
+-- checkout's src/ and the build for this Lua (build/, build/luajit/, ...) are
 -- searched after Lua's own paths, so no LUA_PATH is needed (README, "Install").
 local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+local build = jit and "luajit/" or _VERSION == "Lua 5.4" and "" or "lua" .. _VERSION:sub(5) .. "/"
 package.path = package.path .. ";" .. here .. "/../src/?.lua;" .. here .. "/../src/?/init.lua"
-package.cpath = package.cpath .. ";" .. here .. "/../build/?.so"
+package.cpath = package.cpath .. ";" .. here .. "/../build/" .. build .. "?.so"
 local bp = require("backprop")
 
 local which = arg and arg[1] or "all"
-local seed = math.tointeger(tonumber(arg and arg[2] or "1"))
-if not (which == "mlp" or which == "cnn" or which == "all") or not seed then
+local seed = tonumber(arg and arg[2] or "1")
+if not (which == "mlp" or which == "cnn" or which == "all") or not seed or seed % 1 ~= 0 then
   io.stderr:write("usage: lua5.4 examples/fashion_mnist.lua [mlp|cnn|all] [seed]\n")
   os.exit(2)
 end

@@ -14,71 +14,25 @@
 --
 --   lua5.4 examples/game_agent.lua        (`make game` from a checkout)
 
--- From a source checkout after `make`: the checkout's src/ and build/ are
+-- From a source checkout after `make` (`make LUA=luajit` for LuaJIT, ...): the
+-- checkout's src/ and the build for this Lua (build/, build/luajit/, ...) are
 -- searched after Lua's own paths, so no LUA_PATH is needed (README, "Install").
 local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+local build = jit and "luajit/" or _VERSION == "Lua 5.4" and "" or "lua" .. _VERSION:sub(5) .. "/"
 package.path = package.path .. ";" .. here .. "/../src/?.lua;" .. here .. "/../src/?/init.lua"
-package.cpath = package.cpath .. ";" .. here .. "/../build/?.so"
+package.cpath = package.cpath .. ";" .. here .. "/../build/" .. build .. "?.so"
 local bp = require("backprop")
 
 local seed = 7
 bp.manual_seed(seed)
 math.randomseed(seed)
 
-local THRUST, DRAG, MAXV = 0.0016, 0.92, 0.03
-local ACTIONS = {{-1, 0}, {1, 0}, {0, -1}, {0, 1}}   -- left right up down
+-- The world (the arena, the target's loop, the thrusters, the expert) is
+-- the LÖVE example's, examples/love/agent.lua, where the same ship learns
+-- online while you watch.
+local world = dofile(here .. "/love/agent.lua")
+local new_world, observe, expert, step = world.new_world, world.observe, world.expert, world.move
 local NFEAT = 8
-
--- One episode's world: the target's loop has a random phase and shape.
-local function new_world()
-  local w = {
-    t = 0, phase = math.random() * 2 * math.pi,
-    fx = 0.5 + math.random() * 0.6, fy = 0.7 + math.random() * 0.6,
-    x = math.random(), y = math.random(), vx = 0, vy = 0,
-  }
-  return w
-end
-
-local function target(w, t)
-  local s = 0.013 * t + w.phase
-  return 0.5 + 0.38 * math.cos(s * w.fx), 0.5 + 0.38 * math.sin(s * w.fy)
-end
-
--- What the agent sees, written into a reused table: no garbage per frame.
-local function observe(w, obs)
-  local tx, ty = target(w, w.t)
-  local nx, ny = target(w, w.t + 1)
-  obs[1], obs[2] = w.x - 0.5, w.y - 0.5
-  obs[3], obs[4] = w.vx / MAXV, w.vy / MAXV
-  obs[5], obs[6] = (tx - w.x) * 4, (ty - w.y) * 4
-  obs[7], obs[8] = (nx - tx) * 50, (ny - ty) * 50
-  return obs
-end
-
--- The expert: aim where the target will be in a few frames, then pick the
--- thrust that best turns the current velocity into the wanted one.
-local function expert(w)
-  local lead = 6
-  local tx, ty = target(w, w.t + lead)
-  local dx, dy = tx - (w.x + w.vx * lead), ty - (w.y + w.vy * lead)
-  local best, score = 1, -math.huge
-  for a, d in ipairs(ACTIONS) do
-    local s = d[1] * dx + d[2] * dy
-    if s > score then best, score = a, s end
-  end
-  return best
-end
-
-local function step(w, a)
-  local d = ACTIONS[a]
-  w.vx = math.max(-MAXV, math.min(MAXV, (w.vx + d[1] * THRUST) * DRAG))
-  w.vy = math.max(-MAXV, math.min(MAXV, (w.vy + d[2] * THRUST) * DRAG))
-  w.x = math.max(0, math.min(1, w.x + w.vx))
-  w.y = math.max(0, math.min(1, w.y + w.vy))
-  w.t = w.t + 1
-  local tx, ty = target(w, w.t)
-  return math.sqrt((tx - w.x) ^ 2 + (ty - w.y) ^ 2)
-end
 
 -- The policy: 8 observations -> 4 action scores.
 local net = bp.Sequential{

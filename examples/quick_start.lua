@@ -2,11 +2,13 @@
 --
 --   lua5.4 examples/quick_start.lua     (from a checkout after `make`, from any directory)
 
--- From a source checkout after `make`: the checkout's src/ and build/ are
+-- From a source checkout after `make` (`make LUA=luajit` for LuaJIT, ...): the
+-- checkout's src/ and the build for this Lua (build/, build/luajit/, ...) are
 -- searched after Lua's own paths, so no LUA_PATH is needed (README, "Install").
 local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+local build = jit and "luajit/" or _VERSION == "Lua 5.4" and "" or "lua" .. _VERSION:sub(5) .. "/"
 package.path = package.path .. ";" .. here .. "/../src/?.lua;" .. here .. "/../src/?/init.lua"
-package.cpath = package.cpath .. ";" .. here .. "/../build/?.so"
+package.cpath = package.cpath .. ";" .. here .. "/../build/" .. build .. "?.so"
 local bp = require("backprop")
 bp.manual_seed(42)
 

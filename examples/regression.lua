@@ -8,14 +8,16 @@
 --
 --   lua5.4 examples/regression.lua [seed]     (after `make`; or `make regression`)
 
--- From a source checkout after `make`: the checkout's src/ and build/ are
+-- From a source checkout after `make` (`make LUA=luajit` for LuaJIT, ...): the
+-- checkout's src/ and the build for this Lua (build/, build/luajit/, ...) are
 -- searched after Lua's own paths, so no LUA_PATH is needed (README, "Install").
 local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+local build = jit and "luajit/" or _VERSION == "Lua 5.4" and "" or "lua" .. _VERSION:sub(5) .. "/"
 package.path = package.path .. ";" .. here .. "/../src/?.lua;" .. here .. "/../src/?/init.lua"
-package.cpath = package.cpath .. ";" .. here .. "/../build/?.so"
+package.cpath = package.cpath .. ";" .. here .. "/../build/" .. build .. "?.so"
 local bp = require("backprop")
 
-local seed = math.tointeger(tonumber(arg and arg[1] or "")) or 42
+local seed = tonumber(arg and arg[1] or "") or 42
 local N, N_TEST, OUTLIERS = 256, 200, 0.1
 local EPOCHS, BATCH, LR = 300, 32, 0.01
 

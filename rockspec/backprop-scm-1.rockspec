@@ -7,12 +7,13 @@ source = {
 }
 
 description = {
-   summary = "Neural networks for Lua 5.4 with a C99 core",
+   summary = "Neural networks for Lua 5.1 to 5.4 and LuaJIT, with a C99 core",
    detailed = [[
 backprop is a small neural-network library: dense tensors, linear layers,
 activations, softmax, losses, optimisers and a training loop, written in
-portable C99 and exposed to Lua 5.4 through the backprop.core module, with
-Lua helpers for data loading, metrics and fitting.
+portable C99 and exposed to Lua 5.1, 5.2, 5.3, 5.4 and LuaJIT 2.1 through
+the backprop.core module, with Lua helpers for data loading, metrics and
+fitting.
 ]],
    homepage = "https://github.com/backprop-lua/backprop",
    license = "MIT",
@@ -20,7 +21,7 @@ Lua helpers for data loading, metrics and fitting.
 }
 
 dependencies = {
-   "lua >= 5.4",
+   "lua >= 5.1, < 5.5",
 }
 
 -- Every src/core/*/*.c, src/lua/*.c and src/backprop/*.lua must be listed here
@@ -73,10 +74,10 @@ build = {
             "src/core/train/train.c",
             "src/core/io/crc32.c",
             "src/core/io/csv.c",
+            "src/core/io/file.c",
             "src/core/io/idx.c",
             "src/core/io/inflate.c",
             "src/core/io/model_v1.c",
-            "src/core/io/putfile.c",
             "src/core/io/safetensors.c",
             "src/core/io/serialize.c",
             "src/lua/lbackprop.c",
@@ -90,6 +91,7 @@ build = {
             "src/lua/loptim.c",
             "src/lua/lpass.c",
             "src/lua/lrandom.c",
+            "src/lua/lsave.c",
             "src/lua/ltbase.c",
             "src/lua/ltensor.c",
             "src/lua/ltext.c",
@@ -107,17 +109,22 @@ build = {
       ["backprop.pytorch"] = "src/backprop/pytorch.lua",
       ["backprop.safetensors"] = "src/backprop/safetensors.lua",
       ["backprop.onnx"] = "src/backprop/onnx.lua",
+      ["backprop.predict"] = "src/backprop/predict.lua",
       ["backprop.fit"] = "src/backprop/fit.lua",
       ["backprop.explain"] = "src/backprop/explain.lua",
       ["backprop.progress"] = "src/backprop/progress.lua",
       ["backprop.schedule"] = "src/backprop/schedule.lua",
+      ["backprop.checkpoint"] = "src/backprop/checkpoint.lua",
       ["backprop.check"] = "src/backprop/check.lua",
       ["backprop.compat"] = "src/backprop/compat.lua",
+      ["backprop.ffi"] = "src/backprop/ffi.lua",
    },
    -- The documentation goes into the rock's docs/ (`luarocks doc backprop`).
    -- LuaRocks copies either copy_directories or the top-level README,
    -- LICENSE and *.md, not both, so those are installed beside API.md here.
-   copy_directories = { "docs" },
+   -- types/ holds the LuaLS annotations, for editors: point LuaLS's
+   -- workspace.library at `$(luarocks show --rock-dir backprop)/types`.
+   copy_directories = { "docs", "types" },
    install = {
       conf = {
          ["../docs/README.md"] = "README.md",

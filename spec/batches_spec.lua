@@ -4,6 +4,7 @@
 local bp = require("backprop")
 local internal = require("backprop.core").internal   -- the test hook (see src/lua/lbackprop.c)
 local H = require("helper")
+local B = require("bytes")   -- string.pack and unpack on every Lua
 
 -- X: n x 3 with row i = {i, 10 i, 100 i}; Y: n labels, row i = i.
 local function data(n)
@@ -67,7 +68,7 @@ describe("bp.data.batches", function()
     local b = collect(X, Y, 5, { shuffle = true, seed = 7 })
     assert.same(a, b)
     assert.same(H.flat(bp.randperm(23, 7)), a)
-    local sorted = { table.unpack(a) }
+    local sorted = { H.unpack(a) }
     table.sort(sorted)
     for i = 1, 23 do assert.equal(i, sorted[i]) end
     assert.are_not.same(a, collect(X, Y, 5, { shuffle = true, seed = 8 }))
@@ -98,10 +99,10 @@ describe("bp.data.batches", function()
     local path = os.tmpname()
     local bytes = {}
     for i = 1, 6 * 4 do bytes[i] = i * 10 end
-    H.write(path, string.pack(">BBBBI4I4", 0, 0, 8, 2, 6, 4) .. string.char(table.unpack(bytes)))
+    H.write(path, B.pack(">BBBBI4I4", 0, 0, 8, 2, 6, 4) .. string.char(H.unpack(bytes)))
     local X = bp.data.read_idx(path)
     os.remove(path)
-    H.write(path, string.pack(">BBBBI4", 0, 0, 8, 1, 6) .. "\0\1\2\3\4\5")
+    H.write(path, B.pack(">BBBBI4", 0, 0, 8, 1, 6) .. "\0\1\2\3\4\5")
     local L = bp.data.read_idx(path)
     os.remove(path)
     local raw = {}
@@ -110,7 +111,7 @@ describe("bp.data.batches", function()
       assert.equal("uint8", yb:dtype())
       raw[#raw + 1] = H.bytes(xb)
     end
-    assert.same({ string.char(table.unpack(bytes, 1, 16)), string.char(table.unpack(bytes, 17, 24)) }, raw)
+    assert.same({ string.char(H.unpack(bytes, 1, 16)), string.char(H.unpack(bytes, 17, 24)) }, raw)
     local got, labels = {}, {}
     for xb, yb in bp.data.batches(X, L, 4, { scale = 1 / 255, y_offset = 1 }) do
       assert.equal("float32", xb:dtype())

@@ -71,7 +71,7 @@ describe("composition shares the parameters", function()
 
   it("views taken before composition move with the buffers (and views of them)", function()
     local l = bp.Linear(3, 2)
-    local w, g = table.unpack({ l:parameters() })
+    local w, g = H.unpack({ l:parameters() })
     local row, cols, flatw = w[1][2], w[1]:narrow(2, 2, 2), w[1]:reshape(6)  -- views of a view
     local bn = bp.BatchNorm1d(2)
     local running = bn:buffers()
@@ -254,12 +254,10 @@ describe("closing", function()
   it("the container: its children keep working on the same values", function()
     local l = bp.Linear(3, 2)
     local x = bp.randn(2, 3)
-    local y
-    do
-      local net <close> = bp.Sequential { l, bp.ReLU() }
+    local y = H.closing(bp.Sequential { l, bp.ReLU() }, function(net)
       net:parameters()[1]:fill(0.5)
-      y = net:forward(x):clone()
-    end
+      return net:forward(x):clone()
+    end)
     local out = l:forward(x)
     assert.same(flat(y), flat(bp.ReLU():forward(out)))
     assert.same({ 0.5, 0.5, 0.5, 0.5, 0.5, 0.5 }, flat(l:parameters()[1]))

@@ -32,7 +32,7 @@ describe("layer constructors", function()
   it("every layer of the registry has one, described with its defaults", function()
     for _, c in ipairs(DEFAULTS) do
       local name, args, text = c[1], c[2], c[3]
-      assert.equal("backprop." .. text, tostring(bp[name](table.unpack(args))), name)
+      assert.equal("backprop." .. text, tostring(bp[name](H.unpack(args))), name)
     end
   end)
 

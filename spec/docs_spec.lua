@@ -1,10 +1,12 @@
 -- spec/docs_spec.lua: every ```lua block of README.md and docs/API.md runs,
 -- so the documentation cannot drift from the code.
 --
--- Each block runs as a script of its own, in a new lua5.4 process started in
--- an empty temporary directory, with `bp` (require "backprop") defined. It
--- must not raise an error. A line `print(...)  --> text` must print `text`;
--- `--> text...` means "starts with text".
+-- Each block runs as a script of its own, in a new process of the Lua under
+-- test (lua5.4, or each Lua `make test` runs) started in an empty temporary
+-- directory, with `bp` (require "backprop") defined. It must not raise an
+-- error. A line `print(...)  --> text` must print `text`; `--> text...`
+-- means "starts with text". A number printed compares as a number: 5.3+
+-- prints the float 0 as "0.0", 5.1, 5.2 and LuaJIT as "0".
 --
 -- An HTML comment on the line just before the fence (invisible on GitHub)
 -- says how to run a block:
@@ -104,6 +106,8 @@ local function run(b)
     local prefix = want:match("^(.-)%.%.%.$")
     if prefix then
       assert(text:sub(1, #prefix) == prefix, ("printed %s, the document says %s"):format(text, want))
+    elseif tonumber(want) and tonumber(text) then
+      assert(tonumber(text) == tonumber(want), ("printed %s, the document says %s"):format(text, want))
     else
       assert(text == want, ("printed %s, the document says %s"):format(text, want))
     end

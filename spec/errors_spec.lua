@@ -5,6 +5,7 @@
 
 local bp = require("backprop")
 local H = require("helper")
+local B = require("bytes")   -- string.pack and unpack on every Lua
 local err_of, raises, raises_match = H.err_of, H.raises, H.raises_match
 local tmpdir, rmtree, exists, read, write = H.tmpdir, H.rmtree, H.exists, H.read, H.write
 
@@ -836,16 +837,16 @@ describe("bp.load and net:save errors", function()
     -- the weights are the last 4 x P bytes before the 4-byte checksum;
     -- flip a byte of the 5th weight
     local at = #saved - 4 - 4 * net:num_parameters() + 4 * 4 + 2
-    local bad = saved:sub(1, at - 1) .. string.char(saved:byte(at) ~ 0x10) .. saved:sub(at + 1)
+    local bad = saved:sub(1, at - 1) .. string.char(B.bxor(saved:byte(at), 0x10)) .. saved:sub(at + 1)
     local p = write(dir .. "/flipped.bpn", bad)
     raises({ "backprop.load:", "is corrupt (checksum mismatch)" }, bp.load, p)
     load_ok()
   end)
 
   it("a changed version field", function()
-    local bad = saved:sub(1, 8) .. string.pack("<I4", 3) .. saved:sub(13)
-    local p = write(dir .. "/v3.bpn", bad)
-    raises({ "backprop.load:", "has format version 3", "reads versions 1 to 2" }, bp.load, p)
+    local bad = saved:sub(1, 8) .. B.pack("<I4", 4) .. saved:sub(13)
+    local p = write(dir .. "/v4.bpn", bad)
+    raises({ "backprop.load:", "has format version 4", "reads versions 1 to 3" }, bp.load, p)
     load_ok()
   end)
 
@@ -884,13 +885,18 @@ end)
 
 --------------------------------------------------------------------------
 describe("closed objects", function()
+  -- H.closing closes through a to-be-closed variable (the __close
+  -- metamethod) on Lua 5.4, by :close() elsewhere.
+  if not H.has_close then
+    pending("closing by a to-be-closed variable (local x <close>): Lua 5.4 only; " ..
+            "the same specs close by :close() on " .. H.lua_version)
+  end
+
   it("a closed tensor errors cleanly", function()
-    local t
-    do
-      local c <close> = bp.tensor({ 1, 2 })
-      t = c
+    local t = H.closing(bp.tensor({ 1, 2 }), function(c)
       assert.equal(2, c:get(2))
-    end
+      return c
+    end)
     raises({ "backprop.Tensor:get:", "self is a closed tensor" }, t.get, t, 1)
     raises({ "backprop.Tensor:add:", "left is a closed tensor" }, function() return t + 1 end)
     raises({ "backprop.Tensor:add:", "right is a closed tensor" }, function() return bp.zeros(2) + t end)
@@ -906,12 +912,8 @@ describe("closed objects", function()
   end)
 
   it("a view survives its owner's close", function()
-    local v, owner
-    do
-      local t <close> = bp.tensor({ 1, 2, 3, 4 })
-      owner = t
-      v = t:reshape(2, 2)
-    end
+    local owner = bp.tensor({ 1, 2, 3, 4 })
+    local v = H.closing(owner, function(t) return t:reshape(2, 2) end)
     raises("closed", owner.get, owner, 1)
     assert.same({ { 1, 2 }, { 3, 4 } }, v:totable())
     v:set(2, 2, 40)
@@ -922,14 +924,12 @@ describe("closed objects", function()
   end)
 
   it("a closed module errors cleanly; its optimizer too", function()
-    local net, opt, params, p11
-    do
-      local n <close> = bp.Linear(2, 2)
-      net = n
+    local net, opt, params, p11 = bp.Linear(2, 2), nil, nil, nil
+    H.closing(net, function(n)
       params = n:parameters()
       p11 = params[1]:get(1, 1)
       opt = bp.SGD(n, { lr = 0.1 })
-    end
+    end)
     raises({ "backprop.Linear:forward:", "the module is closed" }, net.forward, net, bp.zeros(2))
     local p = os.tmpname()
     os.remove(p)

@@ -34,12 +34,12 @@ local script = [[
   end
   io.write(cases, " ", bad)
 ]]
-local lua = os.getenv("LUA") or "lua5.4"
+local lua = require("shell").lua   -- the interpreter under test
 
 local function run(env_isa, set_isa)
   local code = string.format(script, package.path, package.cpath, set_isa, set_isa)
   local p = assert(io.popen(string.format("BACKPROP_ISA=%s %s -e %q", env_isa, lua, code)))
-  local text = p:read("a")
+  local text = p:read("*a")
   p:close()
   local cases, bad = text:match("^(%d+) (%d+)$")
   return tonumber(cases), tonumber(bad), text

@@ -141,16 +141,14 @@ local script = [[
   end
   io.write(cases, " ", bad, " ", first or "")
 ]]
-local lua = os.getenv("LUA") or "lua5.4"
+local S = require("shell")   -- the interpreter under test
 
 local function run(env_isa, set_isa)
   local file = os.tmpname()
   local f = assert(io.open(file, "w"))
   f:write(string.format(script, package.path, package.cpath, set_isa, set_isa))
   f:close()
-  local p = assert(io.popen(string.format("BACKPROP_ISA=%s %s %s 2>&1", env_isa, lua, file)))
-  local text = p:read("*a")
-  p:close()
+  local _, _, text = S.run(string.format("BACKPROP_ISA=%s %s %s", env_isa, S.lua, S.q(file)))
   os.remove(file)
   local cases, bad = text:match("^(%d+) (%d+)")
   return tonumber(cases), tonumber(bad), text

@@ -1,5 +1,11 @@
 -- spec/helper.lua: small helpers shared by the specs (require("helper")).
+-- The specs run on Lua 5.1 to 5.4 and LuaJIT: what differs between them
+-- comes from backprop.compat, spec/bytes.lua (string.pack, bitwise
+-- operations) and the few helpers below (H.unpack, H.pack, H.move,
+-- H.execute, H.lua_version).
 local bp = require("backprop")
+local compat = require("backprop.compat")
+local B = require("bytes")
 -- luassert's assert, so busted reports a failed check as a failure (the
 -- plain Lua assert would be counted as an error)
 local assert = require("luassert")
@@ -32,9 +38,52 @@ local function shape_of(v)
   return table.concat(dims, "x")
 end
 
+--- table.unpack (5.1 and LuaJIT: unpack), table.pack and table.move,
+-- on every Lua.
+H.unpack = compat.unpack
+function H.pack(...)
+  return { n = select("#", ...), ... }
+end
+function H.move(a, f, e, t, b)
+  b = b or a
+  for i = 0, e - f do b[t + i] = a[f + i] end
+  return b
+end
+
+--- The running Lua as a name: "lua5.1" .. "lua5.4" or "luajit".
+H.lua_version = jit and "luajit" or ("lua" .. _VERSION:sub(5))
+
+--- os.execute(cmd) as a boolean (5.1 and LuaJIT return a status number,
+-- which is true either way).
+function H.execute(cmd)
+  local a, _, code = os.execute(cmd)
+  if type(a) == "number" then return a == 0 end
+  return a == true and (code == nil or code == 0)
+end
+
+--- Whether this Lua has to-be-closed variables (`local x <close> = v`, 5.4).
+H.has_close = (loadstring or load)("local x <close> = nil") ~= nil   -- luacheck: ignore
+
+--- f(obj), with obj closed when f returns or raises: through a to-be-closed
+-- variable (its __close metamethod) where Lua has them, else by calling
+-- obj:close() afterwards. Returns f's results.
+local closing = H.has_close and (loadstring or load)([[   -- luacheck: ignore
+  return function(obj, f) local x <close> = obj; return f(x) end]])()
+function H.closing(obj, f)
+  if closing then return closing(obj, f) end
+  local r = H.pack(pcall(f, obj))
+  obj:close()
+  if not r[1] then error(r[2], 0) end
+  return H.unpack(r, 2, r.n)
+end
+
+--- -0.0, made at run time: Lua 5.1 merges a literal -0.0 with a 0 of the
+-- same function into one constant.
+H.NEG_ZERO = -1 / math.huge
+
 --- The float32 nearest to x: the value a tensor stores for x.
 function H.f32(x)
-  return (string.unpack("<f", string.pack("<f", x)))
+  return (B.unpack("<f", B.pack("<f", x)))
 end
 
 --- One number: |actual - expected| <= tol * max(1, |expected|) (tol
@@ -52,7 +101,7 @@ end
 function H.bytes(t)
   assert(t:dtype() == "uint8", "expected a uint8 tensor, got " .. t:dtype())
   local v, out = t:reshape(t:numel()):totable(), {}
-  for i = 1, #v, 4096 do out[#out + 1] = string.char(table.unpack(v, i, math.min(i + 4095, #v))) end
+  for i = 1, #v, 4096 do out[#out + 1] = string.char(H.unpack(v, i, math.min(i + 4095, #v))) end
   return table.concat(out)
 end
 
@@ -266,7 +315,7 @@ end
 -- BACKPROP_GRADCHECK_SEED when set (to rerun every case under another).
 function H.gradcheck_seeds(list)
   local extra = tonumber(os.getenv("BACKPROP_GRADCHECK_SEED") or "")
-  if extra then list[#list + 1] = math.tointeger(extra) end
+  if extra then list[#list + 1] = compat.tointeger(extra) end
   return list
 end
 
@@ -375,7 +424,7 @@ end
 function H.tmpdir()
   local d = os.tmpname()
   os.remove(d)
-  assert(os.execute("mkdir -p '" .. d .. "'"))
+  assert(H.execute("mkdir -p '" .. d .. "'"), "mkdir -p " .. d .. " failed")
   return d
 end
 
@@ -391,7 +440,7 @@ end
 
 function H.read(path)
   local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -403,22 +452,47 @@ function H.write(path, data)
   return path
 end
 
+-- Screenshots (plot_spec: Chromium's; love_spec: LÖVE's), decoded by
+-- Pillow in Debian's Python. The processes run without the sanitizer
+-- library `make asan` preloads into this one.
+local PYTHON = "/usr/bin/python3"
+
+--- Why PNG files cannot be decoded here (a reason for pending), or nil.
+function H.png_missing()
+  if not H.execute("unset LD_PRELOAD; " .. PYTHON .. " -c 'import PIL' >/dev/null 2>&1") then
+    return "python3-pil is not installed (needed to decode the screenshot)"
+  end
+end
+
+--- The PNG file at path as { width, height, data = RGB bytes row by row,
+-- pixel = function(x, y) -> r, g, b (0-based) }.
+function H.png_rgb(path)
+  local rgb = path .. ".rgb"
+  assert(H.execute(string.format(
+    "unset LD_PRELOAD; %s -c 'import sys; from PIL import Image; im = Image.open(sys.argv[1]).convert(\"RGB\"); "
+    .. "open(sys.argv[2], \"wb\").write(bytes(im.size[0].to_bytes(4, \"little\") + "
+    .. "im.size[1].to_bytes(4, \"little\")) + im.tobytes())' '%s' '%s'",
+    PYTHON, path, rgb)), "could not decode the screenshot " .. path)
+  local raw = H.read(rgb)
+  os.remove(rgb)
+  local w, h = B.unpack("<I4I4", raw)
+  local img = { width = w, height = h, data = raw:sub(9) }
+  function img.pixel(x, y)
+    local i = (y * w + x) * 3 + 1
+    return img.data:byte(i, i + 2)
+  end
+  return img
+end
+
 -- Model files (serialize.h), for specs that take them apart.
 
 --- CRC-32 (IEEE, reflected, polynomial 0xEDB88320) of a string: what a
 -- model file ends with.
-function H.crc32(s)
-  local crc = 0xFFFFFFFF
-  for i = 1, #s do
-    crc = crc ~ s:byte(i)
-    for _ = 1, 8 do crc = (crc >> 1) ~ (0xEDB88320 & -(crc & 1)) end
-  end
-  return ~crc & 0xFFFFFFFF
-end
+H.crc32 = B.crc32
 
 --- A model file of these bytes followed by their checksum.
 function H.with_crc(body)
-  return body .. string.pack("<I4", H.crc32(body))
+  return body .. B.pack("<I4", H.crc32(body))
 end
 
 --- The layer records of a model file of format version 2, from byte `at`
@@ -429,22 +503,22 @@ function H.model_records(s, nlayers, at)
   local out = {}
   for i = 1, nlayers do
     local kind, len, n
-    kind, len, n, at = string.unpack("<I4I4I4", s, at)
+    kind, len, n, at = B.unpack("<I4I4I4", s, at)
     local r = { kind = kind, len = len, settings = {}, state = {} }
     local stop = at - 4 + len
     for k = 1, n do
       local name, ty, v
-      name, ty, at = string.unpack("<s1B", s, at)
-      if ty == 1 then v, at = string.unpack("<I4", s, at)
+      name, ty, at = B.unpack("<s1B", s, at)
+      if ty == 1 then v, at = B.unpack("<I4", s, at)
       elseif ty == 2 then
         v = {}
-        v[1], v[2], at = string.unpack("<I4I4", s, at)
-      else v, at = string.unpack("<f", s, at) end
+        v[1], v[2], at = B.unpack("<I4I4", s, at)
+      else v, at = B.unpack("<f", s, at) end
       r.settings[k] = { name, ty, v }
     end
     local ns
-    ns, at = string.unpack("<I4", s, at)
-    for k = 1, ns do r.state[k], at = string.unpack("<f", s, at) end
+    ns, at = B.unpack("<I4", s, at)
+    for k = 1, ns do r.state[k], at = B.unpack("<f", s, at) end
     assert(at == stop, "record " .. i .. " is not " .. len .. " bytes long")
     out[i] = r
   end

@@ -120,12 +120,12 @@ describe("every kernel path", function()
     for i, v in ipairs(out) do out[i] = string.format("%%.9g", v) end
     io.write(table.concat(out, " "))
   ]]
-  local lua = os.getenv("LUA") or "lua5.4"
+  local lua = require("shell").lua   -- the interpreter under test
 
   local function run(isa)
     local code = string.format(script, package.path, package.cpath)
     local p = assert(io.popen(string.format("BACKPROP_ISA=%s %s -e %q", isa, lua, code)))
-    local text = p:read("a")
+    local text = p:read("*a")
     p:close()
     local vals = {}
     for v in text:gmatch("%S+") do vals[#vals + 1] = tonumber(v) end

@@ -7,39 +7,30 @@
 local bp = require("backprop")
 local internal = require("backprop.core").internal   -- the test hook (see src/lua/lbackprop.c)
 local H = require("helper")
+local B = require("bytes")   -- string.pack and unpack on every Lua
 
 local FIX = "spec/fixtures/idx/"
 local dir = H.tmpdir()
 local function path(name) return dir .. "/" .. name end
 
 ------------------------------------------------------------------ writers
-local CRC = {}
-for n = 0, 255 do
-  local c = n
-  for _ = 1, 8 do c = (c & 1 == 1) and (0xEDB88320 ~ (c >> 1)) or (c >> 1) end
-  CRC[n] = c
-end
-local function crc32(s)
-  local c = 0xFFFFFFFF
-  for i = 1, #s do c = CRC[(c ~ s:byte(i)) & 0xFF] ~ (c >> 8) end
-  return c ~ 0xFFFFFFFF
-end
+local crc32 = B.crc32
 
 -- Bits least significant first; Huffman codes most significant first.
 local function bitwriter()
   local out, acc, n = {}, 0, 0
   local w = {}
   function w.bits(v, k)
-    acc = acc | (v << n)
+    acc = B.bor(acc, B.lshift(v, n))
     n = n + k
     while n >= 8 do
-      out[#out + 1] = string.char(acc & 0xFF)
-      acc, n = acc >> 8, n - 8
+      out[#out + 1] = string.char(B.band(acc, 0xFF))
+      acc, n = B.rshift(acc, 8), n - 8
     end
   end
   function w.code(code, len)
     local r = 0
-    for _ = 1, len do r, code = (r << 1) | (code & 1), code >> 1 end
+    for _ = 1, len do r, code = r * 2 + code % 2, B.rshift(code, 1) end
     w.bits(r, len)
   end
   function w.finish()
@@ -110,7 +101,7 @@ local function stored_blocks(s)
     local chunk = s:sub(i, i + 65534)
     i = i + #chunk
     local final = i > #s and 1 or 0
-    parts[#parts + 1] = string.pack("<BI2I2", final, #chunk, (~#chunk) & 0xFFFF) .. chunk
+    parts[#parts + 1] = B.pack("<BI2I2", final, #chunk, B.band(B.bnot(#chunk), 0xFFFF)) .. chunk
   until i > #s
   return table.concat(parts)
 end
@@ -125,14 +116,14 @@ end
 local function gzip(deflated, data, opts)
   opts = opts or {}
   local head = opts.head or "\31\139\8\0\0\0\0\0\0\255"
-  return head .. deflated .. string.pack("<I4I4", opts.crc or crc32(data), opts.isize or #data)
+  return head .. deflated .. B.pack("<I4I4", opts.crc or crc32(data), opts.isize or #data)
 end
 
 local PACK = { [0x08] = "B", [0x09] = "b", [0x0B] = ">i2", [0x0C] = ">i4", [0x0D] = ">f", [0x0E] = ">d" }
 local function idx(type_code, dims, values)
-  local parts = { string.pack("BBBB", 0, 0, type_code, #dims) }
-  for _, d in ipairs(dims) do parts[#parts + 1] = string.pack(">I4", d) end
-  for _, v in ipairs(values or {}) do parts[#parts + 1] = string.pack(PACK[type_code], v) end
+  local parts = { B.pack("BBBB", 0, 0, type_code, #dims) }
+  for _, d in ipairs(dims) do parts[#parts + 1] = B.pack(">I4", d) end
+  for _, v in ipairs(values or {}) do parts[#parts + 1] = B.pack(PACK[type_code], v) end
   return table.concat(parts)
 end
 
@@ -140,10 +131,10 @@ end
 local function pixels(n)
   local out = {}
   for i = 0, n * 784 - 1 do
-    local img, r, c = i // 784, (i % 784) // 28, i % 28
+    local img, r, c = math.floor(i / 784), math.floor((i % 784) / 28), i % 28
     local v = 0
     if c >= 4 and c <= 23 then
-      local noise = ((i * 2654435761) >> 13) % 97 == 0 and 1 or 0
+      local noise = math.floor(i * 2654435761 / 2 ^ 13) % 97 == 0 and 1 or 0
       v = ((img % 5) * 37 + r * c * 3 + noise) % 256
     end
     out[#out + 1] = string.char(v)
@@ -172,7 +163,7 @@ describe("read_idx on plain files", function()
     local t = bp.data.read_idx(path("u8.idx"))
     assert.same({ 2, 3, 4 }, t:shape())
     assert.equal("uint8", t:dtype())
-    assert.equal(string.char(table.unpack(bytes)), H.bytes(t))
+    assert.equal(string.char(H.unpack(bytes)), H.bytes(t))
   end)
 
   local cases = {
@@ -180,7 +171,7 @@ describe("read_idx on plain files", function()
     { 0x0B, "int16", { -32768, -300, 0, 1, 32767, 1234 } },
     { 0x0C, "int32", { -2147483647, -70000, 0, 16777216, 65537, 99 } },
     { 0x0D, "float32", { 0.5, -1.25, 3e-3, 1e10, -7, 0 } },
-    { 0x0E, "float64", { 0.1, -2.5, 1e-30, 1e30, 3.141592653589793, -0.0 } },
+    { 0x0E, "float64", { 0.1, -2.5, 1e-30, 1e30, 3.141592653589793, H.NEG_ZERO } },
   }
   for _, c in ipairs(cases) do
     it("reads " .. c[2] .. " data as float32", function()
@@ -189,7 +180,7 @@ describe("read_idx on plain files", function()
       local t = bp.data.read_idx(p)
       assert.same({ 3, 2 }, t:shape())
       local want = {}
-      for i, v in ipairs(c[3]) do want[i] = string.unpack("f", string.pack("f", v)) end
+      for i, v in ipairs(c[3]) do want[i] = B.unpack("f", B.pack("f", v)) end
       H.assert_same(H.flat(t), want, c[2])
     end)
   end
@@ -218,7 +209,7 @@ describe("read_idx on gzip files", function()
     assert.same({ 3, 4 }, t:shape())
     local want = {}
     for i, v in ipairs({ 0.5, -1.25, 3.0e-3, 1.0e10, -7.0, 0.0, 2.5, 100.0, -0.125, 42.0, 1.0, -1.0 }) do
-      want[i] = string.unpack("f", string.pack("f", v))
+      want[i] = B.unpack("f", B.pack("f", v))
     end
     H.assert_same(H.flat(t), want)
   end)
@@ -245,7 +236,7 @@ describe("read_idx on gzip files", function()
     local data = idx(0x0C, { 4 }, { 1, -2, 3, -4 })
     local w = bitwriter()
     w.bits(0, 1); w.bits(0, 2)                      -- stored, not final
-    local first = w.finish() .. string.pack("<I2I2", 7, (~7) & 0xFFFF) .. data:sub(1, 7)
+    local first = w.finish() .. B.pack("<I2I2", 7, B.band(B.bnot(7), 0xFFFF)) .. data:sub(1, 7)
     local w2 = bitwriter()
     fixed_block(w2, data:sub(8), true)
     H.write(path("mixed.idx.gz"), gzip(first .. w2.finish(), data))
@@ -332,7 +323,7 @@ describe("read_idx errors", function()
     fixed_lit(z, 256)
     local zeros = 1 + 260000 * 258
     H.write(path("zeros.idx.gz"), gzip(fixed_deflate(data), data) ..
-            gzip(z.finish(), "", { crc = 0, isize = zeros % 2 ^ 32 // 1 }))
+            gzip(z.finish(), "", { crc = 0, isize = math.floor(zeros % 2 ^ 32) }))
     expect_error(path("zeros.idx.gz"),
                  "expected 3 bytes of data after the header, but the decompressed data goes on past them")
   end)
@@ -346,7 +337,7 @@ describe("read_idx errors", function()
   local good = idx(0x08, { 4, 4 }, { 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8 })
 
   it("detects CRC and length mismatches", function()
-    H.write(path("crc.idx.gz"), gzip(fixed_deflate(good), good, { crc = crc32(good) ~ 1 }))
+    H.write(path("crc.idx.gz"), gzip(fixed_deflate(good), good, { crc = B.bxor(crc32(good), 1) }))
     expect_error(path("crc.idx.gz"), "CRC-32 mismatch in member 1")
     H.write(path("isize.idx.gz"), gzip(fixed_deflate(good), good, { isize = #good + 1 }))
     expect_error(path("isize.idx.gz"), "member 1 holds 28 bytes (mod 2^32) but its trailer says 29")
@@ -359,7 +350,7 @@ describe("read_idx errors", function()
     H.write(path("flags.idx.gz"), gzip(d, good, { head = "\31\139\8\32\0\0\0\0\0\255" }))
     expect_error(path("flags.idx.gz"), "reserved header flags are set")
     local head = "\31\139\8\2\0\0\0\0\0\255"
-    local hcrc = string.pack("<I2", (crc32(head) ~ 0xFF) & 0xFFFF)
+    local hcrc = B.pack("<I2", B.band(B.bxor(crc32(head), 0xFF), 0xFFFF))
     H.write(path("hcrc.idx.gz"), gzip(d, good, { head = head .. hcrc }))
     expect_error(path("hcrc.idx.gz"), "header CRC mismatch")
     H.write(path("name.idx.gz"), "\31\139\8\8\0\0\0\0\0\255no terminator")
@@ -420,11 +411,11 @@ describe("read_idx errors", function()
 
   it("survives random damage: an error or the right data, never a crash", function()
     local seed = tonumber(os.getenv("BACKPROP_FUZZ_SEED")) or 20261127
-    local rounds = math.min(3000, (tonumber(os.getenv("BACKPROP_FUZZ_ROUNDS")) or 4000) // 20)
+    local rounds = math.min(3000, math.floor((tonumber(os.getenv("BACKPROP_FUZZ_ROUNDS")) or 4000) / 20))
     math.randomseed(seed)
     local sources = {
-      io.open(FIX .. "u8_level9_small_blocks.idx.gz", "rb"):read("a"),
-      io.open(FIX .. "f32_all_flags.idx.gz", "rb"):read("a"),
+      io.open(FIX .. "u8_level9_small_blocks.idx.gz", "rb"):read("*a"),
+      io.open(FIX .. "f32_all_flags.idx.gz", "rb"):read("*a"),
       gzip(fixed_deflate(good), good),
     }
     local wants = {}
@@ -444,7 +435,7 @@ describe("read_idx errors", function()
       if mode == 1 then            -- flip 1 to 4 bits
         for _ = 1, math.random(4) do
           local i = math.random(#b)
-          b[i] = b[i] ~ (1 << math.random(0, 7))
+          b[i] = B.bxor(b[i], 2 ^ math.random(0, 7))
         end
       elseif mode == 2 then        -- overwrite a byte
         b[math.random(#b)] = math.random(0, 255)
@@ -452,7 +443,7 @@ describe("read_idx errors", function()
         for i = #b, math.random(1, #b - 1), -1 do b[i] = nil end
       end
       local damaged = {}
-      for i = 1, #b, 4096 do damaged[#damaged + 1] = string.char(table.unpack(b, i, math.min(i + 4095, #b))) end
+      for i = 1, #b, 4096 do damaged[#damaged + 1] = string.char(H.unpack(b, i, math.min(i + 4095, #b))) end
       H.write(p, table.concat(damaged))
       local ok, t = pcall(bp.data.read_idx, p)
       if ok then

@@ -2,15 +2,22 @@
 --
 -- core.so loads in a bare interpreter and links no liblua; each rockspec
 -- lists every source file; `luarocks make` of the scm rockspec installs,
--- offline, into a tree of its own, with the documentation, and
+-- offline, into a tree of its own, with the documentation and the LuaLS
+-- annotations (types/), and
 -- examples/xor.lua runs from that tree alone; `make rock` builds the release
 -- rockspec the same way and packs it (`luarocks pack`, offline), and the
--- packed rock installs into another tree and runs there.
+-- packed rock installs into another tree and runs there. All of it for the
+-- Lua under test: LuaRocks builds for its ABI (5.1 for LuaJIT, whose
+-- modules are Lua 5.1's: Debian's luarocks has no LuaJIT target, and a
+-- LuaJIT user installs 5.1 rocks), and examples/xor.lua runs under that
+-- interpreter.
 
 local S = require("shell")
 local H = require("helper")
 
 local SCM = "rockspec/backprop-scm-1.rockspec"
+local ABI = _VERSION:match("%d+%.%d+")   -- "5.1" under LuaJIT too
+local LUAROCKS = "luarocks --lua-version=" .. ABI
 local DOCS = { "API.md", "README.md", "CHANGELOG.md", "LICENSE" }
 
 -- The rockspec's fields, loaded as LuaRocks does (a plain Lua file).
@@ -67,7 +74,7 @@ end
 -- on the checkout's modules), with Lua's paths pointing into `tree` alone.
 local function xor_from(tree, dir)
   S.check(("mkdir -p %s && cp examples/xor.lua %s/"):format(S.q(dir), S.q(dir)))
-  local lua, lib = tree .. "/share/lua/5.4", tree .. "/lib/lua/5.4"
+  local lua, lib = tree .. "/share/lua/" .. ABI, tree .. "/lib/lua/" .. ABI
   return S.check(("cd %s && env -i PATH=\"$PATH\" LUA_PATH=%s LUA_CPATH=%s timeout 300 %s xor.lua"):format(
     S.q(dir), S.q(lua .. "/?.lua;" .. lua .. "/?/init.lua"), S.q(lib .. "/?.so"), S.lua), "xor.lua")
 end
@@ -117,7 +124,7 @@ describe("the rockspecs", function()
   end)
 end)
 
-describe("installing with LuaRocks (offline)", function()
+describe("installing with LuaRocks (offline, " .. LUAROCKS .. ")", function()
   local tmp, release, version, trees, rock
   local built = {}
 
@@ -128,14 +135,14 @@ describe("installing with LuaRocks (offline)", function()
     tmp = H.tmpdir()
     release, version = release_rockspec()
     trees = { scm = tmp .. "/scm-tree", release = tmp .. "/rock/tree" }
-    local luarocks = ("HOME=%s luarocks --lua-version=5.4"):format(S.q(tmp .. "/home"))
+    local luarocks = ("HOME=%s %s"):format(S.q(tmp .. "/home"), LUAROCKS)
     local cmd = table.concat({
       ("mkdir -p %s/home %s/copy"):format(S.q(tmp), S.q(tmp)),
       ("tar --exclude=./.git --exclude=./build -cf - . | tar -C %s/copy -xf -"):format(S.q(tmp)),
       ("(cd %s/copy && %s %s make %s --tree %s --deps-mode=none > %s/scm.log 2>&1; echo $? > %s/scm.rc) &")
         :format(S.q(tmp), S.tools, luarocks, SCM, S.q(trees.scm), S.q(tmp), S.q(tmp)),
-      ("(%s HOME=%s make -s rock ROCK_DIR=%s/rock > %s/release.log 2>&1; echo $? > %s/release.rc) &")
-        :format(S.tools, S.q(tmp .. "/home"), S.q(tmp), S.q(tmp), S.q(tmp)),
+      ("(%s HOME=%s LUA=%s make -s rock ROCK_DIR=%s/rock > %s/release.log 2>&1; echo $? > %s/release.rc) &")
+        :format(S.tools, S.q(tmp .. "/home"), S.q(S.lua), S.q(tmp), S.q(tmp), S.q(tmp)),
       "wait",
     }, "\n")
     S.check(cmd, "starting the builds")
@@ -154,17 +161,23 @@ describe("installing with LuaRocks (offline)", function()
     if not built[k] then error(k .. " build failed:\n" .. S.tail(H.read(tmp .. "/" .. k .. ".log"), 30), 2) end
   end
 
-  -- What a tree must hold: core.so, every Lua module, the documentation.
+  -- What a tree must hold: core.so, every Lua module, the documentation,
+  -- the annotations.
   local function assert_installed(k, v)
     assert_built(k)
     local missing, t = {}, trees[k]
-    if not H.exists(t .. "/lib/lua/5.4/backprop/core.so") then missing[#missing + 1] = "lib/lua/5.4/backprop/core.so" end
+    local so = "lib/lua/" .. ABI .. "/backprop/core.so"
+    if not H.exists(t .. "/" .. so) then missing[#missing + 1] = so end
     for f in S.check("ls src/backprop/*.lua"):gmatch("[^\n]+") do
-      local name = f:match("[^/]+$")
-      if not H.exists(t .. "/share/lua/5.4/backprop/" .. name) then missing[#missing + 1] = "share/lua/5.4/backprop/" .. name end
+      local name = "share/lua/" .. ABI .. "/backprop/" .. f:match("[^/]+$")
+      if not H.exists(t .. "/" .. name) then missing[#missing + 1] = name end
     end
     for _, d in ipairs(DOCS) do
-      local p = ("lib/luarocks/rocks-5.4/backprop/%s/docs/%s"):format(v, d)
+      local p = ("lib/luarocks/rocks-%s/backprop/%s/docs/%s"):format(ABI, v, d)
+      if not H.exists(t .. "/" .. p) then missing[#missing + 1] = p end
+    end
+    for f in S.check("ls types/*"):gmatch("[^\n]+") do   -- the LuaLS annotations
+      local p = ("lib/luarocks/rocks-%s/backprop/%s/%s"):format(ABI, v, f)
       if not H.exists(t .. "/" .. p) then missing[#missing + 1] = p end
     end
     assert(#missing == 0, "not installed: " .. table.concat(missing, ", "))
@@ -192,8 +205,8 @@ describe("installing with LuaRocks (offline)", function()
   it("the packed rock installs into a new tree, offline, with its documentation, and runs", function()
     assert(rock, "no rock was packed")
     trees.rock = tmp .. "/from-rock"
-    S.check(("%s HOME=%s luarocks --lua-version=5.4 install %s --tree %s --deps-mode=none"):format(
-      S.tools, S.q(tmp .. "/home"), S.q(rock), S.q(trees.rock)), "luarocks install")
+    S.check(("%s HOME=%s %s install %s --tree %s --deps-mode=none"):format(
+      S.tools, S.q(tmp .. "/home"), LUAROCKS, S.q(rock), S.q(trees.rock)), "luarocks install")
     built.rock = true
     assert_installed("rock", version)
     local out = xor_from(trees.rock, tmp .. "/run-rock")

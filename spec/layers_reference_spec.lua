@@ -17,7 +17,7 @@ end
 local function build(c)
   local args = {}
   for i, a in ipairs(c.args) do args[i] = a end
-  local layer = bp[c.ctor](table.unpack(args, 1, #c.args))
+  local layer = bp[c.ctor](H.unpack(args, 1, #c.args))
   if #c.params > 0 then H.set_params(layer, c.params) end
   return layer
 end

@@ -54,8 +54,8 @@ local function check_none(loss_fn, opts, pred, target, what)
   local g = bp.randn(values:shape())
   local gf, rows = H.flat(g), values:numel() < grad:numel()
   local weighted, want = H.flat(loss:backward(g)), H.flat(grad)
-  local c = grad:numel() // values:numel()
-  for i = 1, #want do want[i] = want[i] * gf[rows and (i - 1) // c + 1 or i] end
+  local c = math.floor(grad:numel() / values:numel())
+  for i = 1, #want do want[i] = want[i] * gf[rows and math.floor((i - 1) / c) + 1 or i] end
   -- through a tensor, so the products are rounded to float32 as in C
   H.assert_same(weighted, bp.tensor(want), what .. ": backward(g) vs g * backward()")
   local function objective()

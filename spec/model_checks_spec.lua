@@ -4,36 +4,37 @@
 -- refused before anything of that size is allocated.
 local bp = require("backprop")
 local H = require("helper")
+local B = require("bytes")   -- string.pack and unpack on every Lua
 local internal = require("backprop.core").internal
 
 local dir
 local function path(name) return dir .. "/" .. name end
 
-local MAGIC = "\x89BPNET\r\n"
+local MAGIC = "\137BPNET\r\n"
 
 -- A setting: name, type (1 size, 2 pair, 3 float), value ({h, w} for a pair).
 local function setting(name, ty, v)
-  local s = string.pack("<s1B", name, ty)
-  if ty == 1 then return s .. string.pack("<I4", v) end
-  if ty == 2 then return s .. string.pack("<I4I4", v[1], v[2]) end
-  return s .. string.pack("<f", v)
+  local s = B.pack("<s1B", name, ty)
+  if ty == 1 then return s .. B.pack("<I4", v) end
+  if ty == 2 then return s .. B.pack("<I4I4", v[1], v[2]) end
+  return s .. B.pack("<f", v)
 end
 
 -- A version 2 record: kind, a list of settings, the state values.
 local function record(kind, settings, state)
   state = state or {}
-  local body = string.pack("<I4", #settings) .. table.concat(settings)
-  body = body .. string.pack("<I4", #state)
-  for _, v in ipairs(state) do body = body .. string.pack("<f", v) end
-  return string.pack("<I4I4", kind, #body) .. body
+  local body = B.pack("<I4", #settings) .. table.concat(settings)
+  body = body .. B.pack("<I4", #state)
+  for _, v in ipairs(state) do body = body .. B.pack("<f", v) end
+  return B.pack("<I4I4", kind, #body) .. body
 end
 
 -- A whole file: version, records, then nparams (the count written) and the
 -- floats (fewer than nparams to make a file that claims more than it has).
 local function file(version, records, nparams, floats)
-  local s = MAGIC .. string.pack("<I4I4", version, #records) .. table.concat(records)
-  s = s .. string.pack("<I8", nparams)
-  for _, v in ipairs(floats or {}) do s = s .. string.pack("<f", v) end
+  local s = MAGIC .. B.pack("<I4I4", version, #records) .. table.concat(records)
+  s = s .. B.pack("<I8", nparams)
+  for _, v in ipairs(floats or {}) do s = s .. B.pack("<f", v) end
   return H.with_crc(s)
 end
 
@@ -54,7 +55,7 @@ describe("bp.load", function()
     -- 8 magic + 4 version + 4 layers + 8 kind and length + 12 in, out,
     -- alpha (version 1) + 8 parameter count + 4 checksum = 48 bytes
     local function v1_linear(a, b, nparams)
-      return file(1, { string.pack("<I4I4I4I4f", LINEAR, 12, a, b, 0) }, nparams)
+      return file(1, { B.pack("<I4I4I4I4f", LINEAR, 12, a, b, 0) }, nparams)
     end
 
     for _, case in ipairs({ { 1, 1862270976 }, { 65536, 32767 } }) do
@@ -89,12 +90,34 @@ describe("bp.load", function()
       assert.is_true(internal.alloc_count() - before <= 1)
     end)
 
+    it("refuses the same in a version 3 file (sections after the weights)", function()
+      local head = MAGIC .. B.pack("<I4I4", 3, 1)
+        .. record(LINEAR, { setting("in_features", 1, 65536), setting("out_features", 1, 32767) })
+      for _, tail in ipairs({ "", B.pack("<I4", 0), B.pack("<I4s1BI8", 1, "predictor", 0, 2 ^ 40) }) do
+        local bytes = H.with_crc(head .. B.pack("<I8", 65536 * 32767 + 32767) .. tail)
+        local before = internal.alloc_count()
+        assert.matches("is truncated %(weights%)", load_err("big3.bp", bytes))
+        assert.is_true(internal.alloc_count() - before <= 1)
+      end
+      -- weights there, the section list claiming more than the file holds
+      local small = MAGIC .. B.pack("<I4I4", 3, 1)
+        .. record(LINEAR, { setting("in_features", 1, 1), setting("out_features", 1, 1) })
+        .. B.pack("<I8ff", 2, 1, 2)
+      for _, case in ipairs({ { B.pack("<I4", 1), "is truncated %(sections%)" },
+                              { B.pack("<I4s1BI8", 1, "predictor", 0, 2 ^ 40), "is truncated %(sections%)" },
+                              { B.pack("<I4", 2 ^ 31), "is corrupt %(2147483648 sections, at most 64%)" } }) do
+        local before = internal.alloc_count()
+        assert.matches(case[2], load_err("sections.bp", H.with_crc(small .. case[1])))
+        assert.is_true(internal.alloc_count() - before <= 1)
+      end
+    end)
+
     it("refuses layer counts and record lengths past the end of the file", function()
       local one = record(LINEAR, { setting("in_features", 1, 1), setting("out_features", 1, 1) })
-      local s = MAGIC .. string.pack("<I4I4", 2, 1000000) .. one .. string.pack("<I8", 2) .. ("\0"):rep(8)
+      local s = MAGIC .. B.pack("<I4I4", 2, 1000000) .. one .. B.pack("<I8", 2) .. ("\0"):rep(8)
       assert.matches("is truncated %(layers%)", load_err("count.bp", H.with_crc(s)))
-      local long = one:sub(1, 4) .. string.pack("<I4", 4096) .. one:sub(9)
-      s = MAGIC .. string.pack("<I4I4", 2, 1) .. long .. string.pack("<I8", 2) .. ("\0"):rep(8)
+      local long = one:sub(1, 4) .. B.pack("<I4", 4096) .. one:sub(9)
+      s = MAGIC .. B.pack("<I4I4", 2, 1) .. long .. B.pack("<I8", 2) .. ("\0"):rep(8)
       assert.matches("is truncated %(layers%)", load_err("len.bp", H.with_crc(s)))
     end)
   end)
@@ -187,7 +210,7 @@ describe("bp.load", function()
 
     it("a record with bytes after its state is corrupt", function()
       local r = record(12, { setting("p", 3, 0.5) })
-      r = r:sub(1, 4) .. string.pack("<I4", string.unpack("<I4", r, 5) + 4) .. r:sub(9) .. "\0\0\0\0"
+      r = r:sub(1, 4) .. B.pack("<I4", B.unpack("<I4", r, 5) + 4) .. r:sub(9) .. "\0\0\0\0"
       assert.matches("is corrupt %(layer 1 %(Dropout%): record of 4 bytes for 0 state values%)",
                      load_err("extra.bp", file(2, { r }, 0)))
     end)

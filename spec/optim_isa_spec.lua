@@ -81,8 +81,8 @@ local IN, OUT, STEPS = 50, 21, 120
 local GW, GB = {}, {}   -- per step: the weight and bias gradients
 for t, gt in ipairs(gradients(IN * OUT + OUT, STEPS)) do
   local w = {}
-  for j = 1, OUT do w[j] = table.move(gt, (j - 1) * IN + 1, j * IN, 1, {}) end
-  GW[t], GB[t] = bp.tensor(w), bp.tensor(table.move(gt, IN * OUT + 1, IN * OUT + OUT, 1, {}))
+  for j = 1, OUT do w[j] = H.move(gt, (j - 1) * IN + 1, j * IN, 1, {}) end
+  GW[t], GB[t] = bp.tensor(w), bp.tensor(H.move(gt, IN * OUT + 1, IN * OUT + OUT, 1, {}))
 end
 
 -- Parameters after every step of config c, as one flat list per step.

@@ -77,7 +77,7 @@ local function direct(case)
   local opt = bp[case.optimizer](net, case.options)
   for s, steps in ipairs(case.steps) do
     local grad = case.grads[s]
-    g[1]:copy(bp.tensor({ table.move(grad, 1, n - 1, 1, {}) }))
+    g[1]:copy(bp.tensor({ H.move(grad, 1, n - 1, 1, {}) }))
     g[2]:copy(bp.tensor({ grad[n] }))
     for _ = 1, steps do opt:step() end
     local first = s == 1 and steps == 1

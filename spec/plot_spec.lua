@@ -89,7 +89,7 @@ describe("bp.plot.lines", function()
     local svg = plot.lines{ series = { { y = { 1, 2 } } }, path = dir .. "/a.svg" }
     assert.equal(svg, H.read(dir .. "/a.svg"))
     local f = io.popen("ls -a '" .. dir .. "'")
-    local names = f:read("a")
+    local names = f:read("*a")
     f:close()
     assert.is_nil(names:find("tmp"), "a temporary file was left: " .. names)
     H.raises({ "backprop.plot.lines:", "cannot write '" .. dir .. "/no/such/dir.svg'" },
@@ -187,15 +187,14 @@ end)
 local CLEAN = "unset LD_PRELOAD; "
 
 local function have(cmd)
-  return os.execute(CLEAN .. cmd .. " >/dev/null 2>&1") == true
+  return H.execute(CLEAN .. cmd .. " >/dev/null 2>&1")
 end
 
-local PYTHON = "/usr/bin/python3"
 local missing
 if not have("command -v chromium") then
   missing = "chromium is not installed (apt-get install chromium)"
-elseif not have(PYTHON .. " -c 'import PIL'") then
-  missing = "python3-pil is not installed (needed to decode the screenshot)"
+else
+  missing = H.png_missing()
 end
 
 -- The screenshot of svg (width x height) as rows of RGB bytes.
@@ -206,24 +205,13 @@ local function render(svg, width, height)
     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--hide-scrollbars", "--user-data-dir=" .. dir .. "/profile", "--screenshot=" .. dir .. "/plot.png",
     string.format("--window-size=%d,%d", width, height) }, " ")
-  local ok = os.execute(string.format("cd '%s' && %s timeout 120 chromium %s file://%s/plot.svg >chromium.log 2>&1",
+  local ok = H.execute(string.format("cd '%s' && %s timeout 120 chromium %s file://%s/plot.svg >chromium.log 2>&1",
                                       dir, CLEAN, flags, dir))
   assert(ok and H.exists(dir .. "/plot.png"), "chromium made no screenshot: " ..
          (H.exists(dir .. "/chromium.log") and H.read(dir .. "/chromium.log"):sub(-600) or ""))
-  assert(os.execute(string.format(
-    CLEAN .. "%s -c 'import sys; from PIL import Image; im = Image.open(sys.argv[1]).convert(\"RGB\"); "
-    .. "open(sys.argv[2], \"wb\").write(bytes(im.size[0].to_bytes(4, \"little\") + "
-    .. "im.size[1].to_bytes(4, \"little\")) + im.tobytes())' '%s/plot.png' '%s/plot.rgb'",
-    PYTHON, dir, dir)), "could not decode the screenshot")
-  local raw = H.read(dir .. "/plot.rgb")
+  local img = H.png_rgb(dir .. "/plot.png")
   H.rmtree(dir)
-  local w, h = string.unpack("<I4I4", raw)
-  assert.same({ width, height }, { w, h })
-  local img = { width = w, height = h, data = raw:sub(9) }
-  function img.pixel(x, y)
-    local i = (y * w + x) * 3 + 1
-    return img.data:byte(i, i + 2)
-  end
+  assert.same({ width, height }, { img.width, img.height })
   return img
 end
 

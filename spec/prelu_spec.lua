@@ -34,7 +34,7 @@ describe("PReLU", function()
         local n, shape = case[1], case[2]
         local p = bp.PReLU(n)
         p:parameters()[1]:copy(bp.randn(n) * 0.5)
-        local x = H.away_from_zero(bp.randn(table.unpack(shape)), 0.05)
+        local x = H.away_from_zero(bp.randn(H.unpack(shape)), 0.05)
         H.check_net(p, x, H.gradcheck_ctx(seed, ("%s on %s"):format(tostring(p), table.concat(shape, "x"))), TOL)
       end
       local net = bp.Sequential { bp.Linear(3, 4), bp.PReLU(4), bp.Linear(4, 2), bp.PReLU() }

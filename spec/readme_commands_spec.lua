@@ -2,7 +2,9 @@
 -- example works as written, from a checkout after `make`, with no
 -- LUA_PATH or LUA_CPATH set: `lua5.4 examples/...` (also from another
 -- directory, with the path to the script) and the make targets whose recipe
--- runs an example (`make demo`, `make xor`, ...).
+-- runs an example (`make demo`, `make xor`, ...). Under another Lua than
+-- 5.4, the same commands run with that interpreter in place of lua5.4 (and
+-- LUA set for make), from a checkout built for it.
 --
 -- Commands are taken from ```sh blocks and from `inline code`. Examples
 -- that train for minutes (SLOW) are kept out of `make test`, as full-data
@@ -12,7 +14,9 @@
 local S = require("shell")
 local H = require("helper")
 
-local SLOW = { ["examples/fashion_mnist.lua"] = true, fashion = true }
+-- `make love` opens a window until it is closed (spec/love_spec.lua runs the
+-- game headless): its recipe is checked with `make -n` too.
+local SLOW = { ["examples/fashion_mnist.lua"] = true, fashion = true, love = true }
 
 -- Make targets whose recipe runs an example (and not the specs: `make asan`).
 local function example_targets()
@@ -38,7 +42,7 @@ local function commands()
   local targets = example_targets()
   local function add(cmd)
     cmd = cmd:gsub("%s+#.*$", ""):gsub("^%s+", ""):gsub("%s+$", "")
-    local script = cmd:match("^" .. S.lua .. " (examples/[%w_]+%.lua)")
+    local script = cmd:match("^lua5%.4 (examples/[%w_]+%.lua)")
     local target = cmd:match("^make ([%w%-]+)")
     if (script or (target and targets[target])) and not seen[cmd] then
       seen[cmd] = true
@@ -52,11 +56,16 @@ local function commands()
   return found
 end
 
+-- The command as run under the Lua being tested.
+local function under_test(cmd)
+  return (cmd:gsub("^lua5%.4 ", S.lua .. " "))
+end
+
 -- Runs cmd in dir (the checkout unless given), as from a fresh shell.
 local function check(cmd, dir)
   local before = H.exists(S.root .. "/tumour.bp")
   local ok, status, out = S.run(("cd %s && %s timeout 300 %s"):format(
-    S.q(dir or S.root), S.tools, cmd))
+    S.q(dir or S.root), S.tools, under_test(cmd)))
   -- The quick start saves its model in the current directory.
   if not before then os.remove(S.root .. "/tumour.bp") end
   assert(ok, ("`%s` exited with status %s:\n%s"):format(cmd, status, S.tail(out)))

@@ -38,7 +38,11 @@ function S.check(cmd, what)
 end
 
 S.root = S.check("pwd -P"):gsub("\n$", "")
-S.lua = os.getenv("LUA") or "lua5.4"
+--- The interpreter under test, for the specs that start one: LUA
+-- (tools/test.sh sets it for each Lua it runs), else the running Lua's
+-- Debian name (lua5.1 .. lua5.4, luajit).
+S.lua = os.getenv("LUA")
+if not S.lua or S.lua == "" then S.lua = jit and "luajit" or ("lua" .. _VERSION:sub(5)) end
 
 --- The directory holding the backprop/core.so this process loaded (busted's
 -- cpath: build/, or build/asan/ under `make asan`), as an absolute path.
@@ -58,7 +62,10 @@ end)()
 -- a shell where nothing was set. Build tools also lose LD_PRELOAD, which
 -- `make asan` sets for the Lua processes only, and a make run from a spec
 -- does not join the make that runs the specs.
-S.clean = "env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 -u LUA_INIT -u LUA_INIT_5_4"
+S.clean = "env -u LUA_PATH -u LUA_CPATH -u LUA_INIT"
+for _, v in ipairs({ "5_2", "5_3", "5_4" }) do
+  S.clean = S.clean .. (" -u LUA_PATH_%s -u LUA_CPATH_%s -u LUA_INIT_%s"):format(v, v, v)
+end
 S.tools = S.clean .. " -u LD_PRELOAD -u MAKEFLAGS -u MFLAGS -u MAKELEVEL"
 
 --- The environment prefix that finds the checkout's modules by absolute

@@ -11,7 +11,8 @@
 -- run is over, instead of printing those closing lines: tools/test.sh then
 -- reports a run that died on the way (no "end"), which busted cannot do
 -- itself, prints the closing line, and can add up the counts of several
--- runs.
+-- runs. When BACKPROP_TEST_LUA names the interpreter (tools/test.sh runs
+-- the suite once per Lua), every test's name starts with it in brackets.
 
 local busted = require("busted")
 
@@ -20,6 +21,8 @@ return function()
   local n, passed, failed, pending = 0, 0, 0, 0
   local counts = os.getenv("BACKPROP_TEST_COUNTS")
   if counts == "" then counts = nil end
+  local tag = os.getenv("BACKPROP_TEST_LUA")
+  tag = (tag and tag ~= "") and ("[" .. tag .. "] ") or ""
 
   local function save(done)
     if not counts then return end
@@ -40,7 +43,7 @@ return function()
   -- A failure or error, from the record the base handler made of it.
   local function fail(t, name)
     n, failed = n + 1, failed + 1
-    line(("not ok %d - %s"):format(n, name))
+    line(("not ok %d - %s%s"):format(n, tag, name))
     local trace = t.trace or (t.element and t.element.trace)
     if type(trace) == "table" and trace.short_src then
       comment(("%s:%s"):format(trace.short_src, trace.currentline or "?"))
@@ -54,12 +57,12 @@ return function()
     local name = handler.getFullName(element)
     if status == "success" then
       n, passed = n + 1, passed + 1
-      line(("ok %d - %s"):format(n, name))
+      line(("ok %d - %s%s"):format(n, tag, name))
     elseif status == "pending" then
       n, pending = n + 1, pending + 1
       local t = handler.pendings[#handler.pendings]
       local why = t and type(t.message) == "string" and (": " .. t.message) or ""
-      line(("ok %d - # SKIP %s%s"):format(n, name, why))
+      line(("ok %d - # SKIP %s%s%s"):format(n, tag, name, why))
     elseif status == "failure" then
       fail(handler.failures[#handler.failures], name)
     else

@@ -82,7 +82,7 @@ describe("broadcasting arithmetic", function()
       local got = a * b - b
       -- the result has as many dimensions as the larger operand
       local lead = nd - math.max(#sa, #sb)
-      assert.same({ table.unpack(oshape, lead + 1) }, got:shape())
+      assert.same({ H.unpack(oshape, lead + 1) }, got:shape())
       close(H.flat(got), want, 1e-6)
     end
   end)

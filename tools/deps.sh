@@ -1,29 +1,45 @@
 #!/usr/bin/env bash
-# tools/deps.sh [test] -- make sure the tools backprop needs are installed.
+# tools/deps.sh [test|ci] -- make sure the tools backprop needs are installed.
 #
-#   tools/deps.sh        build/run needs: C compiler, Lua 5.4 interpreter, Lua 5.4 headers
-#   tools/deps.sh test   also busted (for Lua 5.4) and luarocks
+#   tools/deps.sh        build/run needs: C compiler, the interpreter LUA and its headers
+#   tools/deps.sh test   also busted (for LUA) and luarocks
+#   tools/deps.sh ci     also every Lua of LUAS with its headers and busted
+#                        (make test runs the suite under each installed one),
+#                        and what spec/love_spec.lua runs: love, xvfb-run, xauth
 #
 # Quiet when nothing is missing. Otherwise, as root with apt-get available, it
 # installs the missing Debian packages; else it prints the command to run and
 # exits 1 (so make stops).
 #
-# Honours LUA (default lua5.4), LUA_INCDIR (default /usr/include/lua5.4), CC.
+# Honours LUA (default lua5.4: lua5.1 .. lua5.4 or luajit), LUA_INCDIR (default:
+# that Lua's Debian headers), LUAS (default: all five), CC.
 # For testing this script: BACKPROP_DEPS_PRETEND_MISSING="pkg ..." makes the
 # named Debian packages count as missing (nothing is uninstalled).
 set -euo pipefail
 
 mode=${1:-}
 case "$mode" in
-  ''|test) ;;
-  *) echo "usage: $0 [test]" >&2; exit 2 ;;
+  ''|test|ci) ;;
+  *) echo "usage: $0 [test|ci]" >&2; exit 2 ;;
 esac
 
 LUA=${LUA:-lua5.4}
-LUA_INCDIR=${LUA_INCDIR:-/usr/include/lua5.4}
+LUAS=${LUAS:-lua5.1 lua5.2 lua5.3 lua5.4 luajit}
 cc_cmd=${CC:-cc}
 cc_cmd=${cc_cmd%% *}          # "ccache gcc" -> "ccache"; good enough for a presence check
 pretend=" ${BACKPROP_DEPS_PRETEND_MISSING:-} "
+
+# A Lua's Debian packages and header directory: "interpreter headers-package incdir".
+lua_debian() {
+  case "${1##*/}" in
+    lua5.1) echo "lua5.1 liblua5.1-0-dev /usr/include/lua5.1" ;;
+    lua5.2|lua5.3|lua5.4) echo "${1##*/} liblua${1##*lua}-dev /usr/include/${1##*/}" ;;
+    luajit*) echo "luajit libluajit-5.1-dev /usr/include/luajit-2.1" ;;
+    *) echo "lua5.4 liblua5.4-dev /usr/include/lua5.4" ;;   # another name: Debian's default
+  esac
+}
+read -r lua_pkg lua_dev lua_inc <<<"$(lua_debian "$LUA")"
+LUA_INCDIR=${LUA_INCDIR:-$lua_inc}
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
@@ -42,13 +58,25 @@ check() {
 
 probe() {
   check gcc          "C compiler '$cc_cmd'"                      have "$cc_cmd"
-  check lua5.4       "Lua interpreter '$LUA'"                    have "$LUA"
-  check liblua5.4-dev "Lua 5.4 headers ($LUA_INCDIR/lua.h)"      test -f "$LUA_INCDIR/lua.h"
-  if [[ $mode == test ]]; then
+  check "$lua_pkg"   "Lua interpreter '$LUA'"                    have "$LUA"
+  check "$lua_dev"   "Lua headers for $LUA ($LUA_INCDIR/lua.h)"  test -f "$LUA_INCDIR/lua.h"
+  if [[ $mode == test || $mode == ci ]]; then
     check lua-busted "busted"                                    have busted
-    # busted re-runs itself under lua5.4 (see .busted): its modules must load there.
+    # busted re-runs itself under each Lua (--lua): its modules must load there.
     check lua-busted "busted modules for '$LUA'"                 "$LUA" -e 'require("busted.runner")'
     check luarocks   "luarocks"                                  have luarocks
+  fi
+  if [[ $mode == ci ]]; then
+    local v pkg dev inc
+    for v in $LUAS; do
+      read -r pkg dev inc <<<"$(lua_debian "$v")"
+      check "$pkg"     "Lua interpreter '$v'"                    have "$v"
+      check "$dev"     "Lua headers for $v ($inc/lua.h)"         test -f "$inc/lua.h"
+      check lua-busted "busted modules for '$v'"                 "$v" -e 'require("busted.runner")'
+    done
+    check love       "LÖVE (love), for spec/love_spec.lua"       have love
+    check xvfb       "xvfb-run, for spec/love_spec.lua"          have xvfb-run
+    check xauth      "xauth, which xvfb-run needs"               have xauth
   fi
 }
 

@@ -49,7 +49,7 @@ for k = 1, #inputs do
   check = check + a + b + c + d
 end
 
-local ni, per = #inputs, math.max(calls // 5, 1)
+local ni, per = #inputs, math.max(math.floor(calls / 5), 1)
 local best = math.huge
 for _ = 1, 5 do
   local t0 = lib.clock()

@@ -35,7 +35,7 @@ end
 function M.write_params(path, net)
   local f = assert(io.open(path, "w"))
   for i, p in ipairs(net:parameters()) do
-    local layer = (i + 1) // 2
+    local layer = math.floor((i + 1) / 2)
     if p:dim() == 2 then
       local t = p:totable()
       M.lib.write_block(f, "W" .. layer, #t, #t[1], function(r, c) return t[r][c] end)

@@ -67,7 +67,7 @@ def data(name):
 
 
 def lua(mode, name, d):
-    env = dict(os.environ, LUA_PATH="src/?.lua;src/?/init.lua;;", LUA_CPATH="build/?.so;;")
+    env = dict(os.environ, LUA_PATH="src/?.lua;src/?/init.lua;;", LUA_CPATH=os.environ.get("BACKPROP_MODDIR", "build") + "/?.so;;")
     env.pop("LUA_PATH_5_4", None)
     env.pop("LUA_CPATH_5_4", None)
     subprocess.run([os.environ.get("LUA", "lua5.4"), "spec/reference/torch_roundtrip.lua", mode, name, d],

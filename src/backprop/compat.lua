@@ -7,18 +7,20 @@
 
 local M = {}
 
-local floor, huge = math.floor, math.huge
+local floor = math.floor
 local mtype, mtointeger = math.type, math.tointeger
 
---- v as an integer when it is a number with an integral value (an integer
--- subtype on 5.3+), else nil: what math.tointeger does on 5.4 for numbers.
+--- v as an integer when it is a number with an integral value that a
+-- 64-bit integer holds (an integer subtype on 5.3+), else nil: what
+-- math.tointeger does on 5.4 for numbers, and what the C binding accepts
+-- (compat.h's lua_tointegerx on 5.1).
 if mtointeger then
   function M.tointeger(v)
     return mtype(v) ~= nil and mtointeger(v) or nil
   end
 else
   function M.tointeger(v)
-    if type(v) == "number" and v == floor(v) and v > -huge and v < huge then return v end
+    if type(v) == "number" and v == floor(v) and v >= -2 ^ 63 and v < 2 ^ 63 then return v end
     return nil
   end
 end
@@ -40,6 +42,10 @@ end
 function M.idiv(a, b)
   return floor(a / b)
 end
+
+--- log10(x): math.log(x, 10) ignores its base on 5.1 and LuaJIT, which
+-- have math.log10 instead (5.4 computes log(x, 10) with log10 too).
+M.log10 = math.log10 or function(x) return math.log(x, 10) end   -- luacheck: ignore
 
 M.unpack = table.unpack or unpack   -- luacheck: ignore (5.1 global)
 

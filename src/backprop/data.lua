@@ -605,4 +605,25 @@ function data.standardize(x)
   return scaler
 end
 
+--- A scaler from a mean and a standard deviation per feature: 1-D
+-- float32 tensors of one length, every deviation > 0 (copied). bp.load
+-- rebuilds a saved scaler with it; it also takes one computed elsewhere.
+function data.scaler(mean, std)
+  local fn = "backprop.data.scaler"
+  check.tensor(fn, "mean", mean)
+  check.tensor(fn, "std", std)
+  for _, t in ipairs({ { "mean", mean }, { "std", std } }) do
+    if t[2]:dtype() ~= "float32" or t[2]:dim() ~= 1 then
+      check.fail(fn, "%s must be a 1-D float32 tensor, got %s of %d dimensions", t[1], t[2]:dtype(), t[2]:dim())
+    end
+  end
+  if mean:numel() ~= std:numel() then
+    check.fail(fn, "mean has %d features and std %d", mean:numel(), std:numel())
+  end
+  if std:gt(0):sum() ~= std:numel() or std:max() == math.huge then
+    check.fail(fn, "every std must be a finite number > 0")
+  end
+  return setmetatable({ mean = mean:clone(), std = std:clone() }, Scaler)
+end
+
 return data

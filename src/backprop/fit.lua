@@ -4,10 +4,12 @@
 -- of an epoch's batches (shuffle, forward, loss, backward, clipping,
 -- update) in one call into C. This file owns the epochs: validation,
 -- metrics, the best weights, the learning-rate scheduler, early stopping,
--- progress, warnings and the user's hooks. Everything a call needs lives
--- in that call (its trainer and the table `s`), so a fit abandoned inside
--- a coroutine, or a fit run from another fit's hook, leaves nothing behind.
+-- progress, warnings, checkpoints and the user's hooks. Everything a call
+-- needs lives in that call (its trainer and the table `s`), so a fit
+-- abandoned inside a coroutine, or a fit run from another fit's hook,
+-- leaves nothing behind.
 
+local checkpoint = require("backprop.checkpoint")
 local compat = require("backprop.compat")
 local check = require("backprop.check")
 local core = require("backprop.core")
@@ -25,7 +27,7 @@ local OPTIONS = {
   scheduler = true, early_stopping = true, restore_best = true,
   clip_grad_norm = true, clip_grad_value = true, on_batch = true,
   batch_every = true, input_scale = true, metrics = true, warnings = true,
-  order = true,
+  checkpoint = true, checkpoint_every = true, resume = true, order = true,
 }
 
 -- history fields a metric name must not take.
@@ -179,7 +181,8 @@ local function settings(net, opts)
     on_epoch = nil, on_batch = nil, batch_every = 1, input_scale = nil,
     sched = nil, patience = nil, min_delta = 0, restore = false,
     max_norm = 0, norm_type = 2, clip_value = 0, validation = nil,
-    metrics = nil, order = nil,
+    metrics = nil, checkpoint = nil, checkpoint_every = 1, resume = nil,
+    samples = 0, order = nil,
     -- set by fit: the set trainer:evaluate runs, its targets, whether it
     -- keeps the outputs; batches per epoch; pieces of an epoch (for a bar)
     evaluate = nil, metric_y = nil, outputs = false, nbatches = 0,
@@ -241,6 +244,16 @@ local function settings(net, opts)
     s.validation = v
   end
   s.metrics = metrics_option(opts.metrics)
+  for _, key in ipairs({ "checkpoint", "resume" }) do
+    if opts[key] ~= nil and type(opts[key]) ~= "string" then
+      fail("%s must be a path (a string), got %s", key, type(opts[key]))
+    end
+  end
+  s.checkpoint, s.resume = opts.checkpoint, opts.resume
+  s.checkpoint_every = positive_integer(opts.checkpoint_every, "checkpoint_every", 1)
+  if opts.checkpoint_every ~= nil and not s.checkpoint then
+    fail("checkpoint_every needs checkpoint (the path to save to)")
+  end
   return s
 end
 
@@ -316,6 +329,54 @@ local function check_mistakes(net, x, s)
       if loss and loss[last] then warn(net, "doubled", "%s", loss[last]) end
     end
   end
+end
+
+--- Checkpoints -----------------------------------------------------------
+-- fit{checkpoint = path} saves, at the end of an epoch (after the
+-- scheduler's step, before on_epoch), everything the epochs after it
+-- depend on: the network, the optimizer's and the scheduler's states, the
+-- generator (the next epoch's order and Dropout masks), the history and
+-- the best-epoch and early-stopping counters (and restore_best's weights).
+-- fit{resume = path} puts all of it back, so the run goes on as if it had
+-- never stopped: the same weights, bit for bit.
+
+local function save_checkpoint(net, s, epoch, history, best, bad, best_params)
+  checkpoint.save(s.checkpoint, {
+    net = net, optimizer = s.opt, scheduler = s.sched, epoch = epoch, history = history,
+    fit = { samples = s.samples, batch_size = s.batch_size, best = best, bad = bad, best_params = best_params },
+  })
+end
+
+-- The run saved at s.resume into net, the optimizer, the scheduler, the
+-- generator, history and best_params; returns the next epoch, best and
+-- bad. A path with no file starts at epoch 1 (so one script can be run
+-- again until its run is done).
+local function resume(net, s, history, best_params)
+  local f = io.open(s.resume, "rb")
+  if not f then return 1, math.huge, 0 end
+  f:close()
+  local ck = checkpoint.load(s.resume)
+  local run = ck.fit
+  if type(run) ~= "table" or type(ck.epoch) ~= "number" or type(ck.history) ~= "table" then
+    fail("'%s' is not a checkpoint of fit (resume it by hand: bp.checkpoint.restore)", s.resume)
+  end
+  if run.samples ~= s.samples or run.batch_size ~= s.batch_size then
+    fail("'%s' was saved by a fit on %s samples in batches of %s; this one has %d in batches of %d",
+         s.resume, tostring(run.samples), tostring(run.batch_size), s.samples, s.batch_size)
+  end
+  if (ck.scheduler ~= nil) ~= (s.sched ~= nil) then
+    fail("'%s' was saved by a fit %s a scheduler; this one has %s", s.resume,
+         ck.scheduler and "with" or "without", s.sched and "one" or "none")
+  end
+  if best_params and type(run.best_params) ~= "table" then
+    fail("'%s' was saved by a fit without restore_best", s.resume)
+  end
+  checkpoint.restore(ck, { net = net, optimizer = s.opt, scheduler = s.sched })
+  for key, v in pairs(ck.history) do history[key] = v end
+  if best_params then
+    for i, t in ipairs(best_params) do t:copy(run.best_params[i]) end
+  end
+  return ck.epoch + 1, run.best, run.bad
 end
 
 --- Progress --------------------------------------------------------------
@@ -417,8 +478,13 @@ local function train(net, x, y, s, trainer, bar)
     for _, b in ipairs(net:buffers()) do params[#params + 1] = b end
     for i, p in ipairs(params) do best_params[i] = p:clone() end
   end
-  local best, bad = math.huge, 0
-  for epoch = 1, s.epochs do
+  local first, best, bad = 1, math.huge, 0
+  if s.resume then first, best, bad = resume(net, s, history, best_params) end
+  -- saved after an epoch whose early-stopping check ended the run
+  if s.patience and bad >= s.patience and first > 1 then
+    history.stopped_epoch, first = first - 1, s.epochs + 1
+  end
+  for epoch = first, s.epochs do
     history.lr[epoch] = s.opt.lr
     if s.order then set_order(trainer, s.order, epoch) end
     net:train()
@@ -456,6 +522,10 @@ local function train(net, x, y, s, trainer, bar)
     if s.sched then
       if internal.wants_metric(s.sched) then s.sched:step(monitored) else s.sched:step() end
       if bar then shown[#shown + 1] = {"lr", history.lr[epoch]} end   -- the lr it ran with
+    end
+    if s.checkpoint and (epoch % s.checkpoint_every == 0 or epoch == s.epochs or
+                         (s.patience and bad >= s.patience)) then
+      save_checkpoint(net, s, epoch, history, best, bad, best_params)
     end
     if bar then bar:epoch_end(epoch, batches, seen, shown) end
     if s.on_epoch and s.on_epoch(epoch, l, vl, history) == false then break end
@@ -496,6 +566,7 @@ function M.fit(net, x, y, opts)
   -- norm_type, clip_value, evaluate and outputs from s.
   local trainer
   trainer, s.nbatches = internal.trainer(net, x, y, s.loss, s.opt, s)
+  s.samples = x:shape()[1]
   if s.warnings then check_mistakes(net, x, s) end
   local bar = progress_for(s, x)
   -- A bar is drawn between pieces of an epoch: they start at one batch

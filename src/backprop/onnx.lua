@@ -352,7 +352,8 @@ end
 local function export(net, path, opts)
   local fn = "backprop." .. pytorch.info(net, "backprop.Module:export_onnx") .. ":export_onnx"
   if type(path) ~= "string" then check.fail(fn, "path must be a string, got %s", type(path)) end
-  internal.write_file(path, M.encode(net, opts, fn), fn)
+  local ok, err = internal.write_file(path, M.encode(net, opts, fn))
+  if not ok then check.fail(fn, "%s", err) end
 end
 
 function M.install(methods)

@@ -7,6 +7,7 @@
 
 local compat = require("backprop.compat")
 local check = require("backprop.check")
+local core = require("backprop.core")
 
 local plot = {}
 
@@ -51,7 +52,7 @@ end
 -- of ten (for the labels' decimals).
 local function round_step(span, count)
   local raw = span / count
-  local e = math.floor(math.log(raw, 10))
+  local e = math.floor(compat.log10(raw))
   local f = raw / 10 ^ e
   local m = f < 1.5 and 1 or f < 3 and 2 or f < 7 and 5 or 10
   if m == 10 then m, e = 1, e + 1 end
@@ -70,14 +71,14 @@ local function axis(lo, hi, integer)
   if integer and step < 1 then step, e = 1, 0 end
   local first = math.floor(lo / step + 1e-9) * step
   local last = math.ceil(hi / step - 1e-9) * step
-  local ticks, decimals = {}, math.max(0, -e)
+  local ticks, decimals = {}, e < 0 and -e or 0   -- (LuaJIT's math.max(0, -0) is -0)
   local n = math.floor((last - first) / step + 0.5)
   for i = 0, n do
     local v = first + i * step
     if math.abs(v) < step * 1e-9 then v = 0 end
     local label
     if (math.abs(v) >= 1e6 or step < 1e-4) and v ~= 0 then label = string.format("%g", v)
-    else label = string.format("%." .. decimals .. "f", v) end
+    else label = string.format(string.format("%%.%df", decimals), v) end
     ticks[#ticks + 1] = { value = v, label = label }
   end
   return first, last, ticks
@@ -298,24 +299,13 @@ local function document(width, height, body)
     "</svg>", "" }, "\n")
 end
 
--- Write text to path whole or not at all: into a temporary file beside
--- it, then renamed over it.
+-- Write text to path whole or not at all, as every file the library
+-- writes: a temporary file of a name of its own, created exclusively
+-- beside it, synced and renamed over it (io/file.h).
 local function write_file(fn, path, text)
   if type(path) ~= "string" then fail(fn, "path must be a string, got %s", type(path)) end
-  local tmp = path .. "." .. (tostring({}):match("(%x+)$") or "x") .. ".tmp"
-  local f, why = io.open(tmp, "wb")
-  if not f then fail(fn, "cannot write '%s': %s", path, why) end
-  local ok, err = f:write(text)
-  local closed, cerr = f:close()
-  if not ok or not closed then
-    os.remove(tmp)
-    fail(fn, "cannot write '%s': %s", path, tostring(err or cerr))
-  end
-  local renamed, rerr = os.rename(tmp, path)
-  if not renamed then
-    os.remove(tmp)
-    fail(fn, "cannot write '%s': %s", path, tostring(rerr))
-  end
+  local ok, err = core.internal.write_file(path, text)
+  if not ok then fail(fn, "%s", err) end
 end
 
 local LINES_OPTIONS = { series = true, path = true, title = true, xlabel = true, ylabel = true,

@@ -222,6 +222,93 @@ function Plateau:step(metric)
   self.last_lr = self.optimizer.lr
 end
 
+--- State ---------------------------------------------------------------------
+
+-- Each kind's options (what the constructor takes), and what steps change.
+local OPTIONS = {
+  StepLR = { "step_size", "gamma" },
+  MultiStepLR = { "milestones", "gamma" },
+  ExponentialLR = { "gamma" },
+  CosineAnnealingLR = { "T_max", "eta_min" },
+  ReduceLROnPlateau = { "mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps" },
+}
+local STEPPED = { last_epoch = "count", last_lr = "lr", base_lr = "lr" }
+local PLATEAU_STEPPED = { best = "any", num_bad_epochs = "count", cooldown_counter = "count" }
+
+local function stepped_fields(self)
+  if getmetatable(self) ~= Plateau then return STEPPED end
+  local all = {}
+  for k, v in pairs(STEPPED) do all[k] = v end
+  for k, v in pairs(PLATEAU_STEPPED) do all[k] = v end
+  return all
+end
+
+-- MultiStepLR keeps its milestones as counts per epoch; its options give
+-- them as the constructor takes them, a sorted list.
+local function option_value(self, key)
+  if key ~= "milestones" then return self[key] end
+  local list = {}
+  for e, c in pairs(self.milestones) do
+    for _ = 1, c do list[#list + 1] = e end
+  end
+  table.sort(list)
+  return list
+end
+
+local function same(a, b)
+  if type(a) ~= "table" or type(b) ~= "table" then return a == b end
+  if #a ~= #b then return false end
+  for i = 1, #a do if a[i] ~= b[i] then return false end end
+  return true
+end
+
+--- sched:state(): a plain table of what the steps have changed (last_epoch,
+-- last_lr, base_lr; ReduceLROnPlateau's best, num_bad_epochs and
+-- cooldown_counter), its kind and its options, as load_state takes it
+-- (PyTorch's state_dict).
+function Scheduler:state()
+  local s = { kind = self.kind, options = {} }
+  for _, key in ipairs(OPTIONS[self.kind]) do s.options[key] = option_value(self, key) end
+  for key in pairs(stepped_fields(self)) do s[key] = self[key] end
+  return s
+end
+
+--- sched:load_state(state): a state from sched:state() of a scheduler of
+-- the same kind and options; checked whole before anything changes. The
+-- optimizer's lr is the optimizer's state (opt:load_state).
+function Scheduler:load_state(state)
+  local fn = "backprop.lr_scheduler." .. self.kind .. ":load_state"
+  if type(state) ~= "table" then check.fail(fn, "state must be a table (from sched:state()), got %s", type(state)) end
+  local fields = stepped_fields(self)
+  local known = { kind = true, options = true }
+  for key in pairs(fields) do known[key] = true end
+  if state.kind ~= self.kind then
+    check.fail(fn, "the state is of %s, this scheduler is %s", tostring(state.kind), self.kind)
+  end
+  check.options(fn, state, known)
+  if type(state.options) ~= "table" then check.fail(fn, "state.options must be a table, got %s", type(state.options)) end
+  local names = {}
+  for _, key in ipairs(OPTIONS[self.kind]) do names[key] = true end
+  check.options(fn .. ": state.options", state.options, names)
+  for _, key in ipairs(OPTIONS[self.kind]) do
+    if not same(state.options[key], option_value(self, key)) then
+      check.fail(fn, "the state's %s differs from this scheduler's", key)
+    end
+  end
+  for key, kind in pairs(fields) do
+    local v = state[key]
+    local ok = type(v) == "number" and v == v
+    if kind == "count" then ok = ok and compat.isinteger(v) and v >= 0 end
+    if kind == "lr" then ok = ok and v >= 0 and v < math.huge end
+    if not ok then
+      check.fail(fn, "state.%s must be %s, got %s", key,
+                 kind == "count" and "an integer >= 0" or kind == "lr" and "a finite number >= 0" or "a number",
+                 type(v) == "number" and tostring(v) or type(v))
+    end
+  end
+  for key in pairs(fields) do self[key] = state[key] end
+end
+
 -- For fit, through the internal table (see src/lua/lbackprop.c), not
 -- bp.lr_scheduler: whether v is a scheduler made here, and whether it
 -- wants a metric.

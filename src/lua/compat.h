@@ -4,13 +4,13 @@
 ** header supplies what they lack, under the same names, so no other file
 ** tests LUA_VERSION_NUM:
 **   5.3: the user value of a userdata (one per userdata, as 5.4's first);
-**   5.2: also lua_geti, lua_isinteger, LUA_INTEGER_FMT, the lua_get*
+**   5.2: also lua_geti, lua_isinteger, LUA_INTEGER_FMT, a lua_tointegerx
+**        that refuses 1.5 (5.2's truncates), the lua_get*
 **        functions returning the type of what they pushed, and __name in
 **        new metatables (error messages name the type through it);
 **   5.1 and LuaJIT 2.1 (LUA_VERSION_NUM 501): also lua_absindex,
 **        luaL_setfuncs, luaL_testudata, luaL_setmetatable, lua_rawgetp/
-**        rawsetp, lua_rawlen, luaL_len, luaL_tolstring, lua_tonumberx,
-**        lua_tointegerx.
+**        rawsetp, lua_rawlen, luaL_len, luaL_tolstring, lua_tonumberx.
 ** On 5.1 and 5.2 a user value lives in a table made with the userdata
 ** (5.1's environment, 5.2's user value), at index 1. On 5.1, 5.2 and
 ** LuaJIT every number is a double: lua_isinteger is true for a number
@@ -151,19 +151,6 @@ static LBP_UNUSED lua_Number lbp_tonumberx_(lua_State *L, int idx,
 }
 #define lua_tonumberx(L, idx, isnum) lbp_tonumberx_(L, idx, isnum)
 
-/* As 5.3: only a number (or numeric string) with an integral value that
-** fits converts; *isnum says whether it did. */
-static LBP_UNUSED lua_Integer lbp_tointegerx_(lua_State *L, int idx,
-                                              int *isnum) {
-  int ok = 0;
-  lua_Number n = lbp_tonumberx_(L, idx, &ok);
-  ok = ok && n == floor(n) && n >= -9223372036854775808.0 &&
-       n < 9223372036854775808.0;
-  if (isnum != NULL) *isnum = ok;
-  return ok ? (lua_Integer)n : 0;
-}
-#define lua_tointegerx(L, idx, isnum) lbp_tointegerx_(L, idx, isnum)
-
 static LBP_UNUSED const char *lbp_tolstring_(lua_State *L, int idx,
                                              size_t *len) {
   idx = lbp_absindex_(L, idx);
@@ -192,9 +179,33 @@ static LBP_UNUSED const char *lbp_tolstring_(lua_State *L, int idx,
 #define luaL_tolstring(L, idx, len) lbp_tolstring_(L, idx, len)
 #endif
 
-/* --- 5.1 and 5.2: 5.3's integers and typed lua_get* ------------------- */
+/* --- 5.1 and 5.2: 5.3's integers and typed lua_get*, __name ----------- */
 
 #if LUA_VERSION_NUM < 503
+/* luaL_newmetatable that also sets __name, as 5.3 does (error messages
+** and the Lua face's type checks read it). */
+static LBP_UNUSED int lbp_newmetatable_(lua_State *L, const char *tname) {
+  if (!(luaL_newmetatable)(L, tname)) return 0;
+  lua_pushstring(L, tname);
+  lua_setfield(L, -2, "__name");
+  return 1;
+}
+#define luaL_newmetatable(L, tname) lbp_newmetatable_(L, tname)
+
+/* As 5.3: only a number (or numeric string) with an integral value that
+** fits converts; *isnum says whether it did (5.2's own truncates 1.5). */
+static LBP_UNUSED lua_Integer lbp_tointegerx_(lua_State *L, int idx,
+                                              int *isnum) {
+  int ok = 0;
+  lua_Number n = lua_tonumberx(L, idx, &ok);
+  ok = ok && n == floor(n) && n >= -9223372036854775808.0 &&
+       n < 9223372036854775808.0;
+  if (isnum != NULL) *isnum = ok;
+  return ok ? (lua_Integer)n : 0;
+}
+#undef lua_tointegerx
+#define lua_tointegerx(L, idx, isnum) lbp_tointegerx_(L, idx, isnum)
+
 #define LUA_INTEGER_FMT "%td"   /* lua_Integer is ptrdiff_t before 5.3 */
 
 static LBP_UNUSED int lbp_isinteger_(lua_State *L, int idx) {
@@ -225,15 +236,6 @@ static LBP_UNUSED int lbp_geti_(lua_State *L, int idx, lua_Integer i) {
   return lua_type(L, -1);
 }
 #define lua_geti(L, idx, i) lbp_geti_(L, idx, i)
-
-/* luaL_newmetatable that also sets __name, as 5.3 does. */
-static LBP_UNUSED int lbp_newmetatable_(lua_State *L, const char *tname) {
-  if (!(luaL_newmetatable)(L, tname)) return 0;
-  lua_pushstring(L, tname);
-  (lua_setfield)(L, -2, "__name");
-  return 1;
-}
-#define luaL_newmetatable(L, tname) lbp_newmetatable_(L, tname)
 
 static LBP_UNUSED int lbp_getmetafield_(lua_State *L, int idx,
                                         const char *k) {

@@ -27,6 +27,7 @@
 #include "lloss.h"
 #include "lmodule.h"
 #include "loptim.h"
+#include "lsave.h"
 #include "lstate.h"
 #include "ltensor.h"
 
@@ -61,5 +62,6 @@ int luaopen_backprop_core(lua_State *L) {
   lbp_open_data(L);
   lbp_open_io(L);
   lbp_open_threads(L);
+  lbp_open_save(L);
   return 1;
 }

@@ -26,10 +26,12 @@
 */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io/serialize.h"
 #include "lmodule.h"
+#include "lsave.h"
 #include "lstate.h"
 #include "ltensor.h"
 
@@ -356,21 +358,41 @@ static int l_residual(lua_State *L) {
   return assemble(L, fn, "Residual", 1, 1);
 }
 
+/* bp.load(path): the network, and a table of the sections it knows
+** (lsave.h) that the file has, as strings, for the Lua face to decode
+** (nil when none). */
 static int l_load(lua_State *L) {
+  static const char *const names[LBP_NSECTIONS] = LBP_SECTIONS;
+  bp_section known[LBP_NSECTIONS];
+  unsigned char **file;
   const char *path;
   bp_error err;
   lmodule *m;
+  int k, found = 0;
   if (lua_type(L, 1) != LUA_TSTRING)
     lbp_error(L, "backprop.load", "path must be a string, got %s",
               luaL_typename(L, 1));
   path = lua_tostring(L, 1);
+  for (k = 0; k < LBP_NSECTIONS; k++) known[k].name = names[k];
+  file = lbp_bytesbox(L);            /* the sections point into it */
   m = lbp_newmodule(L, "Sequential");
-  if (bp_net_load(&m->net, path, &err) != BP_OK)
+  if (bp_net_load_sections(&m->net, path, known, LBP_NSECTIONS, file,
+                           &err) != BP_OK)
     lbp_error(L, "backprop.load", "%s", err.msg);
+  for (k = 0; k < LBP_NSECTIONS; k++) found |= known[k].data != NULL;
+  if (found) lua_createtable(L, 0, LBP_NSECTIONS);
+  else lua_pushnil(L);
+  for (k = 0; k < LBP_NSECTIONS && found; k++) {
+    if (known[k].data == NULL) continue;
+    lua_pushlstring(L, (const char *)known[k].data, known[k].len);
+    lua_setfield(L, -2, names[k]);
+  }
+  free(*file);
+  *file = NULL;
   if (!derive_children(m)) lbp_error(L, "backprop.load", "out of memory");
   m->initialized = 1;
   lbp_module_report(L, m);
-  return 1;
+  return 2;
 }
 
 static const luaL_Reg methods[] = {{"get", m_get}, {NULL, NULL}};

@@ -15,13 +15,11 @@
 **   layer_info(module) -> name, settings   (settings: nil for containers)
 **   out_shape(module, shape, fn) -> shape  in eval mode, batch first
 **   f32_bytes(number | tensor) -> string   float32, little-endian
-**   write_file(path, bytes, fn)
 */
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/bytes.h"
-#include "io/putfile.h"
 #include "io/safetensors.h"
 #include "lio.h"
 #include "lmodule.h"
@@ -360,15 +358,6 @@ static int l_f32_bytes(lua_State *L) {
   return 1;
 }
 
-static int l_write_file(lua_State *L) {
-  const char *fn = checkfn(L, 3), *path = checkpath(L, 1, fn);
-  size_t len;
-  const char *s = luaL_checklstring(L, 2, &len);
-  bp_error err;
-  if (bp_putfile(path, s, len, &err) != BP_OK) lbp_error(L, fn, "%s", err.msg);
-  return 0;
-}
-
 void lbp_open_io(lua_State *L) {
   static const luaL_Reg meta[] = {{"__gc", stfile_gc}, {NULL, NULL}};
   static const luaL_Reg none[] = {{NULL, NULL}};
@@ -376,7 +365,7 @@ void lbp_open_io(lua_State *L) {
     {"st_read", l_st_read}, {"st_copy", l_st_copy},
     {"st_tensor", l_st_tensor}, {"st_write", l_st_write},
     {"layer_info", l_layer_info}, {"out_shape", l_out_shape},
-    {"f32_bytes", l_f32_bytes}, {"write_file", l_write_file},
+    {"f32_bytes", l_f32_bytes},
     {NULL, NULL}
   };
   lbp_newclass(L, LBP_STFILE, meta, none, NULL, none);

@@ -152,16 +152,39 @@ static int m_num_parameters(lua_State *L) {
   return 1;
 }
 
+static int section_order(const void *a, const void *b) {
+  return strcmp(((const bp_section *)a)->name, ((const bp_section *)b)->name);
+}
+
+/* net:save(path [, sections]): sections, from the Lua face (predict.lua,
+** checkpoint.lua), maps section names to their bytes (serialize.h). */
 static int m_save(lua_State *L) {
   lbp_fname b;
   lmodule *m = lbp_modself(L, "save", &b);
+  bp_section sec[BP_MAX_SECTIONS];
+  size_t ns = 0;
   const char *path;
   bp_error err;
   if (lua_type(L, 2) != LUA_TSTRING)
     lbp_error(L, b.s, "path must be a string, got %s", luaL_typename(L, 2));
   path = lua_tostring(L, 2);
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {       /* the strings stay in the table */
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING ||
+          ns == BP_MAX_SECTIONS)
+        lbp_error(L, b.s, "sections must map at most %d names to strings",
+                  BP_MAX_SECTIONS);
+      sec[ns].name = lua_tostring(L, -2);
+      sec[ns].data = (const unsigned char *)lua_tolstring(L, -1, &sec[ns].len);
+      sec[ns++].required = 0;
+      lua_pop(L, 1);
+    }
+    qsort(sec, ns, sizeof *sec, section_order);
+  }
   lbp_ensure_init(L, m);
-  if (bp_net_save(&m->net, path, &err) != BP_OK)
+  if (bp_net_save_sections(&m->net, path, sec, ns, &err) != BP_OK)
     lbp_error(L, b.s, "%s", err.msg);
   return 0;
 }

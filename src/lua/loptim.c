@@ -14,6 +14,7 @@
 
 #include "lmodule.h"
 #include "loptim.h"
+#include "ltensor.h"
 #include "train/clip.h"
 
 loptim *lbp_checkoptim(lua_State *L, int idx, const char *fn,
@@ -61,6 +62,21 @@ static double *num(bp_optim *o, const field *f) {
 
 static int *flag(bp_optim *o, const field *f) {
   return (int *)(void *)((char *)o + f->off);
+}
+
+/* Push the value of field f of o: a number, a boolean, or a pair {a, b}. */
+static void push_field(lua_State *L, bp_optim *o, const field *f) {
+  if (f->type == NUM) {
+    lua_pushnumber(L, *num(o, f));
+  } else if (f->type == BOOL) {
+    lua_pushboolean(L, *flag(o, f));
+  } else {
+    lua_createtable(L, 2, 0);
+    lua_pushnumber(L, num(o, f)[0]);
+    lua_rawseti(L, -2, 1);
+    lua_pushnumber(L, num(o, f)[1]);
+    lua_rawseti(L, -2, 2);
+  }
 }
 
 static const field *find(bp_optim_kind kind, const char *key) {
@@ -190,15 +206,7 @@ static int o_index(lua_State *L) {
   }
   f = find(o->o.kind, k);
   if (f == NULL) lua_pushnil(L);
-  else if (f->type == NUM) lua_pushnumber(L, *num(&o->o, f));
-  else if (f->type == BOOL) lua_pushboolean(L, *flag(&o->o, f));
-  else {
-    lua_createtable(L, 2, 0);
-    lua_pushnumber(L, num(&o->o, f)[0]);
-    lua_rawseti(L, -2, 1);
-    lua_pushnumber(L, num(&o->o, f)[1]);
-    lua_rawseti(L, -2, 2);
-  }
+  else push_field(L, &o->o, f);
   return 1;
 }
 
@@ -216,6 +224,167 @@ static int o_newindex(lua_State *L) {
   v = lbp_checkfinite(L, 3, fn, "lr");
   if (v < 0) lbp_error(L, fn, "lr must be >= 0, got %g", v);
   o->o.lr = v;
+  return 0;
+}
+
+/* --- state ------------------------------------------------------------ */
+
+/* Parameter tensor j (0-based, net:parameters() order) of the network,
+** or NULL past the last; *at gets its place in the optimizer's buffers. */
+static const bp_param *param(const bp_net *net, int j, size_t *at) {
+  size_t i;
+  int k;
+  for (i = 0; i < net->nlayers; i++)
+    for (k = 0; k < net->layers[i].nparams; k++)
+      if (j-- == 0) {
+        *at = (size_t)(net->layers[i].p[k].data - net->params);
+        return &net->layers[i].p[k];
+      }
+  return NULL;
+}
+
+/* opt:state(): everything a run has changed or may need to go on, as a
+** plain table, PyTorch's state_dict in Lua's terms: kind ("Adam"), step
+** (updates done), options (every hyperparameter, lr as it is now: what
+** the constructor takes) and each state buffer named as torch.optim
+** names it (optim.h): a list of copies, one tensor per parameter tensor
+** in net:parameters() order, of its shape. */
+static int o_state(lua_State *L) {
+  lmodule *m;
+  loptim *o = checkself(L, "state", &m);
+  const bp_net *net = &m->net;
+  const char *names[3];
+  float *bufs[3];
+  const bp_param *p;
+  char fn[64];
+  size_t i, at;
+  int k, j, nb = bp_optim_buffers(&o->o, names, bufs);
+  snprintf(fn, sizeof fn, "backprop.%s:state", o->name);
+  lua_createtable(L, 0, 3 + nb);
+  lua_pushstring(L, o->name);
+  lua_setfield(L, -2, "kind");
+  lua_pushinteger(L, (lua_Integer)o->o.steps);
+  lua_setfield(L, -2, "step");
+  lua_newtable(L);
+  for (i = 0; i < NFIELDS; i++) {
+    if (!(FIELDS[i].kinds & K(o->o.kind))) continue;
+    push_field(L, &o->o, &FIELDS[i]);
+    lua_setfield(L, -2, FIELDS[i].key);
+  }
+  lua_setfield(L, -2, "options");
+  for (k = 0; k < nb; k++) {
+    lua_newtable(L);
+    for (j = 0; (p = param(net, j, &at)) != NULL; j++) {
+      ltensor *t = lbp_newtensor(L, p->ndim, p->shape, fn);
+      memcpy(t->t.data, bufs[k] + at, p->numel * sizeof(float));
+      lua_rawseti(L, -2, j + 1);
+    }
+    lua_setfield(L, -2, names[k]);
+  }
+  return 1;
+}
+
+/* The options table at idx (a state's) checked against this optimizer's:
+** every one there and equal, lr aside; returns the state's lr. */
+static double check_state_options(lua_State *L, const char *fn, loptim *o,
+                                  int idx) {
+  const char *keys[NFIELDS + 1];
+  char what[96];
+  bp_optim cfg = o->o;
+  size_t i, n = 0;
+  for (i = 0; i < NFIELDS; i++)
+    if (FIELDS[i].kinds & K(o->o.kind)) keys[n++] = FIELDS[i].key;
+  keys[n] = NULL;
+  snprintf(what, sizeof what, "%s: state.options", fn);
+  lbp_checkoptions(L, idx, what, keys);
+  for (i = 0; i < NFIELDS; i++) {
+    const field *f = &FIELDS[i];
+    if (!(f->kinds & K(o->o.kind))) continue;
+    if (lua_getfield(L, idx, f->key) == LUA_TNIL)
+      lbp_error(L, fn, "state.options.%s is missing", f->key);
+    parse(L, what, &cfg, f);
+    if (f == &FIELDS[0]) continue;        /* lr: the state's is taken */
+    if (f->type == BOOL ? *flag(&cfg, f) != *flag(&o->o, f)
+                        : (num(&cfg, f)[0] != num(&o->o, f)[0] ||
+                           (f->type == PAIR &&
+                            num(&cfg, f)[1] != num(&o->o, f)[1])))
+      lbp_error(L, fn, "the state's %s differs from this optimizer's (make "
+                "the optimizer with the state's options: bp.%s(net, "
+                "state.options))", f->key, o->name);
+  }
+  if (!(cfg.lr >= 0)) lbp_error(L, fn, "state.options.lr must be >= 0");
+  return cfg.lr;
+}
+
+/* opt:load_state(state): a state from opt:state() of an optimizer of the
+** same kind and options (lr aside: it takes the state's) for a network of
+** the same parameter shapes. Everything is checked before anything
+** changes. */
+static int o_load_state(lua_State *L) {
+  lmodule *m;
+  loptim *o = checkself(L, "load_state", &m);
+  const bp_net *net = &m->net;
+  const char *names[3], *keys[3 + 3 + 1] = {"kind", "step", "options"};
+  float *bufs[3];
+  const bp_param *p;
+  char fn[64], what[64];
+  lua_Integer step;
+  double lr;
+  size_t at;
+  int k, j, ok = 0, pass, nb = bp_optim_buffers(&o->o, names, bufs);
+  snprintf(fn, sizeof fn, "backprop.%s:load_state", o->name);
+  if (!lua_istable(L, 2))
+    lbp_error(L, fn, "state must be a table (from opt:state()), got %s",
+              luaL_typename(L, 2));
+  lua_settop(L, 2);
+  if (lua_getfield(L, 2, "kind") != LUA_TSTRING ||
+      strcmp(lua_tostring(L, -1), o->name) != 0)
+    lbp_error(L, fn, "the state is of %s, this optimizer is %s",
+              lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                             : luaL_typename(L, -1),
+              o->name);
+  step = lua_getfield(L, 2, "step") == LUA_TNUMBER
+             ? lua_tointegerx(L, -1, &ok) : 0;
+  if (!ok || step < 0)
+    lbp_error(L, fn, "state.step must be an integer >= 0, got %s",
+              lua_isnumber(L, -1) ? lua_tostring(L, -1) : luaL_typename(L, -1));
+  if (lua_getfield(L, 2, "options") != LUA_TTABLE)                /* 5 */
+    lbp_error(L, fn, "state.options must be a table, got %s",
+              luaL_typename(L, -1));
+  lr = check_state_options(L, fn, o, 5);
+  for (k = 0; k < nb; k++) keys[3 + k] = names[k];
+  keys[3 + nb] = NULL;
+  lbp_checkoptions(L, 2, fn, keys);
+  /* Pass 0 checks every buffer, pass 1 copies. */
+  for (pass = 0; pass < 2; pass++)
+    for (k = 0; k < nb; k++) {
+      if (lua_getfield(L, 2, names[k]) != LUA_TTABLE)
+        lbp_error(L, fn, "state.%s must be a list of tensors, got %s",
+                  names[k], luaL_typename(L, -1));
+      for (j = 0; param(net, j, &at) != NULL; j++) {}
+      if (luaL_len(L, -1) != j)
+        lbp_error(L, fn, "state.%s has %d tensors, the network %d "
+                  "parameter tensors", names[k], (int)luaL_len(L, -1), j);
+      for (j = 0; (p = param(net, j, &at)) != NULL; j++) {
+        ltensor *t;
+        snprintf(what, sizeof what, "state.%s[%d]", names[k], j + 1);
+        lua_rawgeti(L, -1, j + 1);
+        t = lbp_checktensor(L, -1, fn, what);
+        if (pass == 1) {
+          memcpy(bufs[k] + at, t->t.data, p->numel * sizeof(float));
+        } else if (t->t.ndim != p->ndim ||
+                   memcmp(t->t.shape, p->shape, p->ndim * sizeof *p->shape)) {
+          lbp_shapebuf a, b;
+          bp_shape_str(p->ndim, p->shape, b.s, sizeof b.s);
+          lbp_error(L, fn, "%s has shape %s, its parameter %s", what,
+                    lbp_shape(&t->t, &a), b.s);
+        }
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 1);
+    }
+  o->o.lr = lr;
+  o->o.steps = (long long)step;
   return 0;
 }
 
@@ -298,6 +467,7 @@ static int l_clip_grad_value(lua_State *L) {
 
 static const luaL_Reg methods[] = {
   {"step", o_step}, {"zero_grad", o_zero_grad},
+  {"state", o_state}, {"load_state", o_load_state},
   {NULL, NULL}
 };
 

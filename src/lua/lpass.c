@@ -193,10 +193,74 @@ static int m_backward(lua_State *L) {
   return 1;
 }
 
+/* --- the game path from LuaJIT's FFI ---------------------------------
+** Under LuaJIT, src/backprop/ffi.lua runs net:forward(tbl, outtbl) through
+** the FFI: it copies the table into a float array, calls lbp_ffi_forward
+** below (a call the JIT compiles, where a C API call from a trace is a
+** costly exit), and copies the outputs back. The maths is the same call
+** of the core as forward_table's. Whatever this function will not do, it
+** refuses with -1 before running anything, and the Lua side then makes
+** the classic call, which does it or raises the usual error. The Lua side
+** finds the function through internal.ffi, a light userdata pointing at
+** lbp_ffi (so nothing needs exporting from the shared object), and a net's
+** handle through internal.ffi_handle(net). Stable: version 1's layout. */
+
+/* Forward one sample of nx floats at x (the handle's net), the outputs to
+** y (room for cap floats). Returns the number of outputs, or -1 when the
+** classic call must run instead: the module closed or its weights not yet
+** drawn, a value of x not finite, an input the net refuses, an output not
+** one vector or longer than cap. */
+static int lbp_ffi_forward(void *handle, const float *x, size_t nx, float *y,
+                           size_t cap) {
+  lmodule *m = handle;
+  const bp_shape *os;
+  bp_shape in;
+  bp_error err;
+  float *row;
+  size_t i;
+  if (m->closed || !lbp_module_root(m)->initialized) return -1;
+  for (i = 0; i < nx; i++)
+    if (x[i] - x[i] != 0) return -1;              /* NaN or infinity */
+  m->net.rng = m->rng;
+  m->net.pool = m->pool != NULL ? *m->pool : NULL;
+  in.ndim = 1;
+  in.d[0] = nx;
+  if (bp_net_input_buffer(&m->net, 1, &in, &row, &err) != BP_OK) return -1;
+  os = &m->net.shape[m->net.nlayers];
+  if (os->ndim != 1 || os->d[0] > cap) return -1;
+  memcpy(row, x, nx * sizeof *x);
+  if (bp_net_forward(&m->net, row, 1, &in, &err) != BP_OK) return -1;
+  memcpy(y, bp_net_output(&m->net), os->d[0] * sizeof *y);
+  return (int)os->d[0];
+}
+
+/* What internal.ffi points at; src/backprop/ffi.lua declares it as
+** struct { int version; int (*forward)(...); }. */
+static const struct {
+  int version;
+  int (*forward)(void *, const float *, size_t, float *, size_t);
+} lbp_ffi = {1, lbp_ffi_forward};
+
+/* internal.ffi_handle(net): the module's handle for lbp_ffi_forward, a
+** light userdata (valid while net lives). */
+static int l_ffi_handle(lua_State *L) {
+  lua_pushlightuserdata(L, lbp_checkmodule(L, 1, "backprop.internal.ffi_handle",
+                                           "net"));
+  return 1;
+}
+
 static const luaL_Reg methods[] = {
   {"forward", m_forward}, {"backward", m_backward}, {NULL, NULL}
 };
 
 void lbp_open_passes(lua_State *L) {
+  static const luaL_Reg internal[] = {
+    {"ffi_handle", l_ffi_handle}, {NULL, NULL}
+  };
   lbp_module_methods(L, methods, NULL);
+  lbp_setinternal(L, internal);
+  lua_getfield(L, -1, "internal");
+  lua_pushlightuserdata(L, (void *)&lbp_ffi);
+  lua_setfield(L, -2, "ffi");
+  lua_pop(L, 1);
 }

@@ -1,6 +1,7 @@
 /*
 ** bytes.h: little-endian numbers into and out of a byte buffer, for the
-** model file (serialize.c, model_v1.c). A reader never reads past its
+** model file (serialize.c, model_v1.c) and its sections' values
+** (the binding's lsave.c). A reader never reads past its
 ** end: each get returns 0 instead.
 */
 #ifndef BP_BYTES_H
@@ -32,6 +33,15 @@ static inline int bp_get32(bp_reader *r, uint32_t *v) {
   return 1;
 }
 
+static inline int bp_get64(bp_reader *r, uint64_t *v) {
+  uint32_t lo = 0, hi = 0;
+  if (bp_left(r) < 8) return 0;
+  bp_get32(r, &lo);
+  bp_get32(r, &hi);
+  *v = (uint64_t)hi << 32 | lo;
+  return 1;
+}
+
 static inline int bp_getf(bp_reader *r, float *f) {
   uint32_t v;
   if (!bp_get32(r, &v)) return 0;
@@ -45,6 +55,11 @@ static inline unsigned char *bp_put32(unsigned char *p, uint32_t v) {
   p[2] = (unsigned char)(v >> 16);
   p[3] = (unsigned char)(v >> 24);
   return p + 4;
+}
+
+static inline unsigned char *bp_put64(unsigned char *p, uint64_t v) {
+  p = bp_put32(p, (uint32_t)v);
+  return bp_put32(p, (uint32_t)(v >> 32));
 }
 
 static inline unsigned char *bp_putf(unsigned char *p, float f) {

@@ -16,7 +16,7 @@
 
 #include "base/alloc.h"
 #include "io/bytes.h"
-#include "io/putfile.h"
+#include "io/file.h"
 #include "io/safetensors.h"
 
 static const struct {
@@ -870,7 +870,7 @@ bp_status bp_st_write(const char *path, const bp_st_entry *t, size_t n,
   size_t size;
   bp_status st = bp_st_encode(t, n, meta, nmeta, &buf, &size, err);
   if (st != BP_OK) return st;
-  st = bp_putfile(path, buf, size, err);
+  st = bp_file_write(path, buf, size, err);
   free(buf);
   return st;
 }

@@ -1,13 +1,12 @@
 /* serialize.c: the model file format (see serialize.h). */
-#include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "io/bytes.h"
 #include "io/crc32.h"
+#include "io/file.h"
 #include "io/model_v1.h"
 #include "io/serialize.h"
 
@@ -66,54 +65,47 @@ static unsigned char *put_record(unsigned char *p, const bp_layer *l) {
   return p;
 }
 
-static bp_status write_all(const char *path, const unsigned char *buf,
-                           size_t n, bp_error *err) {
-  size_t plen = strlen(path);
-  char *tmp = bp_malloc(plen + 5);
-  FILE *f;
-  int ok;
-  if (tmp == NULL) return bp_fail(err, BP_ENOMEM, "out of memory");
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp", 5);
-  f = fopen(tmp, "wb");
-  if (f == NULL) {
-    bp_status st = bp_fail(err, BP_EIO, "cannot write '%s': %s", tmp,
-                           strerror(errno));
-    free(tmp);
-    return st;
-  }
-  ok = fwrite(buf, 1, n, f) == n;
-  ok = (fflush(f) == 0) && ok;
-  ok = (fclose(f) == 0) && ok;
-  if (ok && rename(tmp, path) != 0) {
-#if defined(_WIN32)
-    /* Windows will not rename over an existing file. Elsewhere rename
-    ** replaces a file atomically, and a failure is a real error: removing
-    ** path there would delete the previous model (or an empty directory
-    ** named path) for nothing. */
-    remove(path);
-    ok = rename(tmp, path) == 0;
-#else
-    ok = 0;
-#endif
-  }
-  if (!ok) {
-    bp_status st = bp_fail(err, BP_EIO, "cannot write '%s': %s", path,
-                           strerror(errno));
-    remove(tmp);
-    free(tmp);
-    return st;
-  }
-  free(tmp);
-  return BP_OK;
+/* Bytes of the section list (version 3): count, then each section. */
+static size_t sections_len(const bp_section *sec, size_t ns) {
+  size_t n = 4, i;
+  for (i = 0; i < ns; i++) n += 1 + strlen(sec[i].name) + 1 + 8 + sec[i].len;
+  return n;
 }
 
-bp_status bp_net_save(const bp_net *net, const char *path, bp_error *err) {
+static unsigned char *put_sections(unsigned char *p, const bp_section *sec,
+                                   size_t ns) {
+  size_t i;
+  p = bp_put32(p, (uint32_t)ns);
+  for (i = 0; i < ns; i++) {
+    size_t len = strlen(sec[i].name);
+    *p++ = (unsigned char)len;
+    memcpy(p, sec[i].name, len);
+    p += len;
+    *p++ = sec[i].required ? 1 : 0;
+    p = bp_put64(p, (uint64_t)sec[i].len);
+    if (sec[i].len > 0) memcpy(p, sec[i].data, sec[i].len);
+    p += sec[i].len;
+  }
+  return p;
+}
+
+bp_status bp_net_save_sections(const bp_net *net, const char *path,
+                               const bp_section *sec, size_t ns,
+                               bp_error *err) {
   size_t nf = count_floats(net), size, i, j;
   unsigned char *buf, *p;
   bp_status st;
   int k;
-  size = 8 + 4 + 4 + 8 + nf * 4 + 4;
+  for (i = 0; i < ns; i++) {
+    size_t len = strlen(sec[i].name);
+    if (len == 0 || len > 255)
+      return bp_fail(err, BP_EINVAL, "section name '%s' must have 1 to 255 "
+                     "bytes", sec[i].name);
+    for (j = 0; j < i; j++)
+      if (strcmp(sec[i].name, sec[j].name) == 0)
+        return bp_fail(err, BP_EINVAL, "section '%s' twice", sec[i].name);
+  }
+  size = 8 + 4 + 4 + 8 + nf * 4 + sections_len(sec, ns) + 4;
   for (i = 0; i < net->nlayers; i++) size += 8 + record_len(&net->layers[i]);
   buf = bp_malloc(size);
   if (buf == NULL) return bp_fail(err, BP_ENOMEM, "out of memory saving");
@@ -121,45 +113,23 @@ bp_status bp_net_save(const bp_net *net, const char *path, bp_error *err) {
   p = bp_put32(buf + 8, BP_FORMAT_VERSION);
   p = bp_put32(p, (uint32_t)net->nlayers);
   for (i = 0; i < net->nlayers; i++) p = put_record(p, &net->layers[i]);
-  p = bp_put32(p, (uint32_t)nf);
-  p = bp_put32(p, (uint32_t)((uint64_t)nf >> 32));
+  p = bp_put64(p, (uint64_t)nf);
   for (i = 0; i < net->nlayers; i++)
     for (k = 0; k < net->layers[i].nparams; k++)
       for (j = 0; j < net->layers[i].p[k].numel; j++)
         p = bp_putf(p, net->layers[i].p[k].data[j]);
+  p = put_sections(p, sec, ns);
   bp_put32(p, bp_crc32(0, buf, size - 4));
-  st = write_all(path, buf, size, err);
+  st = bp_file_write(path, buf, size, err);
   free(buf);
   return st;
 }
 
-/* --- reading: the whole file in memory, a cursor that checks bounds --- */
-
-static bp_status read_file(const char *path, unsigned char **buf, size_t *n,
-                           bp_error *err) {
-  FILE *f = fopen(path, "rb");
-  long size;
-  if (f == NULL)
-    return bp_fail(err, BP_EIO, "cannot open '%s': %s", path, strerror(errno));
-  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
-      fseek(f, 0, SEEK_SET) != 0) {
-    fclose(f);
-    return bp_fail(err, BP_EIO, "cannot read '%s'", path);
-  }
-  *buf = bp_malloc(size > 0 ? (size_t)size : 1);
-  if (*buf == NULL) {
-    fclose(f);
-    return bp_fail(err, BP_ENOMEM, "out of memory reading '%s'", path);
-  }
-  if (fread(*buf, 1, (size_t)size, f) != (size_t)size) {
-    fclose(f);
-    free(*buf);
-    return bp_fail(err, BP_EIO, "cannot read '%s'", path);
-  }
-  fclose(f);
-  *n = (size_t)size;
-  return BP_OK;
+bp_status bp_net_save(const bp_net *net, const char *path, bp_error *err) {
+  return bp_net_save_sections(net, path, NULL, 0, err);
 }
+
+/* --- reading: the whole file in memory, a cursor that checks bounds --- */
 
 /* The settings and state of a version 2 record (see serialize.h) into l;
 ** *newer is set when the record holds a setting this build does not
@@ -274,15 +244,83 @@ static bp_status header(const char *path, bp_reader *r, uint32_t *version,
   return BP_OK;
 }
 
+/* The section list of a version 3 file, at r after the weights: each
+** header checked against the bytes left; r is left after the list. */
+static bp_status section_lengths(const char *path, bp_reader *r,
+                                 bp_error *err) {
+  uint32_t ns = 0, i;
+  if (!bp_get32(r, &ns)) return TRUNCATED("sections");
+  if (ns > BP_MAX_SECTIONS)
+    return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (%lu sections, at most "
+                   "%d)", path, (unsigned long)ns, BP_MAX_SECTIONS);
+  for (i = 0; i < ns; i++) {
+    unsigned len = 0, flags = 0;
+    uint64_t n = 0;
+    if (!bp_get8(r, &len) || bp_left(r) < len) return TRUNCATED("sections");
+    r->p += len;
+    if (!bp_get8(r, &flags) || !bp_get64(r, &n) || n > bp_left(r))
+      return TRUNCATED("sections");
+    r->p += n;
+  }
+  return BP_OK;
+}
+
+/* Whether the name of len bytes at p is `name`. */
+static int named(const unsigned char *p, unsigned len, const char *name) {
+  return strlen(name) == len && memcmp(p, name, len) == 0;
+}
+
+/* The sections of a file section_lengths() accepted, at r: names of 1 to
+** 255 bytes without a zero byte, each once; those in known[0..nk) point
+** into the file, a required one this build does not know refuses it. */
+static bp_status sections(const char *path, bp_reader *r, bp_section *known,
+                          size_t nk, bp_error *err) {
+  const unsigned char *name[BP_MAX_SECTIONS];
+  unsigned nlen[BP_MAX_SECTIONS];
+  uint32_t ns = 0, i, j;
+  size_t k;
+  bp_get32(r, &ns);
+  for (i = 0; i < ns; i++) {
+    unsigned flags = 0;
+    uint64_t n = 0;
+    bp_get8(r, &nlen[i]);
+    name[i] = r->p;
+    r->p += nlen[i];
+    bp_get8(r, &flags);
+    bp_get64(r, &n);
+    if (nlen[i] == 0 || memchr(name[i], 0, nlen[i]) != NULL)
+      return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (section %lu has no "
+                     "name, or a zero byte in it)", path, (unsigned long)i + 1);
+    for (j = 0; j < i; j++)
+      if (nlen[j] == nlen[i] && memcmp(name[j], name[i], nlen[i]) == 0)
+        return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (section '%.*s' "
+                       "twice)", path, (int)nlen[i], (const char *)name[i]);
+    for (k = 0; k < nk && !named(name[i], nlen[i], known[k].name); k++) {}
+    if (k < nk) {
+      known[k].data = r->p;
+      known[k].len = (size_t)n;
+    } else if (flags & 1) {
+      return bp_fail(err, BP_EFORMAT, "'%s' has a section '%.*s' that this "
+                     "build does not know (written by a newer backprop?)",
+                     path, (int)nlen[i], (const char *)name[i]);
+    }
+    r->p += n;
+  }
+  return BP_OK;
+}
+
 /* Everything that can be checked without allocating, in this order:
-** the lengths (each record's, then the weights' against the bytes left),
-** the checksum, so that damage is reported as such, then each record and
-** the parameter count against the topology. */
+** the lengths (each record's, the weights' and each section's against
+** the bytes left), the checksum, so that damage is reported as such, then
+** each record and the parameter count against the topology, and the
+** sections (the known ones into known[]). */
 static bp_status check(const char *path, const unsigned char *buf,
-                       size_t size, bp_error *err) {
+                       size_t size, bp_section *known, size_t nk,
+                       bp_error *err) {
   bp_reader r;
-  uint32_t version, nl, i, len = 0, lo, hi, crc = 0;
-  uint64_t nf = 0, want;
+  const unsigned char *list = NULL;       /* the sections, version 3 */
+  uint32_t version, nl, i, len = 0, crc = 0;
+  uint64_t nf = 0, want = 0;
   bp_status st;
   r.p = buf;
   r.end = buf + size;
@@ -295,13 +333,17 @@ static bp_status check(const char *path, const unsigned char *buf,
     if (len > bp_left(&r)) return TRUNCATED("layers");
     r.p += len;
   }
-  if (!bp_get32(&r, &lo) || !bp_get32(&r, &hi))
-    return TRUNCATED("parameter count");
-  want = (uint64_t)hi << 32 | lo;
-  if (bp_left(&r) / 4 < want + 1) return TRUNCATED("weights");
-  if (bp_left(&r) != 4 * (want + 1))
+  if (!bp_get64(&r, &want)) return TRUNCATED("parameter count");
+  if (want > bp_left(&r) / 4) return TRUNCATED("weights");
+  r.p += 4 * want;
+  if (version >= 3) {
+    list = r.p;
+    st = section_lengths(path, &r, err);
+    if (st != BP_OK) return st;
+  }
+  if (bp_left(&r) < 4) return TRUNCATED(version >= 3 ? "checksum" : "weights");
+  if (bp_left(&r) > 4)
     return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (trailing bytes)", path);
-  r.p = buf + size - 4;
   bp_get32(&r, &crc);
   if (crc != bp_crc32(0, buf, size - 4))
     return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (checksum mismatch)",
@@ -319,7 +361,9 @@ static bp_status check(const char *path, const unsigned char *buf,
     return bp_fail(err, BP_EFORMAT, "'%s' is corrupt (%llu parameters for a "
                    "topology of %llu)", path, (unsigned long long)want,
                    (unsigned long long)nf);
-  return BP_OK;
+  if (list == NULL) return BP_OK;
+  r.p = list;
+  return sections(path, &r, known, nk, err);
 }
 
 /* A file that check() accepted. */
@@ -368,13 +412,29 @@ static bp_status build(bp_net *net, const char *path,
   return BP_OK;
 }
 
-bp_status bp_net_load(bp_net *net, const char *path, bp_error *err) {
+bp_status bp_net_load_sections(bp_net *net, const char *path,
+                               bp_section *known, size_t nk,
+                               unsigned char **file, bp_error *err) {
   unsigned char *buf = NULL;
-  size_t size = 0;
-  bp_status st = read_file(path, &buf, &size, err);
+  size_t size = 0, k;
+  bp_status st;
+  for (k = 0; k < nk; k++) {
+    known[k].data = NULL;
+    known[k].len = 0;
+  }
+  st = bp_file_read(path, &buf, &size, err);
   if (st != BP_OK) return st;
-  st = check(path, buf, size, err);
+  st = check(path, buf, size, known, nk, err);
   if (st == BP_OK) st = build(net, path, buf, size, err);
+  if (st == BP_OK && file != NULL) {
+    *file = buf;
+    return BP_OK;
+  }
+  for (k = 0; k < nk; k++) known[k].data = NULL;
   free(buf);
   return st;
+}
+
+bp_status bp_net_load(bp_net *net, const char *path, bp_error *err) {
+  return bp_net_load_sections(net, path, NULL, 0, NULL, err);
 }

@@ -4,7 +4,7 @@
 ** little-endian, whatever the machine:
 **
 **   8 bytes   magic "\x89BPNET\r\n" (the \r\n catches text-mode mangling)
-**   u32       format version (2)
+**   u32       format version (3)
 **   u32       number of layers L
 **   L times:  u32 kind (layer.h), u32 record length R, then R bytes:
 **               u32 number of settings S, then S times:
@@ -17,7 +17,18 @@
 **   u64       number of parameter floats P (no padding)
 **   P x f32   each layer's parameters in order (Linear: weight, out x in
 **             row-major, then bias)
+**   u32       number of sections S (at most BP_MAX_SECTIONS), then S
+**             times: u8 name length (1-255), the name, u8 flags (bit 0:
+**             required), u64 length N, N bytes
 **   u32       CRC-32 (IEEE) of every byte before it
+**
+** Sections carry what travels with a network but is not the network: the
+** binding's predictor metadata ("predictor": scaler, class names, the
+** user's values) and checkpoints ("checkpoint": optimizer, scheduler and
+** generator states, the epoch), each an opaque run of bytes here (the
+** binding's lsave.c encodes them). A reader takes the sections it knows
+** and skips the others, unless one is marked required: then it refuses the
+** file, as it refuses a layer it does not know.
 **
 ** Settings are written by the class's schema (layer.h), every one of
 ** them, so a new setting or a new layer needs no change here. A setting
@@ -26,14 +37,14 @@
 ** newer backprop) is an error naming it, as is an unknown kind: it may
 ** change what the layer computes, so it is never skipped.
 **
-** Version 1 files (12-byte records of in, out, alpha for kinds 1-7, fixed
-** 48-byte records and the state for the others; see model_v1.c) still
-** load.
+** Version 2 files (the same without the section list) and version 1
+** files (12-byte records of in, out, alpha for kinds 1-7, fixed 48-byte
+** records and the state for the others; see model_v1.c) still load.
 **
 ** Loading reads the file once, checks every count and length against the
 ** bytes there are and then the checksum before it allocates anything
-** whose size the file claims. Saving writes "<path>.tmp" and renames it
-** over path, so an interrupted save leaves the previous file intact.
+** whose size the file claims. Saving replaces the file whole or not at
+** all (bp_file_write, io/file.h).
 */
 #ifndef BP_SERIALIZE_H
 #define BP_SERIALIZE_H
@@ -41,10 +52,30 @@
 #include "base/status.h"
 #include "nn/net.h"
 
-#define BP_FORMAT_VERSION 2
+#define BP_FORMAT_VERSION 3
+#define BP_MAX_SECTIONS 64
+
+/* A section: its name (1 to 255 bytes, no zero byte), whether a reader
+** that does not know it must refuse the file, and its bytes. */
+typedef struct bp_section {
+  const char *name;
+  int required;
+  const unsigned char *data;
+  size_t len;
+} bp_section;
 
 bp_status bp_net_save(const bp_net *net, const char *path, bp_error *err);
+/* The same with ns sections, each name once. */
+bp_status bp_net_save_sections(const bp_net *net, const char *path,
+                               const bp_section *sections, size_t ns,
+                               bp_error *err);
 /* On success *net is built and owns its memory (free with bp_net_free). */
 bp_status bp_net_load(bp_net *net, const char *path, bp_error *err);
+/* The same, and the sections named in known[0..nk): on success each one's
+** data and len are set (data NULL when the file has none), pointing into
+** *file, the file's bytes, which the caller frees with free(). */
+bp_status bp_net_load_sections(bp_net *net, const char *path,
+                               bp_section *known, size_t nk,
+                               unsigned char **file, bp_error *err);
 
 #endif

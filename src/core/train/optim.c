@@ -125,6 +125,32 @@ size_t bp_optim_state_bytes(const bp_optim *o) {
          sizeof(float);
 }
 
+int bp_optim_buffers(const bp_optim *o, const char *names[3],
+                     float *bufs[3]) {
+  /* by kind (optim.h numbers them 1..6): what m, v and w hold */
+  static const char *const M[] = {NULL, "momentum_buffer", "exp_avg",
+                                  "exp_avg", "momentum_buffer", NULL, "prev"};
+  static const char *const V[] = {NULL, NULL, "exp_avg_sq", "exp_avg_sq",
+                                  "square_avg", "sum", "step_size"};
+  static const char *const W[] = {NULL, NULL, "max_exp_avg_sq",
+                                  "max_exp_avg_sq", "grad_avg", NULL, NULL};
+  int n = 0;
+  if (o->kind < BP_SGD || o->kind > BP_RPROP) return 0;
+  if (o->m != NULL) {
+    names[n] = M[o->kind];
+    bufs[n++] = o->m;
+  }
+  if (o->v != NULL) {
+    names[n] = V[o->kind];
+    bufs[n++] = o->v;
+  }
+  if (o->w != NULL) {
+    names[n] = W[o->kind];
+    bufs[n++] = o->w;
+  }
+  return n;
+}
+
 /* SGD's loops are small.h's (the per-sample hot path); every other rule's
 ** are update.h's, one loop per option set, vectorized. */
 void bp_optim_sgd_part(const bp_optim *o, const float *params, float *p,

@@ -84,6 +84,13 @@ bp_status bp_optim_init(bp_optim *o, size_t n, bp_error *err);
 void bp_optim_free(bp_optim *o);                  /* idempotent */
 /* Bytes of state that init allocated. */
 size_t bp_optim_state_bytes(const bp_optim *o);
+/* The state buffers this configuration uses (each o->n floats), named as
+** torch.optim names them: SGD's and RMSprop's "momentum_buffer", Adam's
+** "exp_avg", "exp_avg_sq" and "max_exp_avg_sq" (amsgrad), RMSprop's
+** "square_avg" and "grad_avg" (centered), Adagrad's "sum", Rprop's "prev"
+** (the last gradient) and "step_size". Up to 3 into names and bufs, in a
+** fixed order; returns how many. With o->steps, all a run's state. */
+int bp_optim_buffers(const bp_optim *o, const char *names[3], float *bufs[3]);
 void bp_optim_step(bp_optim *o, float *params, const float *grads);
 /* SGD's update (o->kind BP_SGD) of the m parameters at p, a piece of the
 ** buffer params that the optimizer steps, with their gradients g: what
