@@ -522,7 +522,7 @@ static int l_last_layer(lua_State *L) {
 static int l_fused(lua_State *L) {
   lmodule *m = lbp_checkmodule(L, 1, "backprop.internal.fused", "network");
   if (!lua_isnoneornil(L, 2)) m->net.chain_off = !lua_toboolean(L, 2);
-  lua_pushboolean(L, m->net.dense != NULL && !m->net.chain_off);
+  lua_pushboolean(L, m->net.ndense > 0 && !m->net.chain_off);
   lua_pushinteger(L, (lua_Integer)m->net.chain_steps);
   return 2;
 }

@@ -2,13 +2,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "base/alloc.h"
 #include "nn/chain.h"
 
 /* The layers as dense layers into d (NULL: just count them); 0 when they
 ** are not a chain. Layer i is dense, i + 1 its activation when its class
 ** has dense_act; y and z are the activations the general path keeps in
-** net->act, once the scratch is laid out. */
+** net->act. */
 static size_t walk(bp_net *net, bp_dense *d) {
   size_t i = 0, k = 0, n = net->nlayers;
   while (i < n) {
@@ -20,10 +19,8 @@ static size_t walk(bp_net *net, bp_dense *d) {
       memset(e, 0, sizeof *e);
       c->dense(&net->layers[i], e);
       if (act) net->step[i + 1].cls->dense_act(&net->layers[i + 1], e);
-      if (net->scratch != NULL) {
-        e->y = net->act[i + 1];
-        e->z = net->act[i + 1 + act];
-      }
+      e->y = net->act[i + 1];
+      e->z = net->act[i + 1 + act];
     }
     i += 1 + act;
     k++;
@@ -31,14 +28,12 @@ static size_t walk(bp_net *net, bp_dense *d) {
   return k;
 }
 
-bp_status bp_chain_plan(bp_net *net, bp_error *err) {
-  size_t nd = walk(net, NULL);
-  if (nd == 0) return BP_OK;
-  net->dense = bp_malloc(nd * sizeof *net->dense);
-  if (net->dense == NULL)
-    return bp_fail(err, BP_ENOMEM, "out of memory building the network");
-  net->ndense = nd;
-  return BP_OK;
+void bp_chain_plan(bp_net *net) {
+  net->ndense = walk(net, NULL);
+}
+
+size_t bp_chain_bytes(const bp_net *net) {
+  return net->ndense * sizeof(bp_dense);
 }
 
 void bp_chain_point(bp_net *net) {
@@ -46,7 +41,7 @@ void bp_chain_point(bp_net *net) {
 }
 
 int bp_chain_fits(const bp_net *net, size_t n) {
-  return n == 1 && net->dense != NULL && !net->chain_off;
+  return n == 1 && net->ndense > 0 && !net->chain_off;
 }
 
 bp_status bp_chain_step(bp_net *net, const float *x, const float *y,

@@ -18,10 +18,14 @@
 #include "nn/loss.h"
 #include "nn/net.h"
 
-/* For bp_net_init: net->dense and net->ndense when the layers form such a
-** chain (else nothing), with the parameter slices; fails only on memory. */
-bp_status bp_chain_plan(bp_net *net, bp_error *err);
-/* The plan's pointers again, after the buffers or the scratch moved. */
+/* For bp_net_init: net->ndense, the dense layers of the plan when the
+** layers form such a chain (else 0). The plan itself (net->dense, with
+** the parameter slices and activations) is laid out in the network's
+** scratch block, bp_chain_bytes of it, and pointed by bp_chain_point
+** once the scratch and the parameter buffers are in place (again after
+** either moves). */
+void bp_chain_plan(bp_net *net);
+size_t bp_chain_bytes(const bp_net *net);
 void bp_chain_point(bp_net *net);
 
 /* Whether a step of n samples can take the plan (one sample, and the
@@ -29,7 +33,8 @@ void bp_chain_point(bp_net *net);
 int bp_chain_fits(const bp_net *net, size_t n);
 
 /* One training step on one sample x (the network's input width) with
-** target y, after bp_net_input_buffer planned a batch of one: forward,
+** target y, after bp_net_input_buffer planned a batch of one (which lays
+** the plan out): forward,
 ** lf's loss (*loss) and, when it is finite, backward with the update:
 ** the SGD rule when `sgd` is not NULL (kernels/small.h), else the hook u
 ** on each parameter tensor. When `last` is set (the end of a run of

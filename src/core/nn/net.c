@@ -123,11 +123,7 @@ static bp_status init(bp_net *net, const bp_layer *layers, size_t nlayers,
   for (i = 0; i < nlayers; i++)
     if (layers[i].nparams > 0 && !net->step[i].cls->fuses_update)
       net->fuses_sgd = 0;     /* its backward ignores bp_ctx.update */
-  st = bp_chain_plan(net, err);
-  if (st != BP_OK) {
-    bp_net_free(net);
-    return st;
-  }
+  bp_chain_plan(net);
   if (params != NULL) {
     bp_net_share(net, params, grads, state);
     return BP_OK;
@@ -176,7 +172,6 @@ void bp_net_free(bp_net *net) {
   free(net->skip);
   free(net->step);
   free(net->join);
-  free(net->dense);
   if (!net->shared) {
     bp_free(net->params);
     bp_free(net->grads);
@@ -316,6 +311,11 @@ static int plan(bp_net *net, size_t n, float *base, size_t *total) {
   at = need;
   if (!grow(&need, wmax, 1)) return 0;
   if (base) net->work = base + at;
+  at = need;     /* the fused per-sample plan (nn/chain.h), if any */
+  if (!grow(&need, (bp_chain_bytes(net) + sizeof *base - 1) / sizeof *base,
+            1))
+    return 0;
+  if (base) net->dense = net->ndense ? (bp_dense *)(void *)(base + at) : NULL;
   *total = need;
   return 1;
 }

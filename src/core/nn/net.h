@@ -56,8 +56,9 @@ typedef struct bp_net {
   int fuses_sgd;         /* every layer with parameters can fuse an
                             optimizer's update (class fuses_update) */
   /* The fused per-sample step (nn/chain.h): the network as ndense dense
-  ** layers when it is such a chain, else NULL. chain_off (tests) keeps
-  ** every step on the general path; chain_steps counts the plan's. */
+  ** layers when it is such a chain (else 0), laid out in the scratch
+  ** block (NULL before the first layout). chain_off (tests) keeps every
+  ** step on the general path; chain_steps counts the plan's. */
   struct bp_dense *dense;
   size_t ndense;
   int chain_off;
