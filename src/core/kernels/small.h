@@ -26,6 +26,7 @@
 #define BP_SMALL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Batches up to this size take the small kernels in Linear. */
 #define BP_SMALL_BATCH 4
@@ -74,8 +75,10 @@ enum { BP_DENSE_NONE, BP_DENSE_SIGMOID, BP_DENSE_TANH, BP_DENSE_LEAKY };
 
 typedef struct bp_dense {
   size_t in, out;
+  size_t ld;            /* floats from one row of w (and qw) to the next */
   float *w, *b;         /* out x in weights (row j: neuron j), out biases */
   float *gw, *gb;       /* their gradients */
+  float *qw, *qb;       /* SGD's momentum buffers of w and b (or NULL) */
   float *y, *z;         /* the last forward's y and z (z == y: no act) */
   int act;              /* BP_DENSE_*; after the Linear */
   float slope;          /* BP_DENSE_LEAKY: y > 0 ? y : slope y (ReLU: 0) */
@@ -83,15 +86,13 @@ typedef struct bp_dense {
 
 /* SGD's rules (train/optim.h) as the backward call applies them:
 ** PLAIN p -= lr g; DECAY d = g + wd p, p -= lr d; MOMENTUM as
-** bp_upd_sgd_momentum, the buffer at buf + (p - params). */
+** bp_upd_sgd_momentum, with each layer's qw and qb. */
 enum { BP_SGD_PLAIN, BP_SGD_DECAY, BP_SGD_MOMENTUM };
 
 typedef struct bp_sgd_rule {
   int kind;
   float lr, wd, mu, keep;
   int first, nesterov;  /* MOMENTUM: its first step; Nesterov's form */
-  float *buf;           /* MOMENTUM: the buffer, parallel to ... */
-  const float *params;  /* ... the parameter buffer w and b point into */
 } bp_sgd_rule;
 
 /* One sample x through the chain: each d[i].y and d[i].z (d[i + 1] reads
@@ -107,6 +108,47 @@ void bp_dense_fwd(const bp_dense *d, size_t nd, const float *x);
 ** NULL (the caller then applies its optimizer to them). */
 void bp_dense_bwd(const bp_dense *d, size_t nd, const float *x, float *dz,
                   float *g1, const bp_sgd_rule *rule, int write);
+
+/* --- a run of samples through the chain --------------------------------
+** bp_dense_train trains on `count` samples one after the other, with one
+** of SGD's rules, in one call: the same bits as bp_dense_fwd, the loss
+** and bp_dense_bwd for each (gradients are not written). Nothing a sample
+** computes goes through memory in a form the next step reads back
+** slowly: the SIMD kernels store every vector of the scratch whole (a
+** store the processor cannot forward to the load that follows, a masked
+** one, costs about 40 cycles, and a sample's chain of dependent steps
+** held several), which asks of the layers:
+** - w rows ld floats apart, ld a multiple of 16 (pad lanes 0), and b, qw
+**   and qb padded to a multiple of 16 floats with 0 (nn/chain.c trains a
+**   padded copy of layers whose rows are not);
+** - y, z, dz and g1 with room for their width rounded up to 16 floats.
+** The input rows are read where they are (masked), into xs. */
+typedef struct bp_dense_run {
+  const float *x;          /* sample k's input at x + k * in ... */
+  const float *y;          /* ... its target at y + k * ywidth ... */
+  size_t ywidth;
+  const uint32_t *order;   /* ... for k = order[i], i = 0 .. count - 1 */
+  size_t count;
+  /* The loss. mse_div > 0: the mean squared error (nn/loss.c's mse:
+  ** sum of (z - t)^2 over the outputs, divided by mse_div, dL/dz = (2 /
+  ** mse_div) (z - t)), added to *total. 0: loss(ctx, k, z, dz, &l) writes
+  ** dL/dz (out floats) and l, and counts it itself; nonzero stops. */
+  double mse_div;
+  int (*loss)(void *ctx, size_t k, const float *z, float *dz, double *l);
+  /* NULL: rows read in place; else the row of sample k (nonzero: stop) */
+  const float *(*row)(void *ctx, size_t k);
+  void *ctx;
+  float *xs, *dz, *g1;     /* the network's input and gradient arrays */
+  double *total;           /* the running sum of the MSE losses */
+  size_t done;             /* out: the samples trained */
+  double loss_at;          /* out: the loss of sample `done` when it was
+                              not finite (then nothing of it applied) */
+} bp_dense_run;
+
+/* Returns 0 when every sample ran, else 1 when loss or row stopped it, 2
+** when a loss was not finite (run.done and run.loss_at say where). */
+int bp_dense_train(const bp_dense *d, size_t nd, bp_sgd_rule rule,
+                   bp_dense_run *run);
 
 /* Optimizer updates over m floats (p: parameters, g: gradients, state
 ** arrays as optim.h names them). Each is one specialization of the rule

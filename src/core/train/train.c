@@ -25,8 +25,7 @@ static const bp_update *fusion(const bp_net *net, const bp_optim *opt,
 /* SGD's rule for the fused per-sample step (kernels/small.h), the choice
 ** bp_optim_sgd_part makes, at the optimizer's current step; NULL for the
 ** other optimizers (their update goes through the hook). */
-static bp_sgd_rule *sgd_rule(const bp_optim *o, const float *params,
-                             bp_sgd_rule *r) {
+static bp_sgd_rule *sgd_rule(const bp_optim *o, bp_sgd_rule *r) {
   if (o->kind != BP_SGD) return NULL;
   r->lr = (float)o->lr;
   r->wd = (float)o->weight_decay;
@@ -36,8 +35,6 @@ static bp_sgd_rule *sgd_rule(const bp_optim *o, const float *params,
             : r->wd != 0.0f ? BP_SGD_DECAY : BP_SGD_PLAIN;
   r->first = o->steps == 0;
   r->nesterov = o->nesterov;
-  r->buf = o->m;
-  r->params = params;
   return r;
 }
 
@@ -54,7 +51,7 @@ static bp_status chain_step(bp_net *net, const float *x, const float *y,
                             double *loss, bp_error *err) {
   bp_status st;
   if (rule != NULL) rule->first = opt->steps == 0;
-  st = bp_chain_step(net, x, y, lf, u, rule, last, loss, err);
+  st = bp_chain_step(net, x, y, lf, u, rule, opt->m, last, loss, err);
   if (st != BP_OK) return st;
   if (!isfinite(*loss)) return diverged(*loss, err);
   opt->steps++;
@@ -73,8 +70,8 @@ static bp_status step(bp_net *net, const float *x, size_t n,
     bp_sgd_rule r;
     st = bp_net_input_buffer(net, n, in, &dy, err);   /* plans, checks */
     if (st != BP_OK) return st;
-    return chain_step(net, x, y, lf, opt, u, sgd_rule(opt, net->params, &r),
-                      1, loss, err);
+    return chain_step(net, x, y, lf, opt, u, sgd_rule(opt, &r), 1, loss,
+                      err);
   }
   st = bp_net_forward(net, x, n, in, err);
   if (st != BP_OK) return st;
@@ -258,18 +255,114 @@ static int finite_rows(const bp_trainer *t, const bp_samples *x,
   return bp_vfind_nonfinite(m, x->f32) == m;
 }
 
+/* --- runs of samples through the fused plan -----------------------------
+** A trainer's samples at batch 1 on a network with the fused plan
+** (nn/chain.h) go through bp_chain_train in one call, all but the last
+** of a run (which writes the gradients, as a step of the general path
+** leaves them). What the kernel cannot do itself it asks of these
+** functions: the loss other than the mean squared error, rows of uint8
+** inputs, and the check of float rows no earlier scan vouched for. */
+typedef struct fused {
+  bp_trainer *t;
+  const bp_samples *x;
+  const float *y;
+  float *xin;            /* the network's input array */
+  bp_train_sum *sum;
+  int checked;           /* the float rows are known to be finite */
+  bp_status st;          /* why a function below stopped the run */
+  bp_error *err;
+} fused;
+
+static int fused_loss(void *ctx, size_t k, const float *z, float *dz,
+                      double *l) {
+  fused *f = ctx;
+  const bp_trainer *t = f->t;
+  const float *yk = f->y + k * t->ywidth;
+  f->st = bp_loss(t->loss, z, 1, t->net->dense[t->net->ndense - 1].out, yk,
+                  l, NULL, dz, f->err);
+  if (f->st != BP_OK) return 1;
+  if (isfinite(*l)) add(f->sum, t->loss, *l, weight_of(t->loss, yk, 1), 1);
+  return 0;
+}
+
+static const float *fused_row(void *ctx, size_t k) {
+  fused *f = ctx;
+  const bp_trainer *t = f->t;
+  size_t width = bp_shape_numel(&t->in);
+  const float *xr;
+  if (f->x->f32 == NULL) {
+    row(f->x, k, width, f->xin);
+    return f->xin;
+  }
+  xr = f->x->f32 + k * width;
+  f->st = check_rows(xr, 1, &t->in, t->n, NULL, k, f->err);
+  return f->st == BP_OK ? xr : NULL;
+}
+
+/* Samples start .. stop - 1 of the epoch (at least one) through the
+** kernel, with SGD's rule. */
+static bp_status run_fused(fused *f, size_t start, size_t stop,
+                           bp_sgd_rule *rule) {
+  bp_trainer *t = f->t;
+  const bp_loss_spec *lf = t->loss;
+  bp_dense_run run;
+  double mse = 0.0;
+  int why;
+  if (lf->kind == BP_MSE) {   /* the loss's own checks: of its settings */
+    f->st = bp_loss_check(lf, f->y, 1, t->ywidth, f->y, f->err);
+    if (f->st != BP_OK) return f->st;
+    mse = lf->reduction == BP_REDUCE_MEAN ? (double)t->ywidth : 1.0;
+  }
+  memset(&run, 0, sizeof run);
+  run.x = f->x->f32;
+  run.y = f->y;
+  run.ywidth = t->ywidth;
+  run.order = t->order + start;
+  run.count = stop - start;
+  run.mse_div = mse;
+  run.loss = fused_loss;
+  run.row = f->x->f32 == NULL || !f->checked ? fused_row : NULL;
+  run.ctx = f;
+  run.total = &f->sum->total;
+  rule->first = t->opt->steps == 0;
+  why = bp_chain_train(t->net, rule, t->opt->m, &run);
+  t->opt->steps += run.done;
+  if (mse > 0.0) {          /* fused_loss counted the other losses */
+    f->sum->weight += (double)run.done;
+    f->sum->seen += run.done;
+  }
+  if (why == 1) return f->st;
+  if (why == 2) return diverged(run.loss_at, f->err);
+  return BP_OK;
+}
+
 /* Samples start .. stop - 1 of the epoch, one step each through the
-** network's fused plan (nn/chain.h): float rows are read where they
-** are, byte rows converted into the network's input. */
+** network's fused plan (nn/chain.h): with SGD, all but the last in one
+** kernel call; float rows are read where they are, byte rows converted
+** into the network's input. */
 static bp_status run_chain(bp_trainer *t, const bp_samples *x, const float *y,
                            size_t start, size_t stop, const bp_update *u,
                            int checked, bp_train_sum *sum, bp_error *err) {
   bp_net *net = t->net;
   size_t i, width = bp_shape_numel(&t->in), yw = t->ywidth;
-  bp_sgd_rule r, *rule = sgd_rule(t->opt, net->params, &r);
+  bp_sgd_rule r, *rule = sgd_rule(t->opt, &r);
   float *xin;
   bp_status st = bp_net_input_buffer(net, 1, &t->in, &xin, err);
   if (st != BP_OK) return st;
+  if (rule != NULL && stop - start > 1) {
+    fused f;
+    f.t = t;
+    f.x = x;
+    f.y = y;
+    f.xin = xin;
+    f.sum = sum;
+    f.checked = checked;
+    f.st = BP_OK;
+    f.err = err;
+    st = run_fused(&f, start, stop - 1, rule);
+    if (st != BP_OK) return st;
+    start = stop - 1;
+  }
   for (i = start; i < stop; i++) {
     size_t k = t->order[i];
     const float *xr = xin, *yr = y + k * yw;
