@@ -285,6 +285,7 @@ static int l_trainer(lua_State *L) {
     lbp_error(L, b.s, "%s", err.msg);
   lbp_gc_report(L, t.in.n * 4 + tr->t.batch * tr->t.ywidth * 4);
   tr->t.clip = clip;
+  tr->t.scanned = 1;             /* checktraining looked at every value */
   tr->t.shuffle = shuffle;
   tr->t.rng = lbp_rng(L);
   tr->m = m;
@@ -323,7 +324,8 @@ static int l_trainer(lua_State *L) {
   }
   lbp_setuservalue(L, -2);
   lua_pushinteger(L, (lua_Integer)bp_trainer_batches(&tr->t));
-  return 2;
+  lua_pushinteger(L, (lua_Integer)tr->t.n);
+  return 3;
 }
 
 static ltrainer *checktrainer(lua_State *L) {

@@ -245,7 +245,7 @@ size_t bp_trainer_batches(const bp_trainer *t) {
 static int finite_rows(const bp_trainer *t, const bp_samples *x,
                        size_t start, size_t stop) {
   size_t width = bp_shape_numel(&t->in), m;
-  if (x->f32 == NULL) return 1;
+  if (x->f32 == NULL || t->scanned) return 1;
   if (!t->shuffle && !t->given) {
     m = (stop - start) * width;
     return bp_vfind_nonfinite(m, x->f32 + start * width) == m;
@@ -407,6 +407,7 @@ bp_status bp_trainer_run(bp_trainer *t, const bp_samples *x, const float *y,
   start = first * batch;
   stop = count == 0 || count > nb - first ? N : start + count * batch;
   checked = finite_rows(t, x, start, stop);
+  t->scanned = 0;
   if (batch == 1 && u != NULL && bp_chain_fits(t->net, 1))
     return run_chain(t, x, y, start, stop, u, checked, sum, err);
   for (; start < stop; start += batch) {
