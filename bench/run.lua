@@ -14,7 +14,7 @@
 -- note, never faked.
 --
 -- Environment (all optional):
---   BENCH_ONLY=classic,game,fmnist,optim,threads,cnn,gemm,csv   workloads to run (default: all)
+--   BENCH_ONLY=classic,overhead,game,fmnist,optim,threads,cnn,gemm,csv   workloads to run (default: all)
 --   BENCH_CLASSIC_EPOCHS=100  BENCH_EPOCHS=2 (Fashion-MNIST)
 --   BENCH_GAME_CALLS=200000   BENCH_MIN_TIME=1 (s of repetitions, classic)
 --   BENCH_TORCH_THREADS=1,2 (Fashion-MNIST; the small nets run 1 thread)
@@ -56,7 +56,7 @@ local function log(fmt, ...)
 end
 
 local only = {}
-for w in (os.getenv("BENCH_ONLY") or "classic,game,fmnist,optim,threads,cnn,gemm,csv"):gmatch("[^,%s]+") do only[w] = true end
+for w in (os.getenv("BENCH_ONLY") or "classic,overhead,game,fmnist,optim,threads,cnn,gemm,csv"):gmatch("[^,%s]+") do only[w] = true end
 
 local load_start = sh("cut -d' ' -f1-3 /proc/loadavg 2>/dev/null")
 local DIR = sh("mktemp -d \"${TMPDIR:-/tmp}/backprop-bench.XXXXXX\"")
@@ -200,6 +200,14 @@ if only.classic then
   fann("classic_step")
 end
 
+-- Fixed costs, each beside its baseline in the same process: a fit call
+-- against a train_step, an epoch's gather against a copy of its bytes.
+if only.overhead then
+  for _, w in ipairs{"fit_call", "index_float32", "index_uint8"} do
+    run(w, "backprop", {LUA, here .. "/ours/overhead.lua", w})
+  end
+end
+
 -- A Fashion-MNIST workload: ours at 1 and 2 threads (first: cnn.lua
 -- writes the initial weights PyTorch loads), then PyTorch at each count.
 local function fashion(workload, script)
@@ -281,6 +289,9 @@ local WORKLOADS = {
   {id = "classic_b1", title = "classic recipe 30-16-1 sigmoid, MSE, SGD lr 0.01, batch 1", unit = "samples/s", higher = true},
   {id = "classic_b32", title = "classic recipe, batches of 32", unit = "samples/s", higher = true},
   {id = "classic_step", title = "classic recipe, batch 1, one training call per sample (backprop: net:train_step from Lua)", unit = "samples/s", higher = true},
+  {id = "fit_call", title = "one net:fit of one sample (the classic net, epochs 1, batch 1) against one net:train_step", unit = "us/call", higher = false},
+  {id = "index_float32", title = "x:index(1, perm) of 60000 x 784 float32 rows in a random order against copies of the same bytes", unit = "ms", higher = false},
+  {id = "index_uint8", title = "the same with uint8 rows", unit = "ms", higher = false},
   {id = "fmnist", title = "Fashion-MNIST MLP 784-256-128-10 ReLU, softmax CE, SGD momentum 0.9, batch 64", unit = "s/epoch", higher = false},
   {id = "fmnist_adam", title = "the same MLP with Adam lr 1e-3 (backprop's SGD-momentum epoch from the same process below it)", unit = "s/epoch", higher = false},
   {id = "adam_step", title = "Adam's update of those 235k parameters (opt:step, fixed gradients) on each ISA, and SGD momentum's", unit = "us/step", higher = false},
