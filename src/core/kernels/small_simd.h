@@ -96,7 +96,7 @@ TARGET static inline __attribute__((always_inline)) __m256 SUFFIX(dot4)(size_t i
 
 /* Rows j .. j + 7 (m of them, m <= 8) of one sample's y = W x, as fwd1
 ** sums them (dot4 for 4 or fewer). */
-TARGET static inline __m256 SUFFIX(dots8)(size_t in, size_t ld, int padded,
+TARGET static inline __attribute__((always_inline)) __m256 SUFFIX(dots8)(size_t in, size_t ld, int padded,
                                           const float *x, const float *w,
                                           size_t m) {
   return m <= 4 ? SUFFIX(dot4)(in, ld, padded, x, w, m)
@@ -286,15 +286,18 @@ TARGET static inline vf SUFFIX(sel)(vi m, vf a, vf b) {
 
 /* y = W x for rows j .. j + m - 1 (m <= VW) of one sample, a lane each
 ** (lanes from m on: not used), summed as fwd1 sums them: blocks of 8. */
-TARGET static inline vf SUFFIX(rows)(size_t in, size_t ld, int padded,
+TARGET static inline __attribute__((always_inline)) vf SUFFIX(rows)(size_t in, size_t ld, int padded,
                                      const float *x, const float *w,
                                      size_t m) {
   __m256 lo = SUFFIX(dots8)(in, ld, padded, x, w, m < 8 ? m : 8);
 #if VW == 16
-  __m256 hi = m > 8 ? SUFFIX(dots8)(in, ld, padded, x, w + 8 * ld, m - 8)
-                    : _mm256_setzero_ps();
-  return (vf)_mm512_castpd_ps(_mm512_insertf64x4(
-      _mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
+  if (m > 8) {
+    __m256 hi = SUFFIX(dots8)(in, ld, padded, x, w + 8 * ld, m - 8);
+    return (vf)_mm512_castpd_ps(_mm512_insertf64x4(
+        _mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi),
+        1));
+  }
+  return (vf)_mm512_zextps256_ps512(lo);
 #else
   return (vf)lo;
 #endif
