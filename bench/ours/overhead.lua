@@ -6,7 +6,8 @@
 -- fit call costs beyond the step it runs. Best of 7 rounds of
 -- BENCH_CALLS calls (20000) each.
 -- index_float32, index_uint8: x:index(1, perm) of 60000 x 784 rows
--- (Fashion-MNIST's training set, random values) in a random order,
+-- (Fashion-MNIST's training set, random values; BENCH_INDEX_ROWS rows) in
+-- a random order,
 -- against a plain copy of the same bytes: x:clone() (a new tensor, as
 -- index makes) and y:copy(x) (into a tensor that exists). Best of 5.
 
@@ -53,10 +54,11 @@ if what == "fit_call" then
 else
   local dtype = what:match("^index_(%w+)$")
   assert(dtype == "float32" or dtype == "uint8", "usage: overhead.lua fit_call|index_float32|index_uint8")
+  local rows = lib.env_number("BENCH_INDEX_ROWS", 60000)
   bp.manual_seed(2)
-  local x = bp.rand(60000, 784)
+  local x = bp.rand(rows, 784)
   if dtype == "uint8" then x = x:mul(255):byte() end
-  local perm = bp.randperm(60000)
+  local perm = bp.randperm(rows)
   local y = x:clone()
   local t_index, g = best(5, function() return x:index(1, perm) end)
   local check = g[7][9]                    -- row 7 of the result is row perm[7]
@@ -67,7 +69,7 @@ else
   local mb = x:numel() * (dtype == "uint8" and 1 or 4) / 2 ^ 20
   local w = "index_" .. dtype
   lib.result{workload = w, name = "backprop", metric = "ms", value = t_index * 1e3, check = check,
-             note = string.format("x:index(1, perm), %.0f MiB in a random row order", mb)}
+             note = string.format("x:index(1, perm), %d rows, %.0f MiB in a random order", rows, mb)}
   lib.result{workload = w, name = "memcpy-new", metric = "ms", value = t_clone * 1e3, check = check,
              note = "x:clone(): a new tensor and one copy of the same bytes"}
   lib.result{workload = w, name = "memcpy", metric = "ms", value = t_copy * 1e3, check = check,
