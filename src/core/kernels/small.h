@@ -121,8 +121,9 @@ void bp_dense_bwd(const bp_dense *d, size_t nd, const float *x, float *dz,
 ** - w rows ld floats apart, ld a multiple of 16 (pad lanes 0), and b, qw
 **   and qb padded to a multiple of 16 floats with 0 (nn/chain.c trains a
 **   padded copy of layers whose rows are not);
-** - y, z, dz and g1 with room for their width rounded up to 16 floats.
-** The input rows are read where they are (masked), into xs. */
+** - xs, y, z, dz and g1 with room for their width rounded up to 16
+**   floats (the network's scratch arrays have it).
+** Each input row is read where it is (masked) and copied into xs. */
 typedef struct bp_dense_run {
   const float *x;          /* sample k's input at x + k * in ... */
   const float *y;          /* ... its target at y + k * ywidth ... */
@@ -135,7 +136,7 @@ typedef struct bp_dense_run {
   ** dL/dz (out floats) and l, and counts it itself; nonzero stops. */
   double mse_div;
   int (*loss)(void *ctx, size_t k, const float *z, float *dz, double *l);
-  /* NULL: rows read in place; else the row of sample k (nonzero: stop) */
+  /* NULL: rows read at x; else the row of sample k (NULL: stop) */
   const float *(*row)(void *ctx, size_t k);
   void *ctx;
   float *xs, *dz, *g1;     /* the network's input and gradient arrays */
