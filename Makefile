@@ -19,12 +19,20 @@
 #   make bench-conv      build, run bench/conv.lua: the CNN's forward+backward against an MLP
 #   make bench-core      build and run bench/core_hot.c: the per-sample hot paths in C
 #   make asan            ASan+UBSan build; all specs and both examples against it
+#   make capi-check      ASan+UBSan build of the C API's checks (spec/c/capi_check.c), run
 #   make fashion-data    Fashion-MNIST in $(FASHION_DIR) (apt-get installs
 #                        dataset-fashion-mnist when run as root)
 #   make fashion         fashion-data, build, run examples/fashion_mnist.lua
 #                        (FASHION_MODEL=mlp|cnn|all, FASHION_SEED=n)
 #   make rock            the release rock, packed offline: build/rock/backprop-<version>.<arch>.rock
-#   make install         core.so -> $(DESTDIR)$(LIBDIR)/backprop/, *.lua -> $(DESTDIR)$(LUADIR)/backprop/
+#   make lib             the C library: build/lib/libbackprop.a and libbackprop.so
+#                        (include/backprop.h; examples/c/xor.c: make c-example)
+#   make embed           build/embed/host: examples/embed/host.c, a C program embedding Lua 5.4
+#                        with backprop linked in statically (libbackprop_lua.a, libbackprop.a)
+#   make tsan-embed      that host under ThreadSanitizer, training in two threads at once
+#   make install         core.so -> $(DESTDIR)$(LIBDIR)/backprop/, *.lua -> $(DESTDIR)$(LUADIR)/backprop/,
+#                        and the C library: backprop.h -> $(INCLUDEDIR), libbackprop.a and
+#                        libbackprop.so -> $(CLIBDIR), backprop.pc -> $(PKGCONFIGDIR)
 #   make uninstall | clean | deps
 
 # Which Lua. LUA names the interpreter; Debian's lua5.1 .. lua5.4 and luajit
@@ -56,10 +64,17 @@ LIBDIR     ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 LUADIR     ?= $(PREFIX)/share/lua/$(LUA_ABI)
 DESTDIR    ?=
 INSTALL    ?= install
+# The C library's places (make install), pkg-config's names for them.
+INCLUDEDIR ?= $(PREFIX)/include
+CLIBDIR    ?= $(PREFIX)/lib
+PKGCONFIGDIR ?= $(CLIBDIR)/pkgconfig
 
 # Always added. -std comes first so a user CFLAGS may pick another standard;
 # -fPIC and the warnings come after so overriding CFLAGS cannot drop them.
-BP_CFLAGS  := -std=c99 $(filter-out -fPIC,$(CFLAGS)) -fPIC -Wall -Wextra
+# -fvisibility=hidden: a shared object exports only what is marked so, the
+# module luaopen_backprop_core (LBP_EXPORT), libbackprop.so the public C
+# API (BP_API, include/backprop.h); the core's own functions stay inside.
+BP_CFLAGS  := -std=c99 $(filter-out -fPIC,$(CFLAGS)) -fPIC -fvisibility=hidden -Wall -Wextra
 BP_LIBS    := -lm -pthread
 
 # make BLAS=openblas: products through OpenBLAS's cblas_sgemm (small ones
@@ -85,7 +100,10 @@ SRCS       := $(CORE_SRCS) $(BIND_SRCS)
 CORE_OBJS  := $(patsubst src/%.c,$(OBJDIR)/%.o,$(CORE_SRCS))
 BIND_OBJS  := $(patsubst src/lua/%.c,$(LOBJDIR)/%.o,$(BIND_SRCS))
 OBJS       := $(CORE_OBJS) $(BIND_OBJS)
-DEPFILES   := $(OBJS:.o=.d)
+# The C API (include/backprop.h) over the core: in the C library only.
+CAPI_SRCS  := $(sort $(wildcard src/capi/*.c))
+CAPI_OBJS  := $(patsubst src/%.c,$(OBJDIR)/%.o,$(CAPI_SRCS))
+DEPFILES   := $(OBJS:.o=.d) $(CAPI_OBJS:.o=.d)
 LUA_MODS   := $(sort $(wildcard src/backprop/*.lua))
 
 # In-place module paths (the ";;" keeps Lua's default paths after ours).
@@ -105,7 +123,7 @@ lua_here    = $(if $(and $(2),$(shell command -v $(1) 2>/dev/null),$(wildcard $(
 # LUA_INCDIR as given for LUA itself; Debian's path for the others.
 incdir_for  = $(if $(filter $(1),$(LUA)),$(LUA_INCDIR),$(incdir_$(2)))
 
-.PHONY: all modules luas test check demo xor regression game love bench bench-conv bench-core asan \
+.PHONY: all modules luas lib c-example capi-check embed tsan-embed test check demo xor regression game love bench bench-conv bench-core asan \
         rock install uninstall clean deps fashion-data fashion FORCE
 .DEFAULT_GOAL := all
 
@@ -151,6 +169,44 @@ $(LOBJDIR)/%.o: src/lua/%.c $(LOBJDIR)/compile.flags
 	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -I$(LUA_INCDIR) -MMD -MP -c -o $@ $<
 
 -include $(DEPFILES)
+
+# --- the C library ---------------------------------------------------------
+# libbackprop.a and libbackprop.so: the core's objects (the module's own)
+# and the C API's, no Lua. The shared library exports the API alone (BP_API
+# in include/backprop.h; everything else is hidden). The version is the
+# header's; while it is 0.x a minor release may change the API, so the
+# soname carries major.minor (libbackprop.so.0.1).
+VERSION    := $(shell sed -n 's/^\#define BACKPROP_VERSION "\(.*\)"$$/\1/p' include/backprop.h)
+SONAME     := libbackprop.so.$(subst $() ,.,$(wordlist 1,2,$(subst ., ,$(VERSION))))
+CLIB       := $(BUILD)/lib
+LIB_A      := $(CLIB)/libbackprop.a
+LIB_SO     := $(CLIB)/libbackprop.so.$(VERSION)
+
+$(OBJDIR)/capi/%.o: src/capi/%.c $(OBJDIR)/compile.flags
+	@mkdir -p $(@D)
+	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Iinclude -Isrc/core -MMD -MP -c -o $@ $<
+
+lib: $(LIB_A) $(LIB_SO)
+
+$(LIB_A): $(CORE_OBJS) $(CAPI_OBJS)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIB_SO): $(CORE_OBJS) $(CAPI_OBJS) $(LOBJDIR)/link.flags
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $(CORE_OBJS) $(CAPI_OBJS) $(LDFLAGS) $(BP_LIBS)
+	@ln -sf $(notdir $@) $(CLIB)/$(SONAME)
+	@ln -sf $(SONAME) $(CLIB)/libbackprop.so
+
+# examples/c/xor.c against the library in the checkout, statically.
+C_XOR      := $(BUILD)/examples/xor
+$(C_XOR): examples/c/xor.c include/backprop.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -O2 -Wall -Wextra -Iinclude -o $@ $< $(LIB_A) $(LDFLAGS) $(BP_LIBS)
+
+c-example: $(C_XOR)
+	cd $(BUILD)/examples && ./xor xor.bpnet
 
 deps:
 	@$(DEPS_ENV) bash tools/deps.sh
@@ -260,7 +316,7 @@ asan:
 	@$(MAKE) --no-print-directory -s all
 	@mkdir -p $(dir $(ASAN_MODULE))
 	$(CC) -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	  -fno-omit-frame-pointer -fPIC -Wall -Wextra $(LIBFLAG) -Isrc/core -I$(LUA_INCDIR) \
+	  -fno-omit-frame-pointer -fPIC -fvisibility=hidden -Wall -Wextra $(LIBFLAG) -Isrc/core -I$(LUA_INCDIR) \
 	  -o $(ASAN_MODULE) $(SRCS) -lm -pthread
 	$(ASAN_RUN) BACKPROP_FUZZ_ROUNDS=100000 busted --cpath='$(BUILD)/asan/?.so'
 	$(ASAN_RUN) env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='src/?.lua;src/?/init.lua;;' \
@@ -268,6 +324,87 @@ asan:
 	$(ASAN_RUN) env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='src/?.lua;src/?/init.lua;;' \
 	  LUA_CPATH='$(BUILD)/asan/?.so' $(LUA) examples/breast_cancer.lua --modern > /dev/null
 	@echo "make asan: no sanitizer reports"
+
+# --- a C host that embeds Lua 5.4 and links backprop statically ----------
+# build/lib/libbackprop_lua.a: the binding's objects for Lua 5.4,
+# src/embed/embed.c (luaopen_backprop) and src/backprop/*.lua as C strings
+# (tools/embed_lua.lua, generated into build/embed/); with libbackprop.a it
+# is all a host needs. examples/embed/host.c is one (game.lua and
+# train.lua compiled in too), linked with Lua's static library when Debian
+# ships it (liblua5.4.a), else with the shared one. tsan-embed builds the
+# host and every source under ThreadSanitizer and runs its two-thread
+# training (EMBED_DIR: where it writes).
+EMBED      := $(BUILD)/embed
+LIB_LUA_A  := $(CLIB)/libbackprop_lua.a
+EMBED_HOST := $(EMBED)/host
+TSAN_HOST  := $(BUILD)/tsan/host
+EMBED_DIR  ?= $(BUILD)/tsan
+HOST_LUA   := examples/embed/game.lua examples/embed/train.lua
+LUA54_INC  := $(incdir_lua5.4)
+LUA54_LIB  := $(or $(wildcard $(shell $(CC) -print-file-name=liblua5.4.a)),-llua5.4)
+# src/backprop/x.lua is module backprop.x, init.lua is backprop.
+lua_modname = $(patsubst %.init,%,$(subst /,.,$(patsubst src/%.lua,%,$(1))))
+EMBED_GEN  = $(firstword $(LUA)) tools/embed_lua.lua
+
+$(EMBED)/backprop_lua.c: tools/embed_lua.lua $(LUA_MODS)
+	@mkdir -p $(@D)
+	$(EMBED_GEN) $@ lbp_backprop_sources $(foreach f,$(LUA_MODS),$(call lua_modname,$(f))=$(f))
+
+$(EMBED)/host_lua.c: tools/embed_lua.lua $(HOST_LUA)
+	@mkdir -p $(@D)
+	$(EMBED_GEN) $@ host_sources $(foreach f,$(HOST_LUA),$(basename $(notdir $(f)))=$(f))
+
+$(EMBED)/%.o: $(EMBED)/%.c src/embed/embed.h
+	$(CC) $(BP_CFLAGS) -Isrc/embed -I$(LUA54_INC) -c -o $@ $<
+
+$(OBJDIR)/embed/embed.o: src/embed/embed.c src/embed/embed.h $(OBJDIR)/compile.flags
+	@mkdir -p $(@D)
+	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/embed -I$(LUA54_INC) -c -o $@ $<
+
+$(LIB_LUA_A): $(patsubst src/lua/%.c,$(OBJDIR)/lua5.4/%.o,$(BIND_SRCS)) \
+              $(OBJDIR)/embed/embed.o $(EMBED)/backprop_lua.o
+	$(if $(filter lua5.4,$(LUA_KIND)),,$(error libbackprop_lua.a is for Lua 5.4: run make embed with LUA=lua5.4))
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# The host embeds Lua 5.4, whatever LUA names.
+ifeq ($(LUA_KIND),lua5.4)
+embed: $(EMBED_HOST)
+else
+embed:
+	@$(MAKE) --no-print-directory LUA=lua5.4 LUA_INCDIR='$(LUA54_INC)' embed
+endif
+
+$(EMBED_HOST): examples/embed/host.c $(EMBED)/host_lua.o $(LIB_LUA_A) $(LIB_A)
+	$(CC) -std=c99 -O2 -Wall -Wextra -Isrc/embed -I$(LUA54_INC) -o $@ examples/embed/host.c \
+	  $(EMBED)/host_lua.o $(LIB_LUA_A) $(LIB_A) $(LUA54_LIB) $(LDFLAGS) $(BP_LIBS) -ldl
+
+$(TSAN_HOST): examples/embed/host.c $(EMBED)/host_lua.c $(EMBED)/backprop_lua.c src/embed/embed.c \
+              src/embed/embed.h $(CORE_SRCS) $(BIND_SRCS)
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -g -O1 -fsanitize=thread -fPIE -pie -Wall -Wextra -Isrc/core -Isrc/lua -Isrc/embed \
+	  -I$(LUA54_INC) -o $@ examples/embed/host.c $(EMBED)/host_lua.c $(EMBED)/backprop_lua.c \
+	  src/embed/embed.c $(CORE_SRCS) $(BIND_SRCS) $(LUA54_LIB) -lm -ldl -pthread
+
+tsan-embed: $(TSAN_HOST)
+	@mkdir -p '$(EMBED_DIR)'
+	TSAN_OPTIONS='halt_on_error=1 exitcode=66' $(TSAN_HOST) train '$(EMBED_DIR)'
+
+# The C API's checks (spec/c/capi_check.c: bad input, determinism, files
+# for spec/capi_spec.lua), built with the C library's sources under
+# AddressSanitizer and UBSan and run; writes its files into CAPI_DIR.
+CAPI_CHECK := $(BUILD)/asan/capi_check
+CAPI_DIR   ?= $(BUILD)/asan
+$(CAPI_CHECK): spec/c/capi_check.c include/backprop.h $(CORE_SRCS) $(CAPI_SRCS)
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	  -fno-omit-frame-pointer -Wall -Wextra -Iinclude -Isrc/core \
+	  -o $@ spec/c/capi_check.c $(CAPI_SRCS) $(CORE_SRCS) -lm -pthread
+
+capi-check: $(CAPI_CHECK)
+	@mkdir -p '$(CAPI_DIR)'
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(CAPI_CHECK) '$(CAPI_DIR)'
 
 # The release rock, offline from this checkout: `luarocks make` of the
 # release rockspec (built in a copy, as the builtin backend writes objects
@@ -286,15 +423,27 @@ rock:
 	cd '$(ROCK_DIR)' && $(LUAROCKS) pack backprop $(RELEASE) --tree tree
 	@rm -rf '$(ROCK_DIR)/src'
 
-install: all
+install: all lib
 	$(INSTALL) -d '$(DESTDIR)$(LIBDIR)/backprop' '$(DESTDIR)$(LUADIR)/backprop'
 	$(INSTALL) -m 0755 $(MODULE) '$(DESTDIR)$(LIBDIR)/backprop/core.so'
 	$(if $(LUA_MODS),$(INSTALL) -m 0644 $(LUA_MODS) '$(DESTDIR)$(LUADIR)/backprop/')
+	$(INSTALL) -d '$(DESTDIR)$(INCLUDEDIR)' '$(DESTDIR)$(CLIBDIR)' '$(DESTDIR)$(PKGCONFIGDIR)'
+	$(INSTALL) -m 0644 include/backprop.h '$(DESTDIR)$(INCLUDEDIR)/backprop.h'
+	$(INSTALL) -m 0644 $(LIB_A) '$(DESTDIR)$(CLIBDIR)/libbackprop.a'
+	$(INSTALL) -m 0755 $(LIB_SO) '$(DESTDIR)$(CLIBDIR)/$(notdir $(LIB_SO))'
+	ln -sf $(notdir $(LIB_SO)) '$(DESTDIR)$(CLIBDIR)/$(SONAME)'
+	ln -sf $(SONAME) '$(DESTDIR)$(CLIBDIR)/libbackprop.so'
+	sed -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@CLIBDIR@|$(CLIBDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS@|$(BP_LIBS)|' backprop.pc.in \
+	  > '$(DESTDIR)$(PKGCONFIGDIR)/backprop.pc'
 
 uninstall:
 	rm -f '$(DESTDIR)$(LIBDIR)/backprop/core.so' \
 	  $(patsubst src/backprop/%,'$(DESTDIR)$(LUADIR)/backprop/%',$(LUA_MODS))
 	@rmdir '$(DESTDIR)$(LIBDIR)/backprop' '$(DESTDIR)$(LUADIR)/backprop' 2>/dev/null || true
+	rm -f '$(DESTDIR)$(INCLUDEDIR)/backprop.h' '$(DESTDIR)$(CLIBDIR)/libbackprop.a' \
+	  '$(DESTDIR)$(CLIBDIR)/$(notdir $(LIB_SO))' '$(DESTDIR)$(CLIBDIR)/$(SONAME)' \
+	  '$(DESTDIR)$(CLIBDIR)/libbackprop.so' '$(DESTDIR)$(PKGCONFIGDIR)/backprop.pc'
 
 clean:
 	rm -rf $(BUILD)

@@ -96,6 +96,19 @@ describe("the built module", function()
   else
     pending("links no liblua: readelf is not installed")
   end
+
+  if S.run("command -v nm") then
+    -- Built with -fvisibility=hidden: the core's and the binding's
+    -- functions stay inside (they cannot clash with another library's).
+    it("exports luaopen_backprop_core alone", function()
+      local out = S.check(S.tools .. " nm -D --defined-only " .. S.q(so))
+      local names = {}
+      for name in out:gmatch("%S+ %u (%S+)") do names[#names + 1] = name end
+      assert.are.same({ "luaopen_backprop_core" }, names)
+    end)
+  else
+    pending("exports luaopen_backprop_core alone: nm is not installed")
+  end
 end)
 
 describe("the rockspecs", function()

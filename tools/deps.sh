@@ -5,7 +5,10 @@
 #   tools/deps.sh test   also busted (for LUA) and luarocks
 #   tools/deps.sh ci     also every Lua of LUAS with its headers and busted
 #                        (make test runs the suite under each installed one),
-#                        and what spec/love_spec.lua runs: love, xvfb-run, xauth
+#                        what spec/love_spec.lua runs: love, xvfb-run, xauth,
+#                        and pkg-config for spec/capi_spec.lua (the C library
+#                        and spec/embed_spec.lua need only gcc and lua5.4's
+#                        headers, whose package has liblua5.4.a)
 #
 # Quiet when nothing is missing. Otherwise, as root with apt-get available, it
 # installs the missing Debian packages; else it prints the command to run and
@@ -77,6 +80,7 @@ probe() {
     check love       "LÖVE (love), for spec/love_spec.lua"       have love
     check xvfb       "xvfb-run, for spec/love_spec.lua"          have xvfb-run
     check xauth      "xauth, which xvfb-run needs"               have xauth
+    check pkg-config "pkg-config, for spec/capi_spec.lua"        have pkg-config
   fi
 }
 

@@ -36,6 +36,16 @@
 #define LBP_UNUSED
 #endif
 
+/* The one symbol the module exports: everything is compiled with
+** -fvisibility=hidden (Makefile), so the core's and the binding's
+** functions stay inside core.so, and only luaopen_backprop_core is marked
+** for the loader. (Lua's LUAMOD_API is plain extern outside Windows.) */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define LBP_EXPORT __attribute__((visibility("default")))
+#else
+#define LBP_EXPORT
+#endif
+
 /* --- user values: one per userdata ---------------------------------- */
 
 #if LUA_VERSION_NUM >= 504

@@ -44,7 +44,7 @@ static int l_alloc_count(lua_State *L) {
   return 1;
 }
 
-int luaopen_backprop_core(lua_State *L) {
+LBP_EXPORT int luaopen_backprop_core(lua_State *L) {
   static const luaL_Reg internal[] = {
     {"stderr_isatty", l_isatty}, {"alloc_count", l_alloc_count},
     {NULL, NULL}

@@ -50,31 +50,6 @@ void lbp_checktarget(lua_State *L, const char *fn, bp_loss_kind kind,
 #define GRAD 1
 #define WEIGHTED 2
 
-typedef struct kindinfo {
-  const char *name;
-  bp_loss_kind kind;
-  const char *const *keys;   /* accepted option keys */
-} kindinfo;
-
-static const char *const K_PLAIN[] = {"reduction", NULL};
-static const char *const K_CE[] = {"reduction", "weight", "label_smoothing",
-                                   NULL};
-static const char *const K_NLL[] = {"reduction", "weight", NULL};
-static const char *const K_HUBER[] = {"reduction", "delta", NULL};
-static const char *const K_LOGITS[] = {"reduction", "pos_weight", NULL};
-
-static const kindinfo KINDS[] = {
-  {"MSELoss", BP_MSE, K_PLAIN},
-  {"L1Loss", BP_L1, K_PLAIN},
-  {"HuberLoss", BP_HUBER, K_HUBER},
-  {"BCELoss", BP_BCE, K_PLAIN},
-  {"BCEWithLogitsLoss", BP_BCE_LOGITS, K_LOGITS},
-  {"CrossEntropyLoss", BP_CE, K_CE},
-  {"NLLLoss", BP_NLL, K_NLL},
-};
-
-static const char *const REDUCTIONS[] = {"mean", "sum", "none"};
-
 /* Push options[key] and return its type (LUA_TNIL if no table). */
 static int getopt(lua_State *L, const char *key) {
   if (lua_type(L, 1) != LUA_TTABLE) {
@@ -85,21 +60,18 @@ static int getopt(lua_State *L, const char *key) {
 }
 
 static bp_reduction optreduction(lua_State *L, const char *fn) {
-  int i, t = getopt(L, "reduction");
+  bp_reduction r = BP_REDUCE_MEAN;
+  int t = getopt(L, "reduction");
   if (t != LUA_TNIL) {
     const char *s = t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    for (i = 0; s != NULL && i < 3; i++)
-      if (strcmp(s, REDUCTIONS[i]) == 0) break;
-    if (s == NULL || i == 3) {
+    if (s == NULL || !bp_reduction_of(s, &r)) {
       const char *got = luaL_tolstring(L, -1, NULL);
       lbp_error(L, fn, "reduction must be \"mean\", \"sum\" or \"none\", "
                 "got %s%s%s", s ? "\"" : "", s ? s : got, s ? "\"" : "");
     }
-    lua_pop(L, 1);
-    return (bp_reduction)i;
   }
   lua_pop(L, 1);
-  return BP_REDUCE_MEAN;
+  return r;
 }
 
 /* A number option: >= 0 (ok_zero) or > 0, and < hi; `range` says so. */
@@ -169,19 +141,22 @@ static size_t optweights(lua_State *L, const char *fn, const char *key,
   return n;
 }
 
-static int make(lua_State *L, const kindinfo *k) {
+/* bp.<Name>{options}: the loss of the kind (its name and options from
+** the core, nn/loss.h). */
+static int make(lua_State *L, bp_loss_kind kind) {
+  const char *name = bp_loss_name(kind);
   char fn[64];
   lloss *l;
   bp_loss_spec s;
   size_t nw, npw;
-  snprintf(fn, sizeof fn, "backprop.%s", k->name);
+  snprintf(fn, sizeof fn, "backprop.%s", name);
   if (!lua_isnoneornil(L, 1)) {
     if (lua_type(L, 1) != LUA_TTABLE)
       lbp_error(L, fn, "options must be a table, got %s", luaL_typename(L, 1));
-    lbp_checkoptions(L, 1, fn, k->keys);
+    lbp_checkoptions(L, 1, fn, bp_loss_options(kind));
   }
   /* Everything is checked before the userdata exists. */
-  bp_loss_spec_init(&s, k->kind);
+  bp_loss_spec_init(&s, kind);
   s.reduction = optreduction(L, fn);
   s.smoothing = optnumber(L, fn, "label_smoothing", 0.0, "[0, 1)", 1, 1.0);
   s.delta = optnumber(L, fn, "delta", 1.0, "(0, inf)", 0, HUGE_VAL);
@@ -189,7 +164,7 @@ static int make(lua_State *L, const kindinfo *k) {
   npw = optweights(L, fn, "pos_weight", NULL);
   l = lbp_newuserdata(L, sizeof *l + (nw + npw) * sizeof(float));
   l->spec = s;
-  l->name = k->name;
+  l->name = name;
   l->ready = 0;
   l->n = l->c = 0;
   if (nw) {
@@ -208,13 +183,13 @@ static int make(lua_State *L, const kindinfo *k) {
   return 1;
 }
 
-static int l_mse(lua_State *L) { return make(L, &KINDS[0]); }
-static int l_l1(lua_State *L) { return make(L, &KINDS[1]); }
-static int l_huber(lua_State *L) { return make(L, &KINDS[2]); }
-static int l_bce(lua_State *L) { return make(L, &KINDS[3]); }
-static int l_logits(lua_State *L) { return make(L, &KINDS[4]); }
-static int l_ce(lua_State *L) { return make(L, &KINDS[5]); }
-static int l_nll(lua_State *L) { return make(L, &KINDS[6]); }
+static int l_mse(lua_State *L) { return make(L, BP_MSE); }
+static int l_l1(lua_State *L) { return make(L, BP_L1); }
+static int l_huber(lua_State *L) { return make(L, BP_HUBER); }
+static int l_bce(lua_State *L) { return make(L, BP_BCE); }
+static int l_logits(lua_State *L) { return make(L, BP_BCE_LOGITS); }
+static int l_ce(lua_State *L) { return make(L, BP_CE); }
+static int l_nll(lua_State *L) { return make(L, BP_NLL); }
 
 static lloss *checkself(lua_State *L, const char *method, char *fn,
                         size_t len) {
@@ -328,14 +303,14 @@ static int loss_tostring(lua_State *L) {
     lua_pushfstring(L, "backprop.%s", l->name);
   else
     lua_pushfstring(L, "backprop.%s{reduction = \"%s\"}", l->name,
-                    REDUCTIONS[l->spec.reduction]);
+                    bp_reduction_name(l->spec.reduction));
   return 1;
 }
 
 /* loss:reduction(): "mean", "sum" or "none". */
 static int loss_reduction(lua_State *L) {
   lloss *l = lbp_checkloss(L, 1, "backprop.Loss:reduction", "self");
-  lua_pushstring(L, REDUCTIONS[l->spec.reduction]);
+  lua_pushstring(L, bp_reduction_name(l->spec.reduction));
   return 1;
 }
 

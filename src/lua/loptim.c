@@ -22,94 +22,57 @@ loptim *lbp_checkoptim(lua_State *L, int idx, const char *fn,
   return lbp_checkudata(L, idx, LBP_OPTIM, fn, arg);
 }
 
-/* The options, one table for parsing, reading (opt.betas) and printing.
-** A pair is two adjacent doubles in bp_optim, given as a Lua table {a, b}. */
-enum { NUM, BOOL, PAIR };
-#define K(kind) (1u << (kind))
-#define ADAMS (K(BP_ADAM) | K(BP_ADAMW))
-#define ALL (K(BP_SGD) | ADAMS | K(BP_RMSPROP) | K(BP_ADAGRAD) | K(BP_RPROP))
+/* The options (opt.betas, ...) come from the core's table of them
+** (train/optim.h), for parsing, reading and printing. */
+#define MAXKEYS 24
 
-typedef struct field {
-  const char *key;
-  unsigned kinds;
-  int type;
-  size_t off;
-} field;
-
-/* In this order in messages and in tostring. */
-static const field FIELDS[] = {
-  {"lr", ALL, NUM, offsetof(bp_optim, lr)},
-  {"momentum", K(BP_SGD) | K(BP_RMSPROP), NUM, offsetof(bp_optim, momentum)},
-  {"dampening", K(BP_SGD), NUM, offsetof(bp_optim, dampening)},
-  {"betas", ADAMS, PAIR, offsetof(bp_optim, beta1)},
-  {"alpha", K(BP_RMSPROP), NUM, offsetof(bp_optim, alpha)},
-  {"eps", ADAMS | K(BP_RMSPROP) | K(BP_ADAGRAD), NUM, offsetof(bp_optim, eps)},
-  {"weight_decay", ALL & ~K(BP_RPROP), NUM, offsetof(bp_optim, weight_decay)},
-  {"nesterov", K(BP_SGD), BOOL, offsetof(bp_optim, nesterov)},
-  {"amsgrad", ADAMS, BOOL, offsetof(bp_optim, amsgrad)},
-  {"centered", K(BP_RMSPROP), BOOL, offsetof(bp_optim, centered)},
-  {"lr_decay", K(BP_ADAGRAD), NUM, offsetof(bp_optim, lr_decay)},
-  {"initial_accumulator_value", K(BP_ADAGRAD), NUM,
-   offsetof(bp_optim, initial_accumulator_value)},
-  {"etas", K(BP_RPROP), PAIR, offsetof(bp_optim, etaminus)},
-  {"step_sizes", K(BP_RPROP), PAIR, offsetof(bp_optim, step_min)},
-};
-#define NFIELDS (sizeof FIELDS / sizeof FIELDS[0])
-
-static double *num(bp_optim *o, const field *f) {
-  return (double *)(void *)((char *)o + f->off);
-}
-
-static int *flag(bp_optim *o, const field *f) {
-  return (int *)(void *)((char *)o + f->off);
+/* The keys kind takes, NULL-terminated, for lbp_checkoptions. */
+static void kind_keys(bp_optim_kind kind, const char *keys[MAXKEYS]) {
+  const bp_optim_field *f;
+  int n = 0;
+  for (f = bp_optim_fields; f->key != NULL && n < MAXKEYS - 1; f++)
+    if (bp_optim_takes(f, kind)) keys[n++] = f->key;
+  keys[n] = NULL;
 }
 
 /* Push the value of field f of o: a number, a boolean, or a pair {a, b}. */
-static void push_field(lua_State *L, bp_optim *o, const field *f) {
-  if (f->type == NUM) {
-    lua_pushnumber(L, *num(o, f));
-  } else if (f->type == BOOL) {
-    lua_pushboolean(L, *flag(o, f));
+static void push_field(lua_State *L, bp_optim *o, const bp_optim_field *f) {
+  if (f->type == BP_OPT_NUM) {
+    lua_pushnumber(L, *bp_optim_num(o, f));
+  } else if (f->type == BP_OPT_BOOL) {
+    lua_pushboolean(L, *bp_optim_flag(o, f));
   } else {
     lua_createtable(L, 2, 0);
-    lua_pushnumber(L, num(o, f)[0]);
+    lua_pushnumber(L, bp_optim_num(o, f)[0]);
     lua_rawseti(L, -2, 1);
-    lua_pushnumber(L, num(o, f)[1]);
+    lua_pushnumber(L, bp_optim_num(o, f)[1]);
     lua_rawseti(L, -2, 2);
   }
 }
 
-static const field *find(bp_optim_kind kind, const char *key) {
-  size_t i;
-  for (i = 0; i < NFIELDS; i++)
-    if ((FIELDS[i].kinds & K(kind)) && strcmp(FIELDS[i].key, key) == 0)
-      return &FIELDS[i];
-  return NULL;
-}
-
 /* The value at the top of the stack into field f of cfg; pops it. */
 static void parse(lua_State *L, const char *fn, bp_optim *cfg,
-                  const field *f) {
+                  const bp_optim_field *f) {
   char name[48];
   int i;
   switch (f->type) {
-  case NUM:
-    *num(cfg, f) = lbp_checkfinite(L, -1, fn, f->key);
+  case BP_OPT_NUM:
+    *bp_optim_num(cfg, f) = lbp_checkfinite(L, -1, fn, f->key);
     break;
-  case BOOL:
+  case BP_OPT_BOOL:
     if (!lua_isboolean(L, -1))
       lbp_error(L, fn, "%s must be a boolean, got %s", f->key,
                 luaL_typename(L, -1));
-    *flag(cfg, f) = lua_toboolean(L, -1);
+    *bp_optim_flag(cfg, f) = lua_toboolean(L, -1);
     break;
   default:
     if (!lua_istable(L, -1) || luaL_len(L, -1) != 2)
       lbp_error(L, fn, "%s must be a table of two numbers, like {%g, %g}",
-                f->key, num(cfg, f)[0], num(cfg, f)[1]);
+                f->key, bp_optim_num(cfg, f)[0], bp_optim_num(cfg, f)[1]);
     for (i = 0; i < 2; i++) {
       lua_geti(L, -1, i + 1);
       snprintf(name, sizeof name, "%s[%d]", f->key, i + 1);
-      num(cfg, f)[i] = lbp_checkfinite(L, -1, fn, name);
+      bp_optim_num(cfg, f)[i] = lbp_checkfinite(L, -1, fn, name);
       lua_pop(L, 1);
     }
   }
@@ -118,8 +81,8 @@ static void parse(lua_State *L, const char *fn, bp_optim *cfg,
 
 static int make(lua_State *L, const char *name, bp_optim_kind kind) {
   char fn[64];
-  const char *keys[NFIELDS + 1];
-  size_t i, nkeys = 0;
+  const char *keys[MAXKEYS];
+  const bp_optim_field *f;
   lmodule *m;
   loptim *o;
   bp_optim cfg;
@@ -133,16 +96,14 @@ static int make(lua_State *L, const char *name, bp_optim_kind kind) {
     lua_newtable(L);
     lua_replace(L, 2);
   }
-  for (i = 0; i < NFIELDS; i++)
-    if (FIELDS[i].kinds & K(kind)) keys[nkeys++] = FIELDS[i].key;
-  keys[nkeys] = NULL;
+  kind_keys(kind, keys);
   lbp_checkoptions(L, 2, fn, keys);
   bp_optim_defaults(&cfg, kind);
-  for (i = 0; i < NFIELDS; i++) {
-    if (!(FIELDS[i].kinds & K(kind))) continue;
-    lua_getfield(L, 2, FIELDS[i].key);
+  for (f = bp_optim_fields; f->key != NULL; f++) {
+    if (!bp_optim_takes(f, kind)) continue;
+    lua_getfield(L, 2, f->key);
     if (lua_isnil(L, -1)) lua_pop(L, 1);
-    else parse(L, fn, &cfg, &FIELDS[i]);
+    else parse(L, fn, &cfg, f);
   }
   if (bp_optim_check(&cfg, &err) != BP_OK) lbp_error(L, fn, "%s", err.msg);
   lbp_ensure_init(L, m);
@@ -194,7 +155,7 @@ static int o_zero_grad(lua_State *L) {
 
 static int o_index(lua_State *L) {
   loptim *o = luaL_checkudata(L, 1, LBP_OPTIM);
-  const field *f;
+  const bp_optim_field *f;
   const char *k;
   if (lua_type(L, 2) != LUA_TSTRING) return 0;   /* no such field: nil */
   k = lua_tostring(L, 2);
@@ -204,7 +165,7 @@ static int o_index(lua_State *L) {
     lua_pushinteger(L, o->o.steps);
     return 1;
   }
-  f = find(o->o.kind, k);
+  f = bp_optim_field_find(o->o.kind, k);
   if (f == NULL) lua_pushnil(L);
   else push_field(L, &o->o, f);
   return 1;
@@ -256,8 +217,9 @@ static int o_state(lua_State *L) {
   const char *names[3];
   float *bufs[3];
   const bp_param *p;
+  const bp_optim_field *f;
   char fn[64];
-  size_t i, at;
+  size_t at;
   int k, j, nb = bp_optim_buffers(&o->o, names, bufs);
   snprintf(fn, sizeof fn, "backprop.%s:state", o->name);
   lua_createtable(L, 0, 3 + nb);
@@ -266,10 +228,10 @@ static int o_state(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)o->o.steps);
   lua_setfield(L, -2, "step");
   lua_newtable(L);
-  for (i = 0; i < NFIELDS; i++) {
-    if (!(FIELDS[i].kinds & K(o->o.kind))) continue;
-    push_field(L, &o->o, &FIELDS[i]);
-    lua_setfield(L, -2, FIELDS[i].key);
+  for (f = bp_optim_fields; f->key != NULL; f++) {
+    if (!bp_optim_takes(f, o->o.kind)) continue;
+    push_field(L, &o->o, f);
+    lua_setfield(L, -2, f->key);
   }
   lua_setfield(L, -2, "options");
   for (k = 0; k < nb; k++) {
@@ -288,26 +250,24 @@ static int o_state(lua_State *L) {
 ** every one there and equal, lr aside; returns the state's lr. */
 static double check_state_options(lua_State *L, const char *fn, loptim *o,
                                   int idx) {
-  const char *keys[NFIELDS + 1];
+  const char *keys[MAXKEYS];
   char what[96];
   bp_optim cfg = o->o;
-  size_t i, n = 0;
-  for (i = 0; i < NFIELDS; i++)
-    if (FIELDS[i].kinds & K(o->o.kind)) keys[n++] = FIELDS[i].key;
-  keys[n] = NULL;
+  const bp_optim_field *f;
+  kind_keys(o->o.kind, keys);
   snprintf(what, sizeof what, "%s: state.options", fn);
   lbp_checkoptions(L, idx, what, keys);
-  for (i = 0; i < NFIELDS; i++) {
-    const field *f = &FIELDS[i];
-    if (!(f->kinds & K(o->o.kind))) continue;
+  for (f = bp_optim_fields; f->key != NULL; f++) {
+    if (!bp_optim_takes(f, o->o.kind)) continue;
     if (lua_getfield(L, idx, f->key) == LUA_TNIL)
       lbp_error(L, fn, "state.options.%s is missing", f->key);
     parse(L, what, &cfg, f);
-    if (f == &FIELDS[0]) continue;        /* lr: the state's is taken */
-    if (f->type == BOOL ? *flag(&cfg, f) != *flag(&o->o, f)
-                        : (num(&cfg, f)[0] != num(&o->o, f)[0] ||
-                           (f->type == PAIR &&
-                            num(&cfg, f)[1] != num(&o->o, f)[1])))
+    if (f == &bp_optim_fields[0]) continue;   /* lr: the state's is taken */
+    if (f->type == BP_OPT_BOOL
+            ? *bp_optim_flag(&cfg, f) != *bp_optim_flag(&o->o, f)
+            : (bp_optim_num(&cfg, f)[0] != bp_optim_num(&o->o, f)[0] ||
+               (f->type == BP_OPT_PAIR &&
+                bp_optim_num(&cfg, f)[1] != bp_optim_num(&o->o, f)[1])))
       lbp_error(L, fn, "the state's %s differs from this optimizer's (make "
                 "the optimizer with the state's options: bp.%s(net, "
                 "state.options))", f->key, o->name);
@@ -397,23 +357,22 @@ static int o_gc(lua_State *L) {
 static int o_tostring(lua_State *L) {
   loptim *o = luaL_checkudata(L, 1, LBP_OPTIM);
   luaL_Buffer b;
-  size_t i;
+  const bp_optim_field *f;
   const char *sep = "";
   luaL_buffinit(L, &b);
   lua_pushfstring(L, "backprop.%s(", o->name);
   luaL_addvalue(&b);
-  for (i = 0; i < NFIELDS; i++) {
-    const field *f = &FIELDS[i];
+  for (f = bp_optim_fields; f->key != NULL; f++) {
     char s[96];
-    if (!(f->kinds & K(o->o.kind))) continue;
-    if (f->type == NUM)
-      snprintf(s, sizeof s, "%s%s=%g", sep, f->key, *num(&o->o, f));
-    else if (f->type == BOOL)
+    if (!bp_optim_takes(f, o->o.kind)) continue;
+    if (f->type == BP_OPT_NUM)
+      snprintf(s, sizeof s, "%s%s=%g", sep, f->key, *bp_optim_num(&o->o, f));
+    else if (f->type == BP_OPT_BOOL)
       snprintf(s, sizeof s, "%s%s=%s", sep, f->key,
-               *flag(&o->o, f) ? "true" : "false");
+               *bp_optim_flag(&o->o, f) ? "true" : "false");
     else
-      snprintf(s, sizeof s, "%s%s={%g, %g}", sep, f->key, num(&o->o, f)[0],
-               num(&o->o, f)[1]);
+      snprintf(s, sizeof s, "%s%s={%g, %g}", sep, f->key,
+               bp_optim_num(&o->o, f)[0], bp_optim_num(&o->o, f)[1]);
     luaL_addstring(&b, s);
     sep = ", ";
   }

@@ -12,15 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/atomic.h"
 #include "base/cpu.h"
-
-#if defined(__GNUC__)
-#define LOAD(p) __atomic_load_n(p, __ATOMIC_RELAXED)
-#define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELAXED)
-#else
-#define LOAD(p) (*(p))
-#define STORE(p, v) (*(p) = (v))
-#endif
 
 static int active = -1;   /* -1: not chosen yet */
 
@@ -71,10 +64,10 @@ static bp_isa choose(void) {
 }
 
 bp_isa bp_isa_active(void) {
-  int a = LOAD(&active);
+  int a = BP_LOAD_RELAXED(&active);
   if (a < 0) {
     a = (int)choose();
-    STORE(&active, a);
+    BP_STORE_RELAXED(&active, a);
   }
   return (bp_isa)a;
 }
@@ -84,7 +77,7 @@ bp_status bp_isa_set(bp_isa isa, bp_isa *prev, bp_error *err) {
   if (!bp_cpu_has(isa))
     return bp_fail(err, BP_EINVAL, "this CPU cannot run the %s kernels",
                    bp_isa_name(isa));
-  STORE(&active, (int)isa);
+  BP_STORE_RELAXED(&active, (int)isa);
   if (prev != NULL) *prev = old;
   return BP_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/atomic.h"
 #include "base/cpu.h"
 #include "kernels/nocontract.h"
 #include "kernels/small.h"
@@ -331,8 +332,9 @@ red4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
 enum { PORTABLE, AVX2, AVX512 };
 
 /* The choice is made once and never changes afterwards: the kernels it
-** picks between compute the same function (see small.h), so a race
-** between two first calls is harmless. */
+** picks between compute the same function (see small.h), so two first
+** calls racing (two threads, each with its own Lua state) may both make
+** it and store the same value (base/atomic.h). */
 static int chosen = -1;
 
 static int has(int isa) {
@@ -346,7 +348,7 @@ static int has(int isa) {
 }
 
 static int isa(void) {
-  int c = chosen;
+  int c = BP_LOAD_RELAXED(&chosen);
   if (c < 0) {
     const char *env = getenv("BACKPROP_ISA");
     c = has(AVX512) ? AVX512 : has(AVX2) ? AVX2 : PORTABLE;
@@ -356,7 +358,7 @@ static int isa(void) {
                  : strcmp(env, "avx512") == 0 ? AVX512 : -1;
       if (want >= 0 && has(want)) c = want;
     }
-    chosen = c;
+    BP_STORE_RELAXED(&chosen, c);
   }
   return c;
 }

@@ -1,5 +1,6 @@
 /* loss.c: the losses of loss.h, each value and derivative side by side. */
 #include <math.h>
+#include <string.h>
 
 #include "nn/loss.h"
 
@@ -10,6 +11,60 @@ void bp_loss_spec_init(bp_loss_spec *s, bp_loss_kind kind) {
   s->nweight = s->npos_weight = 0;
   s->smoothing = 0.0;
   s->delta = 1.0;
+}
+
+/* By kind: the Lua constructor's name and the options it takes. */
+static const char *const PLAIN[] = {"reduction", NULL};
+static const char *const CE[] = {"reduction", "weight", "label_smoothing",
+                                 NULL};
+static const char *const NLL[] = {"reduction", "weight", NULL};
+static const char *const HUBER[] = {"reduction", "delta", NULL};
+static const char *const LOGITS[] = {"reduction", "pos_weight", NULL};
+
+static const struct {
+  const char *name;
+  const char *const *options;
+} KINDS[] = {
+  [BP_MSE] = {"MSELoss", PLAIN},
+  [BP_BCE] = {"BCELoss", PLAIN},
+  [BP_CE] = {"CrossEntropyLoss", CE},
+  [BP_NLL] = {"NLLLoss", NLL},
+  [BP_L1] = {"L1Loss", PLAIN},
+  [BP_HUBER] = {"HuberLoss", HUBER},
+  [BP_BCE_LOGITS] = {"BCEWithLogitsLoss", LOGITS},
+};
+#define NKINDS (sizeof KINDS / sizeof KINDS[0])
+
+static const char *const REDUCTIONS[] = {"mean", "sum", "none"};
+
+const char *bp_loss_name(bp_loss_kind kind) {
+  return (unsigned)kind < NKINDS ? KINDS[kind].name : NULL;
+}
+
+bp_loss_kind bp_loss_kind_of(const char *name) {
+  size_t k;
+  for (k = 1; k < NKINDS; k++)
+    if (KINDS[k].name != NULL && strcmp(KINDS[k].name, name) == 0)
+      return (bp_loss_kind)k;
+  return (bp_loss_kind)0;
+}
+
+const char *const *bp_loss_options(bp_loss_kind kind) {
+  return (unsigned)kind < NKINDS ? KINDS[kind].options : NULL;
+}
+
+const char *bp_reduction_name(bp_reduction r) {
+  return (unsigned)r < 3 ? REDUCTIONS[r] : NULL;
+}
+
+int bp_reduction_of(const char *name, bp_reduction *r) {
+  int i;
+  for (i = 0; i < 3; i++)
+    if (strcmp(name, REDUCTIONS[i]) == 0) {
+      *r = (bp_reduction)i;
+      return 1;
+    }
+  return 0;
 }
 
 int bp_loss_takes_labels(bp_loss_kind kind) {
@@ -181,15 +236,16 @@ static double nll(const bp_loss_spec *s, const float *x, size_t n, size_t c,
 
 /* Checks. */
 
+/* c = 0: any count (the options alone, before there is a prediction). */
 static bp_status check_weights(const float *w, size_t nw, size_t c,
                                const char *name, bp_error *err) {
   size_t j;
   if (w == NULL) return BP_OK;
-  if (nw != c)
+  if (c != 0 && nw != c)
     return bp_fail(err, BP_EINVAL, "%s has %lu value(s), expected one per "
                    "class: the prediction has %lu column(s)", name,
                    (unsigned long)nw, (unsigned long)c);
-  for (j = 0; j < c; j++)
+  for (j = 0; j < nw; j++)
     if (!(w[j] > 0.0f && isfinite(w[j])))
       return bp_fail(err, BP_EINVAL, "%s %lu is %g, expected a positive "
                      "finite number", name, (unsigned long)j + 1, w[j]);
@@ -210,6 +266,10 @@ static bp_status check_spec(const bp_loss_spec *s, size_t c, bp_error *err) {
   st = check_weights(s->weight, s->nweight, c, "weight", err);
   if (st != BP_OK) return st;
   return check_weights(s->pos_weight, s->npos_weight, c, "pos_weight", err);
+}
+
+bp_status bp_loss_spec_check(const bp_loss_spec *s, bp_error *err) {
+  return check_spec(s, 0, err);
 }
 
 static bp_status check_labels(const float *t, size_t n, size_t c,

@@ -58,6 +58,24 @@ typedef struct bp_loss_spec {
 /* The defaults: mean reduction, no weights, no smoothing, delta 1. */
 void bp_loss_spec_init(bp_loss_spec *s, bp_loss_kind kind);
 
+/* Losses by name, as the Lua constructors and the C API's strings name
+** them: "MSELoss", "CrossEntropyLoss", ... (NULL for an unknown kind);
+** the kind of a name, 0 if none. */
+const char *bp_loss_name(bp_loss_kind kind);
+bp_loss_kind bp_loss_kind_of(const char *name);
+/* The options a kind takes, by name, NULL-terminated: "reduction" for
+** every one; "weight" and "label_smoothing" (CE), "weight" (NLL), "delta"
+** (Huber), "pos_weight" (BCE with logits). NULL for an unknown kind. */
+const char *const *bp_loss_options(bp_loss_kind kind);
+/* "mean", "sum", "none" (NULL for another value), and back (0 if the
+** name is none of them). */
+const char *bp_reduction_name(bp_reduction r);
+int bp_reduction_of(const char *name, bp_reduction *r);
+/* The checks of the options alone, before there is a prediction: the
+** reduction, smoothing, delta and each weight's value (their count is
+** checked against the prediction's columns by bp_loss_check). */
+bp_status bp_loss_spec_check(const bp_loss_spec *s, bp_error *err);
+
 /* Nonzero for losses whose target is one class label per sample. */
 int bp_loss_takes_labels(bp_loss_kind kind);
 /* Number of target values a loss expects for n x c predictions; it is

@@ -1,6 +1,7 @@
 /* optim.c: the update rules (see optim.h). */
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "train/optim.h"
@@ -8,6 +9,70 @@
 #include "kernels/small.h"
 #include "kernels/update.h"
 #include "tensor/tensor.h"
+
+static const char *const NAMES[] = {
+  [BP_SGD] = "SGD", [BP_ADAM] = "Adam", [BP_ADAMW] = "AdamW",
+  [BP_RMSPROP] = "RMSprop", [BP_ADAGRAD] = "Adagrad", [BP_RPROP] = "Rprop",
+};
+#define NNAMES (sizeof NAMES / sizeof NAMES[0])
+
+const char *bp_optim_name(bp_optim_kind kind) {
+  return (unsigned)kind < NNAMES ? NAMES[kind] : NULL;
+}
+
+bp_optim_kind bp_optim_kind_of(const char *name) {
+  size_t k;
+  for (k = 1; k < NNAMES; k++)
+    if (NAMES[k] != NULL && strcmp(NAMES[k], name) == 0)
+      return (bp_optim_kind)k;
+  return (bp_optim_kind)0;
+}
+
+#define K(kind) (1u << (kind))
+#define ADAMS (K(BP_ADAM) | K(BP_ADAMW))
+#define ALL (K(BP_SGD) | ADAMS | K(BP_RMSPROP) | K(BP_ADAGRAD) | K(BP_RPROP))
+
+const bp_optim_field bp_optim_fields[] = {
+  {"lr", ALL, BP_OPT_NUM, offsetof(bp_optim, lr)},
+  {"momentum", K(BP_SGD) | K(BP_RMSPROP), BP_OPT_NUM,
+   offsetof(bp_optim, momentum)},
+  {"dampening", K(BP_SGD), BP_OPT_NUM, offsetof(bp_optim, dampening)},
+  {"betas", ADAMS, BP_OPT_PAIR, offsetof(bp_optim, beta1)},
+  {"alpha", K(BP_RMSPROP), BP_OPT_NUM, offsetof(bp_optim, alpha)},
+  {"eps", ADAMS | K(BP_RMSPROP) | K(BP_ADAGRAD), BP_OPT_NUM,
+   offsetof(bp_optim, eps)},
+  {"weight_decay", ALL & ~K(BP_RPROP), BP_OPT_NUM,
+   offsetof(bp_optim, weight_decay)},
+  {"nesterov", K(BP_SGD), BP_OPT_BOOL, offsetof(bp_optim, nesterov)},
+  {"amsgrad", ADAMS, BP_OPT_BOOL, offsetof(bp_optim, amsgrad)},
+  {"centered", K(BP_RMSPROP), BP_OPT_BOOL, offsetof(bp_optim, centered)},
+  {"lr_decay", K(BP_ADAGRAD), BP_OPT_NUM, offsetof(bp_optim, lr_decay)},
+  {"initial_accumulator_value", K(BP_ADAGRAD), BP_OPT_NUM,
+   offsetof(bp_optim, initial_accumulator_value)},
+  {"etas", K(BP_RPROP), BP_OPT_PAIR, offsetof(bp_optim, etaminus)},
+  {"step_sizes", K(BP_RPROP), BP_OPT_PAIR, offsetof(bp_optim, step_min)},
+  {NULL, 0, BP_OPT_NUM, 0}
+};
+
+int bp_optim_takes(const bp_optim_field *f, bp_optim_kind kind) {
+  return (unsigned)kind < 32 && (f->kinds & K(kind)) != 0;
+}
+
+const bp_optim_field *bp_optim_field_find(bp_optim_kind kind,
+                                          const char *key) {
+  const bp_optim_field *f;
+  for (f = bp_optim_fields; f->key != NULL; f++)
+    if (bp_optim_takes(f, kind) && strcmp(f->key, key) == 0) return f;
+  return NULL;
+}
+
+double *bp_optim_num(bp_optim *o, const bp_optim_field *f) {
+  return (double *)(void *)((char *)o + f->off);
+}
+
+int *bp_optim_flag(bp_optim *o, const bp_optim_field *f) {
+  return (int *)(void *)((char *)o + f->off);
+}
 
 void bp_optim_defaults(bp_optim *o, bp_optim_kind kind) {
   memset(o, 0, sizeof *o);

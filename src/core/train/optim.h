@@ -77,6 +77,32 @@ typedef struct bp_optim {
   float *m, *v, *w;
 } bp_optim;
 
+/* Optimizers by name, as the Lua constructors and the C API's strings
+** name them: "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Rprop" (NULL
+** for an unknown kind); the kind of a name, 0 if none. */
+const char *bp_optim_name(bp_optim_kind kind);
+bp_optim_kind bp_optim_kind_of(const char *name);
+
+/* Each kind's options by name ("lr", "betas", ...), as bp.Adam(net, {lr =
+** 1e-3, betas = {0.9, 0.999}}) and the C API's "lr=0.001 betas=0.9,0.999"
+** give them: one table for every reader, in the order messages and
+** descriptions list them, ended by a NULL key. A pair is two adjacent
+** doubles of bp_optim (betas: beta1, beta2). */
+typedef enum { BP_OPT_NUM, BP_OPT_BOOL, BP_OPT_PAIR } bp_optim_type;
+typedef struct bp_optim_field {
+  const char *key;
+  unsigned kinds;       /* bit k set: kind k takes it */
+  bp_optim_type type;   /* a double, an int (0 or 1), or a pair */
+  size_t off;           /* where it is in bp_optim */
+} bp_optim_field;
+extern const bp_optim_field bp_optim_fields[];
+/* Whether kind takes field f; the option `key` of kind (NULL if it takes
+** none of that name); where f is in o. */
+int bp_optim_takes(const bp_optim_field *f, bp_optim_kind kind);
+const bp_optim_field *bp_optim_field_find(bp_optim_kind kind, const char *key);
+double *bp_optim_num(bp_optim *o, const bp_optim_field *f);
+int *bp_optim_flag(bp_optim *o, const bp_optim_field *f);
+
 /* Set the fields first (bp_optim_defaults gives PyTorch's), then init. */
 void bp_optim_defaults(bp_optim *o, bp_optim_kind kind);
 bp_status bp_optim_check(const bp_optim *o, bp_error *err);
