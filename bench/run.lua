@@ -16,7 +16,8 @@
 -- Environment (all optional):
 --   BENCH_ONLY=classic,overhead,game,fmnist,optim,threads,cnn,gemm,csv   workloads to run (default: all)
 --   BENCH_CLASSIC_EPOCHS=100  BENCH_EPOCHS=2 (Fashion-MNIST)
---   BENCH_GAME_CALLS=200000   BENCH_MIN_TIME=1 (s of repetitions, classic)
+--   BENCH_GAME_CALLS=200000 in BENCH_GAME_ROUNDS=100 (the best round counts)
+--   BENCH_MIN_TIME=1 (s of repetitions, classic)
 --   BENCH_TORCH_THREADS=1,2 (Fashion-MNIST; the small nets run 1 thread)
 --   BENCH_PYTHON=/usr/bin/python3  BENCH_FMNIST=/usr/share/datasets/fashion-mnist
 --   BENCH_CSV_MB=100 (size of the generated CSV file)
@@ -430,9 +431,9 @@ print()
 print(header)
 print(string.format("load average at start %s, at end %s (other work on the machine slows every row)",
   load_start, sh("cut -d' ' -f1-3 /proc/loadavg 2>/dev/null")))
-print(string.format("classic: %s epochs; Fashion-MNIST: %s epochs; game: %s calls",
+print(string.format("classic: %s epochs; Fashion-MNIST: %s epochs; game: %s calls in %s rounds",
   os.getenv("BENCH_CLASSIC_EPOCHS") or "100", os.getenv("BENCH_EPOCHS") or "2",
-  os.getenv("BENCH_GAME_CALLS") or "200000"))
+  os.getenv("BENCH_GAME_CALLS") or "200000", os.getenv("BENCH_GAME_ROUNDS") or "100"))
 local fmt = "%-24s %9s %-10s %11s %9s %-34s %-6s %s"
 print(string.format(fmt, table.unpack(HEAD)))
 for _, r in ipairs(rows) do

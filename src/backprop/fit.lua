@@ -351,6 +351,51 @@ local function save_checkpoint(net, s, epoch, history, best, bad, best_params)
   })
 end
 
+local HISTORY_SCALARS = { best_epoch = "integer", stopped_epoch = "integer", best_loss = "number",
+                          restored = "boolean" }
+
+local function same_shape(a, b)
+  local x, y = a:shape(), b:shape()
+  if #x ~= #y then return false end
+  for i = 1, #x do if x[i] ~= y[i] then return false end end
+  return true
+end
+
+-- What resume takes from a fit checkpoint besides the states, checked
+-- before anything is restored: a damaged one is "corrupt", by name,
+-- never an error deep inside the loop.
+local function check_run(s, ck, best_params)
+  local run = ck.fit
+  local function corrupt(what, ...)
+    fail("'%s' is corrupt (checkpoint of fit: " .. what .. ")", s.resume, ...)
+  end
+  if not compat.isinteger(ck.epoch) or ck.epoch < 0 then corrupt("epoch is %s", describe(ck.epoch)) end
+  if type(run.best) ~= "number" then corrupt("best is %s", describe(run.best)) end
+  if not compat.isinteger(run.bad) or run.bad < 0 then corrupt("bad is %s", describe(run.bad)) end
+  for key, v in pairs(ck.history) do
+    local want = HISTORY_SCALARS[key]
+    if type(key) ~= "string" or key == "plot" then corrupt("history has the key %s", tostring(key)) end
+    if want == "integer" then
+      if not compat.isinteger(v) then corrupt("history.%s is %s", key, describe(v)) end
+    elseif want then
+      if type(v) ~= want then corrupt("history.%s is %s", key, describe(v)) end
+    else
+      if type(v) ~= "table" then corrupt("history.%s is %s, not a list", key, describe(v)) end
+      for i, x in pairs(v) do
+        if not compat.isinteger(i) or i < 1 or type(x) ~= "number" then
+          corrupt("history.%s[%s] is %s", key, tostring(i), describe(x))
+        end
+      end
+    end
+  end
+  for i, t in ipairs(best_params or {}) do
+    local b = run.best_params[i]
+    if not check.is_tensor(b) or b:dtype() ~= "float32" or not same_shape(b, t) then
+      corrupt("best_params[%d] is not a tensor of shape %s", i, table.concat(t:shape(), "x"))
+    end
+  end
+end
+
 -- The run saved at s.resume into net, the optimizer, the scheduler, the
 -- generator, history and best_params; returns the next epoch, best and
 -- bad. A path with no file starts at epoch 1 (so one script can be run
@@ -375,6 +420,7 @@ local function resume(net, s, history, best_params)
   if best_params and type(run.best_params) ~= "table" then
     fail("'%s' was saved by a fit without restore_best", s.resume)
   end
+  check_run(s, ck, best_params)
   checkpoint.restore(ck, { net = net, optimizer = s.opt, scheduler = s.sched })
   for key, v in pairs(ck.history) do history[key] = v end
   if best_params then
@@ -408,7 +454,7 @@ end
 local function run_epoch(trainer, s, epoch, bar)
   local nb = s.nbatches
   if not s.on_batch and not s.pieces then
-    local total, weight, seen = trainer:run(1, 0)
+    local total, weight, seen = check.call(trainer.run, trainer, 1, 0)
     return loss_of(s, total, weight), false, nb, seen
   end
   local total, weight, seen = 0, 0, 0
@@ -418,7 +464,7 @@ local function run_epoch(trainer, s, epoch, bar)
     local count = math.min(s.piece, nb - first + 1)
     if s.on_batch then count = math.min(count, s.batch_every - (first - 1) % s.batch_every) end
     local t0 = s.pieces and core.clock()
-    local t, w, k = trainer:run(first, count)
+    local t, w, k = check.call(trainer.run, trainer, first, count)
     total, weight, seen = total + t, weight + w, seen + k
     ptotal, pweight = ptotal + t, pweight + w
     first = first + count
@@ -505,7 +551,7 @@ local function train(net, x, y, s, trainer, bar)
     local vl
     if s.evaluate then
       net:eval()
-      local total, weight, _, outputs = trainer:evaluate()
+      local total, weight, _, outputs = check.call(trainer.evaluate, trainer)
       if s.validation then
         vl = loss_of(s, total, weight)
         history.val_loss[epoch] = vl
@@ -569,7 +615,7 @@ function M.fit(net, x, y, opts)
   -- The trainer reads batch_size, shuffle, input_scale, max_norm,
   -- norm_type, clip_value, evaluate and outputs from s.
   local trainer
-  trainer, s.nbatches, s.samples = internal.trainer(net, x, y, s.loss, s.opt, s)
+  trainer, s.nbatches, s.samples = check.call(internal.trainer, net, x, y, s.loss, s.opt, s)
   if s.warnings then check_mistakes(net, x, s) end
   local bar = progress_for(s, x)
   -- A bar is drawn between pieces of an epoch: they start at one batch

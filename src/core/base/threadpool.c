@@ -162,13 +162,14 @@ bp_status bp_pool_new(size_t nthreads, bp_pool **pool, bp_error *err) {
       wa->id = i + 1;
     }
     if (wa == NULL || pthread_create(&p->th[i], &attr, worker, wa) != 0) {
+      const char *why = wa == NULL ? " (out of memory)" : "";
       free(wa);
       pthread_attr_destroy(&attr);
       stop_workers(p, i);
       p->n = 0;
       bp_pool_free(p);
-      return bp_fail(err, BP_ENOMEM, "could not start thread %lu of %lu",
-                     (unsigned long)(i + 2), (unsigned long)nthreads);
+      return bp_fail(err, BP_ENOMEM, "could not start thread %lu of %lu%s",
+                     (unsigned long)(i + 2), (unsigned long)nthreads, why);
     }
   }
   pthread_attr_destroy(&attr);

@@ -287,7 +287,7 @@ red4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
 }
 
 #define VW 16
-#define TARGET __attribute__((target("avx512f,avx512vl,avx2")))
+#define TARGET __attribute__((target("avx512f,avx512vl,avx2,fma")))
 #define SUFFIX(name) name##_avx512
 #define MASK16(r) ((__mmask16)((1u << (r)) - 1u))
 /* 8-lane masked loads and stores through mask registers (AMD's
@@ -315,7 +315,7 @@ red4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
 #undef STM8
 
 #define VW 8
-#define TARGET __attribute__((target("avx2")))
+#define TARGET __attribute__((target("avx2,fma")))
 #define SUFFIX(name) name##_avx2
 #define LDM(p, r) ((vf_avx2)_mm256_maskload_ps((p), MASK8(r)))
 #define STM(p, r, v) _mm256_maskstore_ps((p), MASK8(r), (__m256)(v))
@@ -341,8 +341,10 @@ static int has(int isa) {
 #ifdef BP_SMALL_SIMD
   if (isa == AVX512) return __builtin_cpu_supports("avx512f") &&
                             __builtin_cpu_supports("avx512vl") &&
-                            __builtin_cpu_supports("avx2");
-  if (isa == AVX2) return __builtin_cpu_supports("avx2");
+                            __builtin_cpu_supports("avx2") &&
+                            __builtin_cpu_supports("fma");
+  if (isa == AVX2) return __builtin_cpu_supports("avx2") &&
+                          __builtin_cpu_supports("fma");
 #endif
   return isa == PORTABLE;
 }
