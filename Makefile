@@ -279,7 +279,12 @@ $(GEMM_BENCH): bench/gemm.c $(CORE_SRCS) $(OBJDIR)/compile.flags
 	@mkdir -p $(@D)
 	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -o $@ bench/gemm.c $(CORE_SRCS) $(LDFLAGS) $(BP_LIBS) -ldl
 
-bench: all $(BENCH_BIN)/rss $(GEMM_BENCH)
+# bench/baselines/genann.c: genann 1.0's loops (not packaged), plain C.
+$(BENCH_BIN)/genann: bench/baselines/genann.c bench/baselines/bench.h
+	@mkdir -p $(@D)
+	$(BENCH_CC) -o $@ bench/baselines/genann.c -lm
+
+bench: all $(BENCH_BIN)/rss $(GEMM_BENCH) $(BENCH_BIN)/genann
 	@$(if $(call lua_here,luajit,luajit),$(MAKE) --no-print-directory -s LUA=luajit \
 	  LUA_INCDIR='$(incdir_luajit)' all,echo "make bench: no luajit, no LuaJIT rows")
 	@rm -f $(BENCH_BIN)/fann

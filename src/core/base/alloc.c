@@ -1,4 +1,8 @@
 /* alloc.c: the core's one counted allocator (see alloc.h). */
+#if defined(__linux__)
+#define _DEFAULT_SOURCE 1     /* madvise */
+#include <sys/mman.h>
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +53,27 @@ void *bp_malloc(size_t bytes) {
   return counted() ? malloc(bytes) : NULL;
 }
 
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* Large blocks in huge pages where the system has them (Linux, THP in
+** "madvise" mode): their first touch takes one fault per 2 MB instead of
+** one per 4 KB (a new 180 MB tensor took 3x the time of copying its
+** bytes, nearly all of it in faults). */
+static void *huge(void *p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (p != NULL && bytes >= 4 * HUGE_PAGE) {
+    uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)(HUGE_PAGE - 1);
+    if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+  }
+#else
+  (void)bytes;
+#endif
+  return p;
+}
+
 void *bp_calloc(size_t n, size_t size) {
-  return counted() ? calloc(n, size) : NULL;
+  return counted() ? huge(calloc(n, size), n * size) : NULL;
 }
 
 /* C99 has no aligned_alloc: over-allocate, align by hand and keep the
