@@ -47,6 +47,19 @@ TARGET static inline VEC_F SUFFIX(vexp)(VEC_F x) {
   return VV_SEL(small, VV_SPLAT(0.0f), y);
 }
 
+/* q(r) of e^r = 1 + r + r^2 q(r), vexp's polynomial of degree 5 as
+** q01 r^4 + q23 r^2 + q45: three independent pieces joined in two steps,
+** for the latency-bound sigmoid and tanh below (r2 = r * r). */
+TARGET static inline VEC_F SUFFIX(vexp_q)(VEC_F r, VEC_F r2) {
+  return VV_FMA(VV_FMA(VV_SPLAT(1.9875691500E-4f), r, VV_SPLAT(1.3981999507E-3f)),
+                r2 * r2,
+                VV_FMA(VV_FMA(VV_SPLAT(8.3334519073E-3f), r,
+                              VV_SPLAT(4.1665795894E-2f)),
+                       r2,
+                       VV_FMA(VV_SPLAT(1.6666665459E-1f), r,
+                              VV_SPLAT(5.0000001201E-1f))));
+}
+
 /* sigmoid: 1 / (1 + e) with e = exp(-|x|), e times that for x < 0. The
 ** training of a small network one sample at a time waits for two of
 ** these in each sample's chain, so it is written for latency as tanh is:
@@ -66,15 +79,9 @@ TARGET static inline VEC_F SUFFIX(vsigmoid)(VEC_F x) {
   nf = t - VV_SPLAT(magic);
   r = VV_FMA(nf, VV_SPLAT(0.693359375f), -ax);
   r = VV_FMA(nf, VV_SPLAT(-2.12194440e-4f), r);
-  /* e^r = 1 + r + r^2 q(r), q as in vtanh */
+  /* e^r = 1 + r + r^2 q(r) */
   r2 = r * r;
-  q = VV_FMA(VV_FMA(VV_SPLAT(1.9875691500E-4f), r, VV_SPLAT(1.3981999507E-3f)),
-             r2 * r2,
-             VV_FMA(VV_FMA(VV_SPLAT(8.3334519073E-3f), r,
-                           VV_SPLAT(4.1665795894E-2f)),
-                    r2,
-                    VV_FMA(VV_SPLAT(1.6666665459E-1f), r,
-                           VV_SPLAT(5.0000001201E-1f))));
+  q = SUFFIX(vexp_q)(r, r2);
   e = VV_FMA(VV_FMA(q, r2, r), (VEC_F)((127 - n1) << 23),
              (VEC_F)((127 - n1) << 23));
   e = e * (VEC_F)((127 - (n - n1)) << 23);
@@ -112,15 +119,9 @@ TARGET static inline VEC_F SUFFIX(vtanh)(VEC_F x) {
   n = (n & ~cap) | (cap & 64);
   s = (VEC_F)((n + 127) << 23);
   r = VV_FMA(t - VV_SPLAT(magic), VV_SPLAT(-0.693147180559945309f), ax + ax);
-  /* e^r = 1 + r + r^2 q(r), vexp's q of degree 5 as q01 r^4 + q23 r^2 + q45 */
+  /* e^r = 1 + r + r^2 q(r) */
   r2 = r * r;
-  q = VV_FMA(VV_FMA(VV_SPLAT(1.9875691500E-4f), r, VV_SPLAT(1.3981999507E-3f)),
-             r2 * r2,
-             VV_FMA(VV_FMA(VV_SPLAT(8.3334519073E-3f), r,
-                           VV_SPLAT(4.1665795894E-2f)),
-                    r2,
-                    VV_FMA(VV_SPLAT(1.6666665459E-1f), r,
-                           VV_SPLAT(5.0000001201E-1f))));
+  q = SUFFIX(vexp_q)(r, r2);
   d = VV_FMA(VV_FMA(q, r2, r), s, s + VV_SPLAT(1.0f));    /* e + 1 */
   d = VV_SPLAT(1.0f) - VV_SPLAT(2.0f) / d;
   d = VV_SEL(ax > VV_SPLAT(9.5f), VV_SPLAT(1.0f), d);
