@@ -18,8 +18,11 @@
 #   make bench           build, run bench/run.lua: every workload and baseline, one table
 #   make bench-conv      build, run bench/conv.lua: the CNN's forward+backward against an MLP
 #   make bench-core      build and run bench/core_hot.c: the per-sample hot paths in C
-#   make asan            ASan+UBSan build; all specs and both examples against it
+#   make asan            ASan+UBSan build; all specs (under LUA) and two examples against it
 #   make capi-check      ASan+UBSan build of the C API's checks (spec/c/capi_check.c), run
+#   make fuzz            the libFuzzer targets of fuzz/, FUZZ_SECONDS (30) each (clang)
+#   make memcheck        valgrind over the examples, and the malloc-failure sweep
+#   make ci-memory       asan, memcheck and a short fuzz pass: what CI adds to make test
 #   make fashion-data    Fashion-MNIST in $(FASHION_DIR) (apt-get installs
 #                        dataset-fashion-mnist when run as root)
 #   make fashion         fashion-data, build, run examples/fashion_mnist.lua
@@ -123,8 +126,9 @@ lua_here    = $(if $(and $(2),$(shell command -v $(1) 2>/dev/null),$(wildcard $(
 # LUA_INCDIR as given for LUA itself; Debian's path for the others.
 incdir_for  = $(if $(filter $(1),$(LUA)),$(LUA_INCDIR),$(incdir_$(2)))
 
-.PHONY: all modules luas lib c-example capi-check embed tsan-embed test check demo xor regression game love bench bench-conv bench-core asan \
-        rock install uninstall clean deps fashion-data fashion FORCE
+.PHONY: all modules luas lib c-example capi-check embed tsan-embed test check demo xor regression game love \
+        bench bench-conv bench-core asan rock install uninstall fuzz memcheck-deps fuzz-build memcheck \
+        memcheck-sweep memcheck-valgrind ci-memory clean deps fashion-data fashion FORCE
 .DEFAULT_GOAL := all
 
 all: $(MODULE)
@@ -275,7 +279,12 @@ $(GEMM_BENCH): bench/gemm.c $(CORE_SRCS) $(OBJDIR)/compile.flags
 	@mkdir -p $(@D)
 	$(CC) $(BP_CFLAGS) $(CPPFLAGS) -Isrc/core -o $@ bench/gemm.c $(CORE_SRCS) $(LDFLAGS) $(BP_LIBS) -ldl
 
-bench: all $(BENCH_BIN)/rss $(GEMM_BENCH)
+# bench/baselines/genann.c: genann 1.0's loops (not packaged), plain C.
+$(BENCH_BIN)/genann: bench/baselines/genann.c bench/baselines/bench.h
+	@mkdir -p $(@D)
+	$(BENCH_CC) -o $@ bench/baselines/genann.c -lm
+
+bench: all $(BENCH_BIN)/rss $(GEMM_BENCH) $(BENCH_BIN)/genann
 	@$(if $(call lua_here,luajit,luajit),$(MAKE) --no-print-directory -s LUA=luajit \
 	  LUA_INCDIR='$(incdir_luajit)' all,echo "make bench: no luajit, no LuaJIT rows")
 	@rm -f $(BENCH_BIN)/fann
@@ -299,25 +308,26 @@ bench-core: $(BENCH_BIN)/core_hot
 	$(BENCH_BIN)/core_hot
 
 # Memory check: the module built with AddressSanitizer and UBSan, then the
-# whole spec suite (with a longer random-misuse sweep) and both examples run
-# against it. Any sanitizer report fails the run. The plain build is made
-# too: the specs that run the README's commands as written use it.
+# whole spec suite under LUA (lua5.4 unless given; with a longer
+# random-misuse sweep) and both examples run against it. Any sanitizer
+# report fails the run. The plain build is made too: the specs that run
+# the README's commands as written use it.
 ASAN_MODULE := $(BUILD)/asan/backprop/core.so
+ASAN_CFLAGS := -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -fno-omit-frame-pointer -fPIC -fvisibility=hidden -Wall -Wextra $(LIBFLAG) -Isrc/core -I$(LUA_INCDIR)
 ASAN_RUN    := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
                UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
                LD_PRELOAD="$$($(CC) -print-file-name=libasan.so)"
+# $(call asan_lua,dir): LUA against dir/backprop/core.so, under ASan.
+asan_lua     = $(ASAN_RUN) env $(LUA_UNSET) LUA_PATH='src/?.lua;src/?/init.lua;;' LUA_CPATH='$(1)/?.so' $(LUA)
 asan:
 	@$(DEPS_ENV) bash tools/deps.sh test
 	@$(MAKE) --no-print-directory -s all
 	@mkdir -p $(dir $(ASAN_MODULE))
-	$(CC) -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	  -fno-omit-frame-pointer -fPIC -fvisibility=hidden -Wall -Wextra $(LIBFLAG) -Isrc/core -I$(LUA_INCDIR) \
-	  -o $(ASAN_MODULE) $(SRCS) -lm -pthread
-	$(ASAN_RUN) BACKPROP_FUZZ_ROUNDS=100000 busted --cpath='$(BUILD)/asan/?.so'
-	$(ASAN_RUN) env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='src/?.lua;src/?/init.lua;;' \
-	  LUA_CPATH='$(BUILD)/asan/?.so' $(LUA) examples/xor.lua > /dev/null
-	$(ASAN_RUN) env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='src/?.lua;src/?/init.lua;;' \
-	  LUA_CPATH='$(BUILD)/asan/?.so' $(LUA) examples/breast_cancer.lua --modern > /dev/null
+	$(CC) $(ASAN_CFLAGS) -o $(ASAN_MODULE) $(SRCS) -lm -pthread
+	$(ASAN_RUN) BACKPROP_FUZZ_ROUNDS=100000 busted --lua='$(LUA)' --cpath='$(BUILD)/asan/?.so'
+	$(call asan_lua,$(BUILD)/asan) examples/xor.lua > /dev/null
+	$(call asan_lua,$(BUILD)/asan) examples/breast_cancer.lua --modern > /dev/null
 	@echo "make asan: no sanitizer reports"
 
 # --- a C host that embeds Lua 5.4 and links backprop statically ----------
@@ -400,6 +410,107 @@ $(CAPI_CHECK): spec/c/capi_check.c include/backprop.h $(CORE_SRCS) $(CAPI_SRCS)
 capi-check: $(CAPI_CHECK)
 	@mkdir -p '$(CAPI_DIR)'
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(CAPI_CHECK) '$(CAPI_DIR)'
+
+# ---- Fuzzing (fuzz/; see README "Checking memory and fuzzing") ----
+#
+#   make fuzz            build the libFuzzer targets (clang, ASan, UBSan) and
+#                        run each for FUZZ_SECONDS (30), FUZZ_JOBS at a time
+#                        (2); FUZZ_TARGETS picks some. Fails on a crash, a
+#                        leak, a sanitizer report or a broken invariant.
+#   make fuzz-build      the targets only: build/fuzz/bin/<target>
+#
+# The core and the binding are instrumented for coverage and the
+# sanitizers; the kernels (src/core/kernels/) are compiled plain -O2:
+# clang's coverage build of the AVX-512 gemm alone takes over ten minutes,
+# and what the targets feed them is a loaded network's forward pass, not
+# file bytes (make asan checks the kernels under the sanitizers).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_JOBS    ?= 2
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_ALL     := $(sort $(basename $(notdir $(filter-out fuzz/fuzz.c,$(wildcard fuzz/*.c)))))
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# Read buffers of a few bytes (csv.c, idx.c): small inputs then cross
+# buffer boundaries as large files do.
+FUZZ_CFLAGS  := -std=c99 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Isrc/core \
+                -DBP_CSV_CHUNK=61 -DBP_IDX_BUFSIZE=13
+FUZZ_OBJS    := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(CORE_SRCS))
+FUZZ_LIBS_gunzip := -lz    # the reference decoder (zlib1g-dev)
+# lua_load runs the binding and the Lua modules in a Lua 5.4 state.
+FUZZ_LUA_INC := $(incdir_lua5.4)
+FUZZ_BIND_OBJS := $(patsubst src/lua/%.c,$(FUZZ_DIR)/obj/lua/%.o,$(BIND_SRCS))
+FUZZ_LIBS_lua_load := -llua5.4 -ldl
+$(FUZZ_DIR)/bin/lua_load: $(FUZZ_BIND_OBJS)
+
+$(FUZZ_DIR)/obj/flags: FORCE | memcheck-deps
+	@mkdir -p $(@D)
+	@echo '$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN)' | cmp -s - $@ 2>/dev/null \
+	  || echo '$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN)' > $@
+
+$(FUZZ_DIR)/obj/core/kernels/%.o: src/core/kernels/%.c $(FUZZ_DIR)/obj/flags
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -O2 -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/obj/core/%.o: src/core/%.c $(FUZZ_DIR)/obj/flags
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/obj/lua/%.o: src/lua/%.c $(FUZZ_DIR)/obj/flags
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I$(FUZZ_LUA_INC) -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/obj/fuzz/%.o: fuzz/%.c $(FUZZ_DIR)/obj/flags
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I$(FUZZ_LUA_INC) -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/bin/%: $(FUZZ_DIR)/obj/fuzz/%.o $(FUZZ_DIR)/obj/fuzz/fuzz.o $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(FUZZ_LIBS_$*) -lm -pthread
+
+-include $(wildcard $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/obj/*/*/*.d)
+
+# Objects stay (make would delete them as intermediate files).
+.SECONDARY: $(FUZZ_OBJS) $(FUZZ_BIND_OBJS) $(patsubst fuzz/%.c,$(FUZZ_DIR)/obj/fuzz/%.o,$(wildcard fuzz/*.c))
+
+memcheck-deps:
+	@$(DEPS_ENV) bash tools/deps.sh memcheck
+
+fuzz-build: $(addprefix $(FUZZ_DIR)/bin/,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	@FUZZ_DIR='$(FUZZ_DIR)' bash fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+# ---- Memory checks (memcheck/; see README "Checking memory and fuzzing") ----
+#
+#   make memcheck        valgrind over the examples, then the malloc-failure sweep
+#   make memcheck-valgrind   every example under valgrind (VALGRIND_JOBS at a time, 2)
+#   make memcheck-sweep  memcheck/sweep.lua: each allocation of build, train,
+#                        save and load failed in turn (SWEEP=name picks scenarios)
+#   make ci-memory       what CI runs before make test: asan, memcheck, and
+#                        make fuzz for CI_FUZZ_SECONDS (20) per target
+#
+# The sweep's module: the ASan/UBSan build with -DBP_ALLOC_FAULTS and
+# memcheck/lfaults.c (the failure injection), which the module users get
+# has neither of.
+FAULTS_MODULE := $(BUILD)/faults/backprop/core.so
+$(FAULTS_MODULE): $(SRCS) memcheck/lfaults.c $(wildcard src/core/*/*.h src/lua/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_CFLAGS) -DBP_ALLOC_FAULTS -o $@ $(SRCS) memcheck/lfaults.c -lm -pthread
+
+memcheck-sweep: memcheck-deps $(FAULTS_MODULE)
+	$(call asan_lua,$(BUILD)/faults) memcheck/sweep.lua $(FAULTS_MODULE) $(SWEEP)
+
+memcheck-valgrind: memcheck-deps all
+	@LUA='$(LUA)' LUA_CPATH_DIR='$(LUA_BUILD)' bash memcheck/valgrind.sh $(VALGRIND_JOBS)
+
+memcheck: memcheck-valgrind memcheck-sweep
+
+CI_FUZZ_SECONDS ?= 20
+ci-memory:
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory memcheck
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS)
 
 # The release rock, offline from this checkout: `luarocks make` of the
 # release rockspec (built in a copy, as the builtin backend writes objects

@@ -62,6 +62,7 @@ build = {
             "src/core/kernels/vmath_avx2.c",
             "src/core/kernels/vmath_avx512.c",
             "src/core/nn/activation.c",
+            "src/core/nn/chain.c",
             "src/core/nn/conv.c",
             "src/core/nn/dropout.c",
             "src/core/nn/embedding.c",

@@ -29,6 +29,20 @@ describe("benchmark targets", function()
     end
   end)
 
+  it("bench/ours/overhead.lua times a fit call and an epoch's gather beside their baselines", function()
+    local dir = S.check(S.tools .. " mktemp -d"):gsub("\n$", "")
+    local out = ""
+    for _, w in ipairs({ "fit_call", "index_float32", "index_uint8" }) do
+      out = out .. S.check(("cd %s && %s BENCH_DIR=%s BENCH_CALLS=10 BENCH_INDEX_ROWS=64 %s bench/ours/overhead.lua %s")
+        :format(S.q(S.root), S.inplace, S.q(dir), S.lua, w), "bench/ours/overhead.lua " .. w)
+    end
+    os.execute(S.tools .. " rm -rf " .. S.q(dir))
+    for _, want in ipairs({ "workload=fit_call name=backprop ", "workload=fit_call name=backprop%-train_step ",
+                            "workload=index_float32 name=memcpy%-new ", "workload=index_uint8 name=memcpy " }) do
+      assert.truthy(out:find(want), want .. " missing from:\n" .. out)
+    end
+  end)
+
   it("make bench-conv runs bench/conv.lua", function()
     local out = make("bench-conv BENCH_ROUNDS=1")
     assert.truthy(out:find("ratio CNN / MLP:", 1, true), out)

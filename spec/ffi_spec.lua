@@ -73,6 +73,48 @@ describe("the LuaJIT FFI path of net:forward(tbl, outtbl)", function()
     end
   end)
 
+  it("takes the FFI call for a shape too wide for straight-line copies, with the tensor path's bits", function()
+    local classic, calls = bp.Module.forward, 0
+    local copy = { forward = function(net, x, out)
+      calls = calls + 1
+      return classic(net, x, out)
+    end }
+    assert.is_true(require("backprop.ffi").install(copy, core.internal))
+    bp.manual_seed(4)
+    local net, out = bp.Sequential{bp.Linear(100, 70), bp.Tanh()}, {}
+    for k = 1, 60 do
+      local x = {}
+      for i = 1, 100 do x[i] = math.sin(i * k) end
+      copy.forward(net, x, out)
+      H.assert_same(out, net:forward(bp.tensor(x)):totable(), "input " .. k)
+    end
+    assert.equal(1, calls)
+  end)
+
+  it("compiles the game loop without aborting a trace in its code", function()
+    local util = require("jit.util")
+    local aborts = {}
+    local function on_trace(what, _, func, pc, err)
+      local src = what == "abort" and util.funcinfo(func).source or ""
+      if src:find("ffi.lua", 1, true) or src:find("backprop.ffi", 1, true) then
+        aborts[#aborts + 1] = ("%s:%s (%s)"):format(src, tostring(util.funcinfo(func, pc).currentline),
+                                                    tostring(require("jit.vmdef").traceerr[err]))
+      end
+    end
+    local net, out, xs, sum = game_net(), {}, {}, 0
+    for k = 1, 64 do xs[k] = input(k) end
+    jit.attach(on_trace, "trace")
+    for _ = 1, 20 do
+      for k = 1, 64 do
+        net:forward(xs[k], out)
+        sum = sum + out[1]
+      end
+    end
+    jit.attach(on_trace)
+    assert.is_true(sum == sum)
+    assert.same({}, aborts)
+  end)
+
   it("draws Dropout's masks as the tensor path does (training mode)", function()
     local function outputs(as_table)
       bp.manual_seed(11)

@@ -92,7 +92,8 @@ model = nn.Conv2d(1, 2, kernel_size=(3, 2), stride=1, padding=(0, 1))
   end)
 
   it_torch("round trip, live: trained here, continued in PyTorch, back here (torch_roundtrip.py)", function()
-    local ok, _, out = S.run(("cd %s && %s LUA=%s BACKPROP_MODDIR=%s BACKPROP_LUA_PRELOAD=%s %s spec/reference/torch_roundtrip.py --no-fixtures")
+    local ok, _, out = S.run(("cd %s && %s LUA=%s BACKPROP_MODDIR=%s BACKPROP_LUA_PRELOAD=%s %s " ..
+                              "spec/reference/torch_roundtrip.py --no-fixtures")
       :format(S.q(S.root), S.tools, S.q(S.lua), S.q(S.moddir), S.q(os.getenv("LD_PRELOAD") or ""), PYTHON))
     assert(ok, out)
     local _, count = ("\n" .. out):gsub("\nok ", "")

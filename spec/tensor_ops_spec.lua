@@ -281,6 +281,44 @@ describe("index, cat and stack", function()
            t.index, t, 1, bp.tensor({ 1, 1.5 }))
   end)
 
+  it("index copies whole slices of a contiguous tensor: every dimension, both types", function()
+    -- against the elements read one by one, on a 3 x 4 x 5 tensor of
+    -- distinct values (and its uint8 copy), with ids repeated and out of order
+    local vals, k = {}, 0
+    for a = 1, 3 do
+      vals[a] = {}
+      for b = 1, 4 do
+        vals[a][b] = {}
+        for c = 1, 5 do k = k + 1; vals[a][b][c] = k end
+      end
+    end
+    local ids = { { 3, 1, 3 }, { 4, 2, 2, 1, 4 }, { 5, 1, 2, 5 } }
+    for _, dtype in ipairs({ "float32", "uint8" }) do
+      local t = bp.tensor(vals, dtype)
+      for d = 1, 3 do
+        for _, list in ipairs({ ids[d], bp.tensor(ids[d]) }) do
+          local g = t:index(d, list)
+          assert.equal(dtype, g:dtype())
+          local want = {}
+          local n = { 3, 4, 5 }
+          n[d] = #ids[d]
+          for a = 1, n[1] do
+            want[a] = {}
+            for b = 1, n[2] do
+              want[a][b] = {}
+              for c = 1, n[3] do
+                local at = { a, b, c }
+                at[d] = ids[d][at[d]]
+                want[a][b][c] = vals[at[1]][at[2]][at[3]]
+              end
+            end
+          end
+          assert.same(want, g:totable())
+        end
+      end
+    end
+  end)
+
   it("cat joins along a dimension", function()
     local a, b = bp.tensor({ { 1, 2 } }), bp.tensor({ { 3, 4 }, { 5, 6 } })
     assert.same({ { 1, 2 }, { 3, 4 }, { 5, 6 } }, bp.cat({ a, b }):totable())

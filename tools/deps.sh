@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# tools/deps.sh [test|ci] -- make sure the tools backprop needs are installed.
+# tools/deps.sh [test|memcheck|ci] -- make sure the tools backprop needs are installed.
 #
-#   tools/deps.sh        build/run needs: C compiler, the interpreter LUA and its headers
-#   tools/deps.sh test   also busted (for LUA) and luarocks
-#   tools/deps.sh ci     also every Lua of LUAS with its headers and busted
-#                        (make test runs the suite under each installed one),
-#                        what spec/love_spec.lua runs: love, xvfb-run, xauth,
-#                        and pkg-config for spec/capi_spec.lua (the C library
-#                        and spec/embed_spec.lua need only gcc and lua5.4's
-#                        headers, whose package has liblua5.4.a)
+#   tools/deps.sh          build/run needs: C compiler, the interpreter LUA and its headers
+#   tools/deps.sh test     also busted (for LUA) and luarocks
+#   tools/deps.sh memcheck what make fuzz and make memcheck need besides the
+#                          build: clang with libFuzzer, valgrind, zlib's
+#                          headers (the gunzip target's reference decoder) and
+#                          Lua 5.4's headers and library (the lua_load target)
+#   tools/deps.sh ci       test, memcheck, every Lua of LUAS with its headers and
+#                          busted (make test runs the suite under each installed
+#                          one), what spec/love_spec.lua runs: love, xvfb-run, xauth,
+#                          and pkg-config for spec/capi_spec.lua (the C library
+#                          and spec/embed_spec.lua need only gcc and lua5.4's
+#                          headers, whose package has liblua5.4.a)
 #
 # Quiet when nothing is missing. Otherwise, as root with apt-get available, it
 # installs the missing Debian packages; else it prints the command to run and
@@ -22,8 +26,8 @@ set -euo pipefail
 
 mode=${1:-}
 case "$mode" in
-  ''|test|ci) ;;
-  *) echo "usage: $0 [test|ci]" >&2; exit 2 ;;
+  ''|test|memcheck|ci) ;;
+  *) echo "usage: $0 [test|memcheck|ci]" >&2; exit 2 ;;
 esac
 
 LUA=${LUA:-lua5.4}
@@ -45,6 +49,7 @@ read -r lua_pkg lua_dev lua_inc <<<"$(lua_debian "$LUA")"
 LUA_INCDIR=${LUA_INCDIR:-$lua_inc}
 
 have() { command -v "$1" >/dev/null 2>&1; }
+has_libfuzzer() { have clang && test -f "$(clang -print-file-name="libclang_rt.fuzzer-$(uname -m).a")"; }
 
 missing=()
 problems=()
@@ -68,6 +73,13 @@ probe() {
     # busted re-runs itself under each Lua (--lua): its modules must load there.
     check lua-busted "busted modules for '$LUA'"                 "$LUA" -e 'require("busted.runner")'
     check luarocks   "luarocks"                                  have luarocks
+  fi
+  if [[ $mode == memcheck || $mode == ci ]]; then
+    check clang        "clang, for make fuzz"                    have clang
+    check libclang-rt-dev "libFuzzer (clang's runtime libraries)" has_libfuzzer
+    check valgrind     "valgrind, for make memcheck"             have valgrind
+    check zlib1g-dev   "zlib's headers, for make fuzz"           test -f /usr/include/zlib.h
+    check liblua5.4-dev "Lua 5.4's headers, for make fuzz"       test -f /usr/include/lua5.4/lua.h
   fi
   if [[ $mode == ci ]]; then
     local v pkg dev inc

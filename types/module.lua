@@ -171,6 +171,7 @@ function Module:torch_code() end
 ---@field epochs? integer Passes over the data (1).
 ---@field batch_size? integer Samples per update (32).
 ---@field shuffle? boolean A new random order each epoch, from the seeded generator (true).
+---@field order? backprop.Tensor|integer[]|fun(epoch: integer): backprop.Tensor|integer[] Your own visiting order: `N` 1-based row indices (repeats allowed), or a function of the epoch returning them; rows are gathered, the data is not copied. Implies `shuffle = false`.
 ---@field validation? backprop.Tensor[] `{x, y}`, evaluated after each epoch in eval mode.
 ---@field metrics? table<any, string|fun(output: backprop.Tensor, target: backprop.Tensor): number> Names of `bp.metrics` functions (`{"accuracy", "f1"}`), or `name = function(output, target)`.
 ---@field progress? boolean true: a bar on a terminal, lines otherwise; false: nothing; nil (default): a bar on a terminal after a second.

@@ -8,6 +8,7 @@ local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 local lib = dofile(here .. "/../lib.lua")
 
 local calls = lib.env_number("BENCH_GAME_CALLS", 200000)
+local rounds = lib.env_number("BENCH_GAME_ROUNDS", 100)
 local inputs = lib.rows(lib.read_blocks(lib.dir() .. "/game_inputs.txt").X)
 local init = lib.read_blocks(lib.dir() .. "/game_init.txt")
 local W1, W2, W3 = lib.rows(init.W1), lib.rows(init.W2), lib.rows(init.W3)
@@ -41,9 +42,9 @@ for k = 1, #inputs do
   check = check + a + b + c + d
 end
 
-local ni, per = #inputs, math.max(math.floor(calls / 5), 1)
+local ni, per = #inputs, math.max(math.floor(calls / rounds), 1)
 local best = math.huge
-for _ = 1, 5 do
+for _ = 1, rounds do
   local t0 = lib.clock()
   local k = 0
   for _ = 1, per do
@@ -55,4 +56,4 @@ for _ = 1, 5 do
   if t < best then best = t end
 end
 lib.result{workload = "game", name = jit and "luajit" or "lua5.4", metric = "ns/call",
-           value = best / per * 1e9, reps = 5, check = check, note = "Lua tables, doubles"}
+           value = best / per * 1e9, reps = rounds, check = check, note = "Lua tables, doubles"}

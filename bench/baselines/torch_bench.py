@@ -207,7 +207,8 @@ def game(name):
 
     with torch.no_grad():
         check = sum(sum(one(x)) for x in inputs)
-        rounds, per, best = 5, max(calls // 5, 1), float("inf")
+        rounds = max(int(env_number("BENCH_GAME_ROUNDS", 100)), 1)
+        per, best = max(calls // rounds, 1), float("inf")
         for _ in range(rounds):
             t0 = time.perf_counter()
             for k in range(per):

@@ -70,7 +70,9 @@ def lua(mode, name, d):
     env = dict(os.environ, LUA_PATH="src/?.lua;src/?/init.lua;;", LUA_CPATH=os.environ.get("BACKPROP_MODDIR", "build") + "/?.so;;")
     env.pop("LUA_PATH_5_4", None)
     env.pop("LUA_CPATH_5_4", None)
-    if os.environ.get("BACKPROP_LUA_PRELOAD"):    # make asan: the sanitizer for Lua, not for Python
+    # make asan: its module needs the ASan runtime, which the spec preloads
+    # into Lua processes only (not into this one).
+    if os.environ.get("BACKPROP_LUA_PRELOAD"):
         env["LD_PRELOAD"] = os.environ["BACKPROP_LUA_PRELOAD"]
     subprocess.run([os.environ.get("LUA", "lua5.4"), "spec/reference/torch_roundtrip.lua", mode, name, d],
                    env=env, check=True)

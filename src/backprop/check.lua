@@ -8,6 +8,19 @@ function check.fail(fn, msg, ...)
   error(fn .. ": " .. string.format(msg, ...), 0)
 end
 
+local function pass(ok, ...)
+  if not ok then error((...), 0) end
+  return ...
+end
+
+--- check.call(f, ...): f(...)'s results. A C function of the binding
+-- called from a Lua module raises its error with the position of its Lua
+-- caller, a line of this library; called through here, as it would be
+-- when called from the user's script, without it.
+function check.call(f, ...)
+  return pass(pcall(f, ...))
+end
+
 function check.is_tensor(v)
   local mt = getmetatable(v)
   return type(mt) == "table" and mt.__name == "backprop.Tensor"

@@ -73,7 +73,7 @@ function M.load(path)
   if not sections or not sections.checkpoint then
     check.fail(fn, "'%s' is a model file without a checkpoint (written by net:save, not bp.checkpoint.save)", path)
   end
-  local ck = internal.decode(sections.checkpoint, fn, path, "checkpoint")
+  local ck = check.call(internal.decode, sections.checkpoint, fn, path, "checkpoint")
   if type(ck) ~= "table" or ck.net ~= nil then
     check.fail(fn, "'%s' is corrupt (section 'checkpoint': not a table of fields)", path)
   end
@@ -98,7 +98,7 @@ function M.restore(source, into)
   end
   into = check.options(fn, into, { net = true, optimizer = true, scheduler = true })
   if not is(into.net, "backprop.Module") then check.fail(fn, "net must be a backprop.Module, got %s", type(into.net)) end
-  internal.copy_net(into.net, ck.net, fn, true)
+  check.call(internal.copy_net, into.net, ck.net, fn, true)
   for _, part in ipairs({ "optimizer", "scheduler" }) do
     if into[part] ~= nil and type(ck[part]) ~= "table" then check.fail(fn, "the checkpoint has no %s state", part) end
   end
@@ -111,11 +111,11 @@ function M.restore(source, into)
       local obj = into[part]
       if obj ~= nil then
         local before = obj:state()
-        obj:load_state(ck[part])
+        check.call(obj.load_state, obj, ck[part])
         undo[#undo + 1] = function() obj:load_state(before) end
       end
     end
-    if ck.rng ~= nil then core.set_rng_state(ck.rng) end
+    if ck.rng ~= nil then check.call(core.set_rng_state, ck.rng) end
   end)
   if not ok then
     for i = #undo, 1, -1 do undo[i]() end
@@ -124,7 +124,7 @@ function M.restore(source, into)
   end
   -- the weights last: a lone layer not used yet draws its own first
   rng = core.get_rng_state()
-  internal.copy_net(into.net, ck.net, fn)
+  check.call(internal.copy_net, into.net, ck.net, fn)
   core.set_rng_state(rng)
   return ck
 end

@@ -21,14 +21,6 @@ local internal = core.internal
 local M = {}
 local FN = "backprop.Module:fit"
 
-local OPTIONS = {
-  loss = true, optimizer = true, epochs = true, batch_size = true,
-  shuffle = true, validation = true, progress = true, on_epoch = true,
-  scheduler = true, early_stopping = true, restore_best = true,
-  clip_grad_norm = true, clip_grad_value = true, on_batch = true,
-  batch_every = true, input_scale = true, metrics = true, warnings = true,
-  checkpoint = true, checkpoint_every = true, resume = true,
-}
 
 -- history fields a metric name must not take.
 local RESERVED = {
@@ -169,79 +161,95 @@ local function metrics_option(v)
   return list
 end
 
+local function func(v, name)
+  if type(v) ~= "function" then fail("%s must be a function, got %s", name, type(v)) end
+  return v
+end
+
+local function path(v, name)
+  if type(v) ~= "string" then fail("%s must be a path (a string), got %s", name, type(v)) end
+  return v
+end
+
+-- Each option given: its value checked into the settings s. An option
+-- left out costs nothing (fit is often called once per sample or batch).
+local SET = {
+  loss = function() end, optimizer = function() end,    -- checked first
+  epochs = function(s, v) s.epochs = positive_integer(v, "epochs") end,
+  batch_size = function(s, v) s.batch_size = positive_integer(v, "batch_size") end,
+  shuffle = function(s, v) s.shuffle = boolean(v, "shuffle") end,
+  order = function(s, v)
+    local t = type(v)
+    if not is_tensor(v) and t ~= "table" and t ~= "function" then
+      fail("order must be a tensor or a list of row indices, or a function(epoch) returning one, got %s", t)
+    end
+    s.order = v
+  end,
+  progress = function(s, v) s.progress = boolean(v, "progress") end,
+  warnings = function(s, v) s.warnings = boolean(v, "warnings") end,
+  on_epoch = function(s, v) s.on_epoch = func(v, "on_epoch") end,
+  on_batch = function(s, v) s.on_batch = func(v, "on_batch") end,
+  batch_every = function(s, v) s.batch_every = positive_integer(v, "batch_every") end,
+  input_scale = function(s, v) s.input_scale = positive_number(v, "input_scale") end,
+  scheduler = function(s, v)
+    if not internal.is_scheduler(v) then
+      fail("scheduler must be a bp.lr_scheduler scheduler (for example " ..
+           "bp.lr_scheduler.StepLR(opt, {step_size = 10})), got %s", type(v))
+    end
+    if v.optimizer ~= s.opt then fail("the scheduler was made for another optimizer") end
+    s.sched = v
+  end,
+  early_stopping = function(s, v) s.patience, s.min_delta = early_stopping_option(v) end,
+  restore_best = function(s, v) s.restore = boolean(v, "restore_best") end,
+  clip_grad_norm = function(s, v) s.max_norm, s.norm_type = clip_norm_option(v) end,
+  clip_grad_value = function(s, v) s.clip_value = positive_number(v, "clip_grad_value") end,
+  validation = function(s, v)
+    if type(v) ~= "table" or not is_tensor(v[1]) or not is_tensor(v[2]) then
+      fail("validation must be a table {x, y} of two tensors")
+    end
+    s.validation = v
+  end,
+  metrics = function(s, v) s.metrics = metrics_option(v) end,
+  checkpoint = function(s, v) s.checkpoint = path(v, "checkpoint") end,
+  resume = function(s, v) s.resume = path(v, "resume") end,
+  checkpoint_every = function(s, v)
+    s.checkpoint_every = positive_integer(v, "checkpoint_every")
+  end,
+}
+
 -- The checked options, as one table the loop reads.
 local function settings(net, opts)
   -- Unlike the other option tables, fit's is required (it names the loss).
   if type(opts) ~= "table" then fail("options must be a table, got %s", type(opts)) end
-  check.options(FN, opts, OPTIONS)
-  -- Every field the call uses, listed once (and the table sized once).
+  check.options(FN, opts, SET)
+  -- Every field the call uses, listed once (those nil by default in the
+  -- comments: a table is sized by its constructor, and fit is called often).
   local s = {
     loss = opts.loss, opt = opts.optimizer, mean = false, epochs = 1,
-    batch_size = 32, shuffle = true, progress = nil, warnings = true,
-    on_epoch = nil, on_batch = nil, batch_every = 1, input_scale = nil,
-    sched = nil, patience = nil, min_delta = 0, restore = false,
-    max_norm = 0, norm_type = 2, clip_value = 0, validation = nil,
-    metrics = nil, checkpoint = nil, checkpoint_every = 1, resume = nil,
-    samples = 0,
-    -- set by fit: the set trainer:evaluate runs, its targets, whether it
-    -- keeps the outputs; batches per epoch; pieces of an epoch (for a bar)
-    evaluate = nil, metric_y = nil, outputs = false, nbatches = 0,
-    pieces = false, piece = 0,
+    batch_size = 32, shuffle = true, warnings = true, batch_every = 1,
+    min_delta = 0, restore = false, max_norm = 0, norm_type = 2,
+    clip_value = 0, checkpoint_every = 1, samples = 0,
+    -- progress, on_epoch, on_batch, input_scale, sched, patience,
+    -- validation, metrics, checkpoint, resume, order: nil by default.
+    -- Set by fit: the set trainer:evaluate runs (evaluate) and its targets
+    -- (metric_y), whether it keeps the outputs; batches per epoch; pieces
+    -- of an epoch (for a bar).
+    outputs = false, nbatches = 0, pieces = false, piece = 0,
   }
   if s.loss == nil then fail("options.loss is required (for example bp.MSELoss())") end
   if s.opt == nil then fail("options.optimizer is required (for example bp.SGD(net, {lr = 0.1}))") end
   check_object(net, s.loss, "backprop.Loss", "loss")
   check_object(net, s.opt, "backprop.Optimizer", "optimizer")
   s.mean = s.loss:reduction() == "mean"
-  s.epochs = positive_integer(opts.epochs, "epochs", 1)
-  s.batch_size = positive_integer(opts.batch_size, "batch_size", 32)
-  s.shuffle = boolean(opts.shuffle, "shuffle", true)
-  s.progress = boolean(opts.progress, "progress", nil)
-  s.warnings = boolean(opts.warnings, "warnings", true)
-  s.on_epoch = opts.on_epoch
-  if s.on_epoch ~= nil and type(s.on_epoch) ~= "function" then
-    fail("on_epoch must be a function, got %s", type(s.on_epoch))
-  end
-  s.on_batch = opts.on_batch
-  if s.on_batch ~= nil and type(s.on_batch) ~= "function" then
-    fail("on_batch must be a function, got %s", type(s.on_batch))
-  end
-  s.batch_every = positive_integer(opts.batch_every, "batch_every", 1)
-  if opts.input_scale ~= nil then
-    s.input_scale = positive_number(opts.input_scale, "input_scale")
+  for key, v in pairs(opts) do SET[key](s, v) end
+  -- What the options ask of each other.
+  if s.order ~= nil then
+    if opts.shuffle then fail("order and shuffle = true cannot be combined: order sets the visiting order") end
+    s.shuffle = false
   end
   if opts.batch_every ~= nil and s.on_batch == nil then
     fail("batch_every needs on_batch (the function to call)")
   end
-  s.sched = opts.scheduler
-  if s.sched ~= nil then
-    if not internal.is_scheduler(s.sched) then
-      fail("scheduler must be a bp.lr_scheduler scheduler (for example " ..
-           "bp.lr_scheduler.StepLR(opt, {step_size = 10})), got %s", type(s.sched))
-    end
-    if s.sched.optimizer ~= s.opt then fail("the scheduler was made for another optimizer") end
-  end
-  s.patience, s.min_delta = early_stopping_option(opts.early_stopping)
-  s.restore = boolean(opts.restore_best, "restore_best", false)
-  s.max_norm, s.norm_type = clip_norm_option(opts.clip_grad_norm)
-  if opts.clip_grad_value ~= nil then
-    s.clip_value = positive_number(opts.clip_grad_value, "clip_grad_value")
-  end
-  if opts.validation ~= nil then
-    local v = opts.validation
-    if type(v) ~= "table" or not is_tensor(v[1]) or not is_tensor(v[2]) then
-      fail("validation must be a table {x, y} of two tensors")
-    end
-    s.validation = v
-  end
-  s.metrics = metrics_option(opts.metrics)
-  for _, key in ipairs({ "checkpoint", "resume" }) do
-    if opts[key] ~= nil and type(opts[key]) ~= "string" then
-      fail("%s must be a path (a string), got %s", key, type(opts[key]))
-    end
-  end
-  s.checkpoint, s.resume = opts.checkpoint, opts.resume
-  s.checkpoint_every = positive_integer(opts.checkpoint_every, "checkpoint_every", 1)
   if opts.checkpoint_every ~= nil and not s.checkpoint then
     fail("checkpoint_every needs checkpoint (the path to save to)")
   end
@@ -292,6 +300,12 @@ local function warn(net, kind, msg, ...)
 end
 
 local NONE = {}
+-- net -> the loss its last layer was last checked with, and the float
+-- input whose scale it last looked at (fit is often called once per
+-- sample or batch, on the same tensors: a look each time would cost as
+-- much as the training step)
+local paired = setmetatable({}, { __mode = "kv" })
+local scanned = setmetatable({}, { __mode = "kv" })
 
 local function check_mistakes(net, x, s)
   local seen = warned[net] or NONE
@@ -300,7 +314,8 @@ local function check_mistakes(net, x, s)
       warn(net, "uint8", "the input is uint8 and fit has no input_scale, so the network sees raw values " ..
                          "0..255; pass input_scale = 1/255")
     end
-  elseif not seen.scale then
+  elseif not seen.scale and scanned[net] ~= x then
+    scanned[net] = x
     local rms, feature, rows = internal.column_rms(x)
     if rms > SCALE_LIMIT then
       warn(net, "scale", "input feature %d has a root mean square of %.3g (over %d rows): features far " ..
@@ -308,10 +323,15 @@ local function check_mistakes(net, x, s)
            feature, rms, rows)
     end
   end
-  local last = internal.last_layer(net)
-  if (last == "Softmax" or last == "Sigmoid") and not seen.doubled then
-    local loss = DOUBLED[tostring(s.loss):match("^backprop%.(%w+)")]
-    if loss and loss[last] then warn(net, "doubled", "%s", loss[last]) end
+  -- A network's layers never change: its last layer and a loss are
+  -- checked together once (fit is often called once per sample or batch).
+  if not seen.doubled and paired[net] ~= s.loss then
+    paired[net] = s.loss
+    local last = internal.last_layer(net)
+    if last == "Softmax" or last == "Sigmoid" then
+      local loss = DOUBLED[tostring(s.loss):match("^backprop%.(%w+)")]
+      if loss and loss[last] then warn(net, "doubled", "%s", loss[last]) end
+    end
   end
 end
 
@@ -329,6 +349,51 @@ local function save_checkpoint(net, s, epoch, history, best, bad, best_params)
     net = net, optimizer = s.opt, scheduler = s.sched, epoch = epoch, history = history,
     fit = { samples = s.samples, batch_size = s.batch_size, best = best, bad = bad, best_params = best_params },
   })
+end
+
+local HISTORY_SCALARS = { best_epoch = "integer", stopped_epoch = "integer", best_loss = "number",
+                          restored = "boolean" }
+
+local function same_shape(a, b)
+  local x, y = a:shape(), b:shape()
+  if #x ~= #y then return false end
+  for i = 1, #x do if x[i] ~= y[i] then return false end end
+  return true
+end
+
+-- What resume takes from a fit checkpoint besides the states, checked
+-- before anything is restored: a damaged one is "corrupt", by name,
+-- never an error deep inside the loop.
+local function check_run(s, ck, best_params)
+  local run = ck.fit
+  local function corrupt(what, ...)
+    fail("'%s' is corrupt (checkpoint of fit: " .. what .. ")", s.resume, ...)
+  end
+  if not compat.isinteger(ck.epoch) or ck.epoch < 0 then corrupt("epoch is %s", describe(ck.epoch)) end
+  if type(run.best) ~= "number" then corrupt("best is %s", describe(run.best)) end
+  if not compat.isinteger(run.bad) or run.bad < 0 then corrupt("bad is %s", describe(run.bad)) end
+  for key, v in pairs(ck.history) do
+    local want = HISTORY_SCALARS[key]
+    if type(key) ~= "string" or key == "plot" then corrupt("history has the key %s", tostring(key)) end
+    if want == "integer" then
+      if not compat.isinteger(v) then corrupt("history.%s is %s", key, describe(v)) end
+    elseif want then
+      if type(v) ~= want then corrupt("history.%s is %s", key, describe(v)) end
+    else
+      if type(v) ~= "table" then corrupt("history.%s is %s, not a list", key, describe(v)) end
+      for i, x in pairs(v) do
+        if not compat.isinteger(i) or i < 1 or type(x) ~= "number" then
+          corrupt("history.%s[%s] is %s", key, tostring(i), describe(x))
+        end
+      end
+    end
+  end
+  for i, t in ipairs(best_params or {}) do
+    local b = run.best_params[i]
+    if not check.is_tensor(b) or b:dtype() ~= "float32" or not same_shape(b, t) then
+      corrupt("best_params[%d] is not a tensor of shape %s", i, table.concat(t:shape(), "x"))
+    end
+  end
 end
 
 -- The run saved at s.resume into net, the optimizer, the scheduler, the
@@ -355,6 +420,7 @@ local function resume(net, s, history, best_params)
   if best_params and type(run.best_params) ~= "table" then
     fail("'%s' was saved by a fit without restore_best", s.resume)
   end
+  check_run(s, ck, best_params)
   checkpoint.restore(ck, { net = net, optimizer = s.opt, scheduler = s.sched })
   for key, v in pairs(ck.history) do history[key] = v end
   if best_params then
@@ -374,7 +440,7 @@ local function progress_for(s, x)
   if not tty and s.progress == nil then return nil end
   return Progress.new{
     mode = tty and "bar" or "lines", out = io.stderr, clock = core.clock,
-    epochs = s.epochs, batches = s.nbatches, samples = x:shape()[1],
+    epochs = s.epochs, batches = s.nbatches, samples = s.samples,
     delay = s.progress == nil and 1 or 0,
   }
 end
@@ -388,7 +454,7 @@ end
 local function run_epoch(trainer, s, epoch, bar)
   local nb = s.nbatches
   if not s.on_batch and not s.pieces then
-    local total, weight, seen = trainer:run(1, 0)
+    local total, weight, seen = check.call(trainer.run, trainer, 1, 0)
     return loss_of(s, total, weight), false, nb, seen
   end
   local total, weight, seen = 0, 0, 0
@@ -398,7 +464,7 @@ local function run_epoch(trainer, s, epoch, bar)
     local count = math.min(s.piece, nb - first + 1)
     if s.on_batch then count = math.min(count, s.batch_every - (first - 1) % s.batch_every) end
     local t0 = s.pieces and core.clock()
-    local t, w, k = trainer:run(first, count)
+    local t, w, k = check.call(trainer.run, trainer, first, count)
     total, weight, seen = total + t, weight + w, seen + k
     ptotal, pweight = ptotal + t, pweight + w
     first = first + count
@@ -417,6 +483,18 @@ local function run_epoch(trainer, s, epoch, bar)
     end
   end
   return loss_of(s, total, weight), false, nb, seen
+end
+
+-- order = ids or function(epoch) returning ids: the rows epoch visits, in
+-- that order, read at its start (the trainer gathers them batch by batch,
+-- as it does for shuffling: the data set is not copied).
+local function set_order(trainer, order, epoch)
+  if type(order) ~= "function" then return trainer:set_order(order) end
+  local ids = order(epoch)
+  if not is_tensor(ids) and type(ids) ~= "table" then
+    fail("order(%d) returned %s, expected a tensor or a list of row indices", epoch, type(ids))
+  end
+  trainer:set_order(ids, "order(" .. epoch .. ")")
 end
 
 -- Each metric on the evaluation outputs, into history (val_<name> on the
@@ -458,6 +536,7 @@ local function train(net, x, y, s, trainer, bar)
   end
   for epoch = first, s.epochs do
     history.lr[epoch] = s.opt.lr
+    if s.order then set_order(trainer, s.order, epoch) end
     net:train()
     if bar then bar:epoch_start() end
     local l, stop, batches, seen = run_epoch(trainer, s, epoch, bar)
@@ -472,7 +551,7 @@ local function train(net, x, y, s, trainer, bar)
     local vl
     if s.evaluate then
       net:eval()
-      local total, weight, _, outputs = trainer:evaluate()
+      local total, weight, _, outputs = check.call(trainer.evaluate, trainer)
       if s.validation then
         vl = loss_of(s, total, weight)
         history.val_loss[epoch] = vl
@@ -536,8 +615,7 @@ function M.fit(net, x, y, opts)
   -- The trainer reads batch_size, shuffle, input_scale, max_norm,
   -- norm_type, clip_value, evaluate and outputs from s.
   local trainer
-  trainer, s.nbatches = internal.trainer(net, x, y, s.loss, s.opt, s)
-  s.samples = x:shape()[1]
+  trainer, s.nbatches, s.samples = check.call(internal.trainer, net, x, y, s.loss, s.opt, s)
   if s.warnings then check_mistakes(net, x, s) end
   local bar = progress_for(s, x)
   -- A bar is drawn between pieces of an epoch: they start at one batch

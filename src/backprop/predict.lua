@@ -165,7 +165,7 @@ end
 -- set_metadata checks it (a field this build does not know refuses the
 -- file: it may change what predict computes), scalers rebuilt.
 local function from_section(path, bytes)
-  local v = internal.decode(bytes, "backprop.load", path, "predictor")
+  local v = check.call(internal.decode, bytes, "backprop.load", path, "predictor")
   local ok, m = pcall(checked, "x", v)
   if not ok then
     local why = tostring(m):gsub("^x: ", ""):gsub("^metadata: ", "")
@@ -185,15 +185,6 @@ end
 
 local raw_save, raw_load = core.Module.save, core.load
 
--- Call a C function of the binding from here, its error raised as it
--- would be when called directly (luaL_error would prefix the position of
--- its Lua caller, this file).
-local function call(f, ...)
-  local ok, a, b = pcall(f, ...)
-  if not ok then error(a, 0) end
-  return a, b
-end
-
 --- net:save(path [, metadata]): with metadata, set it first (as
 -- set_metadata); the network's metadata goes into the file. `extra`
 -- (internal: checkpoint.lua) adds sections of its own.
@@ -201,7 +192,7 @@ function M.save(net, ...)
   local fn = fname(net, "save")
   local path, metadata, extra = ...
   if select("#", ...) == 0 or type(path) ~= "string" then
-    return call(raw_save, net, ...)                -- its message
+    return check.call(raw_save, net, ...)          -- its message
   end
   if metadata ~= nil then
     check_module(fn, net)
@@ -209,13 +200,13 @@ function M.save(net, ...)
   end
   local sections = extra or {}
   sections.predictor = is_module(net) and M.section(net, fn) or nil
-  call(raw_save, net, path, sections)
+  check.call(raw_save, net, path, sections)
 end
 
 --- bp.load's work: the network (with its metadata) and the other sections
 -- the file has, as bytes (nil when none).
 function M.load_sections(...)
-  local net, sections = call(raw_load, ...)
+  local net, sections = check.call(raw_load, ...)
   local path = ...
   if sections and sections.predictor then store[net] = from_section(path, sections.predictor) end
   return net, sections

@@ -47,7 +47,7 @@ local function save_net(net, path, opts)
     names[#names + 1] = t.name
     values[#values + 1] = t.counter and 0 or t.tensor
   end
-  internal.st_write(path, names, values, opts.metadata, fn)
+  check.call(internal.st_write, path, names, values, opts.metadata, fn)
 end
 
 -- "3 more" after a name, for messages about lists.
@@ -66,7 +66,7 @@ local function load_net(net, path, opts)
   local strict = opts.strict
   if strict == nil then strict = true end
   if type(strict) ~= "boolean" then check.fail(fn, "strict must be a boolean, got %s", type(strict)) end
-  local file, entries, metadata = internal.st_read(path, fn)
+  local file, entries, metadata = check.call(internal.st_read, path, fn)
   local index = {}
   for i, e in ipairs(entries) do index[e.name] = i end
   -- Check everything, then copy: a file that does not fit changes nothing.
@@ -110,7 +110,7 @@ local function load_net(net, path, opts)
     check.fail(fn, "'%s' has tensor '%s'%s, which the network does not have; {strict = false} " ..
                "ignores it", path, unexpected[1], more(unexpected))
   end
-  for _, c in ipairs(copies) do internal.st_copy(file, c[1], c[2], fn) end
+  for _, c in ipairs(copies) do check.call(internal.st_copy, file, c[1], c[2], fn) end
   return { missing_keys = missing, unexpected_keys = unexpected, metadata = metadata }
 end
 
@@ -130,7 +130,7 @@ function M.save(path, tensors, metadata)
   end
   table.sort(names)
   for i, name in ipairs(names) do values[i] = tensors[name] end
-  internal.st_write(path, names, values, metadata, fn)
+  check.call(internal.st_write, path, names, values, metadata, fn)
 end
 
 --- bp.safetensors.load(path) -> tensors (name -> tensor), metadata.
@@ -140,9 +140,9 @@ end
 function M.load(path)
   local fn = "backprop.safetensors.load"
   checkpath(fn, path)
-  local file, entries, metadata = internal.st_read(path, fn)
+  local file, entries, metadata = check.call(internal.st_read, path, fn)
   local tensors = {}
-  for i, e in ipairs(entries) do tensors[e.name] = internal.st_tensor(file, i, fn) end
+  for i, e in ipairs(entries) do tensors[e.name] = check.call(internal.st_tensor, file, i, fn) end
   return tensors, metadata
 end
 

@@ -16,6 +16,7 @@
 **   out_shape(module, shape, fn) -> shape  in eval mode, batch first
 **   f32_bytes(number | tensor) -> string   float32, little-endian
 */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,13 @@
 #include "ltensor.h"
 
 #define LBP_STFILE "backprop.SafetensorsFile"
+
+/* A file st_read parsed, and its path: what a message about one of its
+** tensors names. */
+typedef struct stfile {
+  bp_st_file f;
+  char path[];              /* as long as the path is (C99) */
+} stfile;
 
 static const char *checkfn(lua_State *L, int idx) {
   const char *fn = lua_tostring(L, idx);
@@ -60,10 +68,12 @@ static void push_shape(lua_State *L, const bp_st_tensor *t) {
 
 static int l_st_read(lua_State *L) {
   const char *fn = checkfn(L, 2), *path = checkpath(L, 1, fn);
-  bp_st_file *f = lbp_newuserdata(L, sizeof *f);
+  size_t len = strlen(path), i;
+  stfile *s = lbp_newuserdata(L, offsetof(stfile, path) + len + 1);
+  bp_st_file *f = &s->f;
   bp_error err;
-  size_t i;
   memset(f, 0, sizeof *f);
+  memcpy(s->path, path, len + 1);
   luaL_setmetatable(L, LBP_STFILE);
   if (bp_st_read(f, path, &err) != BP_OK) lbp_error(L, fn, "%s", err.msg);
   lbp_gc_report(L, f->data_len);
@@ -88,45 +98,46 @@ static int l_st_read(lua_State *L) {
 }
 
 /* Entry i (1-based) of the file at 1. */
-static const bp_st_tensor *checkentry(lua_State *L, bp_st_file **f,
+static const bp_st_tensor *checkentry(lua_State *L, stfile **s,
                                       const char *fn) {
   lua_Integer i;
-  *f = luaL_checkudata(L, 1, LBP_STFILE);
+  *s = luaL_checkudata(L, 1, LBP_STFILE);
   i = lua_isinteger(L, 2) ? lua_tointeger(L, 2) : 0;
-  if (i < 1 || (size_t)i > (*f)->ntensors)
-    lbp_error(L, fn, "no tensor %s in the file", lua_tostring(L, 2));
-  return &(*f)->tensors[i - 1];
+  if (i < 1 || (size_t)i > (*s)->f.ntensors)
+    lbp_error(L, fn, "no tensor %s in '%s'", lua_tostring(L, 2), (*s)->path);
+  return &(*s)->f.tensors[i - 1];
 }
 
 /* Tensor t's values into n floats at out: float dtypes converted, integer
 ** dtypes when every value is exact in float32. */
-static void to_floats(lua_State *L, const bp_st_file *f,
+static void to_floats(lua_State *L, const stfile *s,
                       const bp_st_tensor *t, float *out, const char *fn) {
   uint64_t i;
-  if (bp_st_floats(f, t, out)) return;
+  if (bp_st_floats(&s->f, t, out)) return;
   for (i = 0; i < t->numel; i++) {
     int64_t v;
-    if (!bp_st_int(f, t, i, &v))
-      lbp_error(L, fn, "tensor '%s' has dtype %s, which backprop does not "
-                "read (F32, F64, F16, BF16 and integers are)", t->name,
-                bp_st_dtype_name(t->dtype));
+    if (!bp_st_int(&s->f, t, i, &v))
+      lbp_error(L, fn, "'%s': tensor '%s' has dtype %s, which backprop does "
+                "not read (F32, F64, F16, BF16 and integers are)", s->path,
+                t->name, bp_st_dtype_name(t->dtype));
     if (v > (1 << 24) || v < -(1 << 24))
-      lbp_error(L, fn, "tensor '%s' (%s) holds %lld, which float32 cannot "
-                "hold exactly", t->name, bp_st_dtype_name(t->dtype),
-                (long long)v);
+      lbp_error(L, fn, "'%s': tensor '%s' (%s) holds %lld, which float32 "
+                "cannot hold exactly", s->path, t->name,
+                bp_st_dtype_name(t->dtype), (long long)v);
     out[i] = (float)v;
   }
 }
 
 static int l_st_copy(lua_State *L) {
   const char *fn = checkfn(L, 4);
-  bp_st_file *f;
-  const bp_st_tensor *t = checkentry(L, &f, fn);
+  stfile *s;
+  const bp_st_tensor *t = checkentry(L, &s, fn);
   ltensor *dst = lbp_checkouttensor(L, 3, fn, "tensor");
   if ((uint64_t)dst->t.numel != t->numel)
-    lbp_error(L, fn, "tensor '%s' has %llu values, expected %lu", t->name,
-              (unsigned long long)t->numel, (unsigned long)dst->t.numel);
-  to_floats(L, f, t, dst->t.data, fn);
+    lbp_error(L, fn, "'%s': tensor '%s' has %llu values, expected %lu",
+              s->path, t->name, (unsigned long long)t->numel,
+              (unsigned long)dst->t.numel);
+  to_floats(L, s, t, dst->t.data, fn);
   return 0;
 }
 
@@ -134,27 +145,27 @@ static int l_st_copy(lua_State *L) {
 ** and BOOL, float32 for the others. */
 static int l_st_tensor(lua_State *L) {
   const char *fn = checkfn(L, 3);
-  bp_st_file *f;
-  const bp_st_tensor *t = checkentry(L, &f, fn);
+  stfile *s;
+  const bp_st_tensor *t = checkentry(L, &s, fn);
   size_t shape[BP_MAXDIM] = {1};
   int k, nd = t->ndim > 0 ? t->ndim : 1;
   ltensor *dst;
   if (t->ndim > BP_MAXDIM)
-    lbp_error(L, fn, "tensor '%s' has %d dimensions; backprop tensors have "
-              "at most %d", t->name, t->ndim, BP_MAXDIM);
+    lbp_error(L, fn, "'%s': tensor '%s' has %d dimensions; backprop tensors "
+              "have at most %d", s->path, t->name, t->ndim, BP_MAXDIM);
   for (k = 0; k < t->ndim; k++) {
     shape[k] = (size_t)t->shape[k];
     if (shape[k] == 0)
-      lbp_error(L, fn, "tensor '%s' has no values (a dimension of size 0), "
-                "which backprop tensors cannot hold", t->name);
+      lbp_error(L, fn, "'%s': tensor '%s' has no values (a dimension of size "
+                "0), which backprop tensors cannot hold", s->path, t->name);
   }
   if (t->dtype == BP_ST_U8 || t->dtype == BP_ST_BOOL) {
     dst = lbp_newtensor_u8(L, nd, shape, fn);
-    memcpy(dst->t.u8, f->data + t->begin, (size_t)t->numel);
+    memcpy(dst->t.u8, s->f.data + t->begin, (size_t)t->numel);
     return 1;
   }
   dst = lbp_newtensor(L, nd, shape, fn);
-  to_floats(L, f, t, dst->t.data, fn);
+  to_floats(L, s, t, dst->t.data, fn);
   return 1;
 }
 

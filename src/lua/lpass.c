@@ -44,11 +44,48 @@ void lbp_checkinput(lua_State *L, const char *fn, lmodule *m,
   if (values && x->dtype == BP_FLOAT32) lbp_checkvalues(L, x, fn, "input");
 }
 
-/* net:forward(tbl [, outtbl]): one sample as a plain table of numbers,
-** the outputs into a table (outtbl, reused, or a new one). This is the
-** path a game calls every frame, so it allocates nothing once warm: the
-** staging row is kept, and the function name for messages is formatted
-** only when an error is raised. */
+/* --- net:forward(tbl [, outtbl]): the game path ----------------------
+** One sample as a plain table of numbers, the outputs into a table
+** (outtbl, reused, or a new one). A game calls it every frame, so it
+** allocates nothing once warm and does as few Lua API calls as it can:
+** self is checked by comparing its metatable with the one m_forward holds
+** as upvalue 1 (no registry lookup by name), each entry costs one
+** lua_rawgeti and one lua_tonumberx, and the function name for messages
+** is formatted only when an error is raised. Everything unusual (a
+** numeric string, a bad entry) leaves the loop for entry() below. */
+
+/* The module at 1, open, when the input at 2 is a table; else NULL (the
+** general path then checks everything and raises the usual errors). */
+static lmodule *table_self(lua_State *L) {
+  lmodule *m = NULL;
+  if (lua_type(L, 2) != LUA_TTABLE || lua_type(L, 1) != LUA_TUSERDATA ||
+      !lua_getmetatable(L, 1))
+    return NULL;
+  if (lua_rawequal(L, -1, lua_upvalueindex(1))) m = lua_touserdata(L, 1);
+  lua_pop(L, 1);
+  return m != NULL && !m->closed ? m : NULL;
+}
+
+/* input[i + 1], on top of the stack, when it is not a finite number
+** already read: converts a numeric string, raises the error otherwise. */
+static lua_Number entry(lua_State *L, lmodule *m, size_t i) {
+  lbp_fname b;
+  int isnum;
+  lua_Number v = lua_tonumberx(L, -1, &isnum);
+  if (!isnum)
+    lbp_error(L, lbp_fname_of(m, "forward", &b), "input[%lu] must be a "
+              "number, got %s (a table input is one sample: a flat sequence "
+              "of numbers; batches go in a backprop.Tensor)",
+              (unsigned long)i + 1, luaL_typename(L, -1));
+  if (v - v != 0)                              /* NaN or infinity */
+    lbp_error(L, lbp_fname_of(m, "forward", &b), "input[%lu] must be "
+              "finite, got %s", (unsigned long)i + 1, lua_tostring(L, -1));
+  return v;
+}
+
+/* Entries are pushed and read a chunk at a time and dropped with one
+** settop (a pop per entry costs more than the read); LUA_MINSTACK slots
+** are free. */
 #define CHUNK 16
 
 static int forward_table(lua_State *L, lmodule *m) {
@@ -57,7 +94,8 @@ static int forward_table(lua_State *L, lmodule *m) {
   bp_shape in;
   const bp_shape *os;
   const float *y;
-  size_t i, w = (size_t)lua_rawlen(L, 2);
+  float *row;
+  size_t i, k, w = (size_t)lua_rawlen(L, 2);
   int out = lua_type(L, 3), top = lua_gettop(L);
   if (out != LUA_TNONE && out != LUA_TNIL && out != LUA_TTABLE)
     lbp_error(L, lbp_fname_of(m, "forward", &b), "out must be a table when the "
@@ -66,36 +104,29 @@ static int forward_table(lua_State *L, lmodule *m) {
     lbp_error(L, lbp_fname_of(m, "forward", &b), "input is an empty table (expected "
               "a sequence of numbers)");
   if (w > m->row_cap) {
-    float *row = bp_alloc(w);
+    row = bp_alloc(w);
     if (row == NULL) lbp_error(L, lbp_fname_of(m, "forward", &b), "out of memory");
     bp_free(m->row);
     m->row = row;
     m->row_cap = w;
   }
-  /* Push a chunk of entries, read them, drop them with one settop (a pop
-  ** per entry costs more than the read). LUA_MINSTACK slots are free. */
+  row = m->row;
   for (i = 0; i < w; i += CHUNK) {
-    size_t k, nk = w - i < CHUNK ? w - i : CHUNK;
-    for (k = 0; k < nk; k++) lua_rawgeti(L, 2, (lua_Integer)(i + k) + 1);
-    for (k = 0; k < nk; k++) {
-      int isnum, idx = (int)(k - nk);
-      lua_Number v = lua_tonumberx(L, idx, &isnum);
-      if (!isnum)
-        lbp_error(L, lbp_fname_of(m, "forward", &b), "input[%lu] must be a number, "
-                  "got %s (a table input is one sample: a flat sequence of "
-                  "numbers; batches go in a backprop.Tensor)",
-                  (unsigned long)(i + k) + 1, luaL_typename(L, idx));
-      if (v != v || v - v != 0)
-        lbp_error(L, lbp_fname_of(m, "forward", &b), "input[%lu] must be finite, "
-                  "got %s", (unsigned long)(i + k) + 1, lua_tostring(L, idx));
-      m->row[i + k] = (float)v;
+    size_t nk = w - i < CHUNK ? w - i : CHUNK;
+    for (k = i; k < i + nk; k++) {
+      int t = lua_rawgeti(L, 2, (lua_Integer)k + 1);
+      lua_Number v = t == LUA_TNUMBER ? lua_tonumberx(L, -1, NULL) : 0;
+      if (t != LUA_TNUMBER || v - v != 0) v = entry(L, m, k);
+      row[k] = (float)v;
     }
     lua_settop(L, top);
   }
   in.ndim = 1;
   in.d[0] = w;
+  m->net.rng = m->rng;
+  m->net.pool = m->pool != NULL ? *m->pool : NULL;
   lbp_ensure_init(L, m);
-  if (bp_net_forward(&m->net, m->row, 1, &in, &err) != BP_OK)
+  if (bp_net_forward(&m->net, row, 1, &in, &err) != BP_OK)
     lbp_error(L, lbp_fname_of(m, "forward", &b), "%s (input: a table of %lu "
               "numbers)", err.msg, (unsigned long)w);
   os = &m->net.shape[m->net.nlayers];
@@ -113,21 +144,17 @@ static int forward_table(lua_State *L, lmodule *m) {
   return 1;
 }
 
-/* net:forward(x [, out]) */
+/* net:forward(x [, out]); upvalue 1: the module metatable. */
 static int m_forward(lua_State *L) {
   lbp_fname b;
-  lmodule *m = luaL_testudata(L, 1, LBP_MODULE);
+  lmodule *m = table_self(L);
   ltensor *x, *y;
   size_t shape[BP_SAMPLE_DIMS + 1];
   bp_shape os;
   lbp_batch in;
   int nd;
   bp_error err;
-  if (m != NULL && !m->closed && lua_type(L, 2) == LUA_TTABLE) {
-    m->net.rng = m->rng;
-    m->net.pool = m->pool != NULL ? *m->pool : NULL;
-    return forward_table(L, m);
-  }
+  if (m != NULL) return forward_table(L, m);
   m = lbp_modself(L, "forward", &b);
   x = lbp_checktensor(L, 2, b.s, "input");
   lbp_checkinput(L, b.s, m, &x->t, &in, &os, 1);
@@ -249,15 +276,20 @@ static int l_ffi_handle(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg methods[] = {
-  {"forward", m_forward}, {"backward", m_backward}, {NULL, NULL}
-};
+static const luaL_Reg methods[] = {{"backward", m_backward}, {NULL, NULL}};
 
 void lbp_open_passes(lua_State *L) {
   static const luaL_Reg internal[] = {
     {"ffi_handle", l_ffi_handle}, {NULL, NULL}
   };
   lbp_module_methods(L, methods, NULL);
+  /* forward, with the module metatable as upvalue 1 (see table_self) */
+  luaL_getmetatable(L, LBP_MODULE);
+  lua_getfield(L, -1, "__index");
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, m_forward, 1);
+  lua_setfield(L, -2, "forward");
+  lua_pop(L, 2);
   lbp_setinternal(L, internal);
   lua_getfield(L, -1, "internal");
   lua_pushlightuserdata(L, (void *)&lbp_ffi);

@@ -44,8 +44,8 @@ typedef struct training {
 static void checktraining(lua_State *L, const char *fn, lmodule *m,
                           training *t, int u8) {
   bp_shape out;
-  t->x = lbp_checkanytensor(L, 2, fn, "input");
-  if (t->x->t.dtype != BP_UINT8 || !u8)
+  t->x = u8 ? lbp_checkanytensor(L, 2, fn, "input") : NULL;
+  if (t->x == NULL || t->x->t.dtype != BP_UINT8)
     t->x = lbp_checktensor(L, 2, fn, "input");  /* float32, contiguous */
   else if (!bp_tensor_iscontig(&t->x->t))
     lbp_error(L, fn, "a uint8 input must be contiguous (not a strided "
@@ -59,14 +59,90 @@ static void checktraining(lua_State *L, const char *fn, lmodule *m,
   lbp_ensure_init(L, m);
 }
 
+/* --- train_step ---------------------------------------------------------
+** Called once per sample in the classic loop, so its checks are made
+** cheap for the usual arguments: each is recognized by its metatable,
+** kept in an upvalue (a lookup by name in the registry costs more than
+** the training step itself), and the input's shape by the network's
+** plan for the last batch (net.h: every check of that plan would pass
+** again). Anything else goes through the full checks, which raise the
+** errors. */
+enum { UP_MODULE = 1, UP_TENSOR, UP_LOSS, UP_OPTIM, NUP };
+
+/* The userdata at idx if its metatable is the one at upvalue up. */
+static void *known(lua_State *L, int idx, int up) {
+  void *p = NULL;
+  if (lua_getmetatable(L, idx)) {
+    if (lua_rawequal(L, -1, lua_upvalueindex(up))) p = lua_touserdata(L, idx);
+    lua_pop(L, 1);
+  }
+  return p;
+}
+
+/* A contiguous float32 tensor at idx (else the full check: a copy of a
+** strided view, or an error). */
+static ltensor *tensor_arg(lua_State *L, int idx, const char *fn,
+                           const char *arg) {
+  ltensor *t = known(L, idx, UP_TENSOR);
+  if (t == NULL || t->closed || t->t.dtype != BP_FLOAT32 ||
+      !bp_tensor_iscontig(&t->t))
+    t = lbp_checktensor(L, idx, fn, arg);
+  return t;
+}
+
+/* checktraining for train_step (float inputs only), by the fast checks. */
+static void checkstep(lua_State *L, const char *fn, lmodule *m, training *t) {
+  bp_net *net = &m->net;
+  bp_shape out;
+  t->x = tensor_arg(L, 2, fn, "input");
+  t->y = tensor_arg(L, 3, fn, "target");
+  t->loss = known(L, 4, UP_LOSS);
+  if (t->loss == NULL) t->loss = lbp_checkloss(L, 4, fn, "loss");
+  t->opt = known(L, 5, UP_OPTIM);
+  if (t->opt != NULL) {          /* made for this network (checkopt) */
+    lbp_getuservalue(L, 5);
+    if (!lua_rawequal(L, -1, 1)) t->opt = NULL;
+    lua_pop(L, 1);
+  }
+  if (t->opt == NULL) t->opt = checkopt(L, 5, fn);
+  lbp_tobatch(L, fn, "input", &t->x->t, &t->in);
+  if (net->planned && net->plan_n == t->in.n &&
+      net->plan_training == net->training &&
+      bp_shape_equal(&t->in.s, &net->shape[0])) {
+    out = net->shape[net->nlayers];
+    lbp_checkvalues(L, &t->x->t, fn, "input");
+  } else {
+    lbp_checkinput(L, fn, m, &t->x->t, &t->in, &out, 1);
+  }
+  lbp_checktarget(L, fn, t->loss->spec.kind, t->in.n, bp_shape_numel(&out),
+                  &t->y->t);
+  lbp_ensure_init(L, m);
+}
+
 /* net:train_step(x, y, loss, opt): one update, one C call. */
 static int m_train_step(lua_State *L) {
   lbp_fname b;
-  lmodule *m = lbp_modself(L, "train_step", &b);
+  lmodule *m;
   training t;
   double value;
   bp_error err;
-  checktraining(L, b.s, m, &t, 0);
+  int up;
+  for (up = UP_MODULE; up < NUP; up++)   /* first call: the metatables */
+    if (lua_isnil(L, lua_upvalueindex(up))) {
+      static const char *const names[] = {LBP_MODULE, LBP_TENSOR, LBP_LOSS,
+                                          LBP_OPTIM};
+      luaL_getmetatable(L, names[up - 1]);
+      lua_replace(L, lua_upvalueindex(up));
+    }
+  m = known(L, 1, UP_MODULE);
+  if (m == NULL || m->closed) {
+    m = lbp_modself(L, "train_step", &b);   /* raises the error */
+  } else {
+    lbp_fname_of(m, "train_step", &b);
+    m->net.rng = lbp_rng(L);
+    m->net.pool = lbp_pool(L);
+  }
+  checkstep(L, b.s, m, &t);
   if (bp_train_step(&m->net, t.x->t.data, t.in.n, &t.in.s, t.y->t.data,
                     &t.loss->spec, &t.opt->o, NULL, &value, &err) != BP_OK)
     lbp_error(L, b.s, "%s", err.msg);
@@ -138,6 +214,17 @@ static void checkeval(lua_State *L, const char *vfn, lmodule *m,
   if (e->chunk > e->n) e->chunk = e->n;
 }
 
+/* a then b into dst (size bytes), cut to fit: a fit call makes a few of
+** these names, so they are copied, not formatted. */
+static void join(char *dst, size_t size, const char *a, const char *b) {
+  size_t na = strlen(a), nb = strlen(b);
+  if (na > size - 1) na = size - 1;
+  if (nb > size - 1 - na) nb = size - 1 - na;
+  memcpy(dst, a, na);
+  memcpy(dst + na, b, nb);
+  dst[na + nb] = '\0';
+}
+
 /* internal.trainer(net, x, y, loss, optimizer, settings): settings is a
 ** table of batch_size, shuffle, input_scale (nil: none), max_norm,
 ** norm_type, clip_value (0: off), evaluate (the set trainer:evaluate
@@ -185,7 +272,7 @@ static int l_trainer(lua_State *L) {
   clip.norm_type = numfield(L, 6, "norm_type", 2.0);
   clip.value = numfield(L, 6, "clip_value", 0.0);
   if (bp_clip_check(&clip, &err) != BP_OK) lbp_error(L, b.s, "%s", err.msg);
-  snprintf(vfn, sizeof vfn, "%s: validation", b.s);
+  join(vfn, sizeof vfn, b.s, ": validation");
   eval = lua_getfield(L, 6, "evaluate") == LUA_TTABLE;             /* 9 */
   if (eval) checkeval(L, vfn, m, t.loss->spec.kind, batch, 9, &e);
   lua_settop(L, 9);
@@ -198,12 +285,13 @@ static int l_trainer(lua_State *L) {
     lbp_error(L, b.s, "%s", err.msg);
   lbp_gc_report(L, t.in.n * 4 + tr->t.batch * tr->t.ywidth * 4);
   tr->t.clip = clip;
+  tr->t.scanned = 1;             /* checktraining looked at every value */
   tr->t.shuffle = shuffle;
   tr->t.rng = lbp_rng(L);
   tr->m = m;
   tr->scale = scale;
-  snprintf(tr->fn, sizeof tr->fn, "%s", b.s);
-  snprintf(tr->vfn, sizeof tr->vfn, "%s", vfn);
+  join(tr->fn, sizeof tr->fn, b.s, "");
+  join(tr->vfn, sizeof tr->vfn, vfn, "");
   /* The tensors as given: a run or an evaluation checks them again (and
   ** copies a strided view again, so changes to it between epochs count). */
   lua_createtable(L, U_VOUT, 0);
@@ -236,7 +324,8 @@ static int l_trainer(lua_State *L) {
   }
   lbp_setuservalue(L, -2);
   lua_pushinteger(L, (lua_Integer)bp_trainer_batches(&tr->t));
-  return 2;
+  lua_pushinteger(L, (lua_Integer)tr->t.n);
+  return 3;
 }
 
 static ltrainer *checktrainer(lua_State *L) {
@@ -321,6 +410,59 @@ static int t_evaluate(lua_State *L) {
   return 4;
 }
 
+/* The entry i (0-based) of the order at idx, a list or a 1-D tensor. */
+static double order_entry(lua_State *L, int idx, const ltensor *t, size_t i) {
+  double v;
+  if (t != NULL) return lbp_tget(&t->t, i * t->t.stride[0]);
+  lua_rawgeti(L, idx, (lua_Integer)i + 1);
+  v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : -1.0;
+  lua_pop(L, 1);
+  return v;
+}
+
+/* trainer:set_order(ids [, what]): the order of the epochs that follow:
+** ids (a 1-D tensor or a list) holds one 1-based row index for each
+** sample, each in 1..n (repeats allowed). All are checked before the
+** trainer's order changes; `what` names ids in messages ("order"). The
+** rows are gathered batch by batch in this order, as for shuffling: the
+** data set is never copied. */
+static int t_set_order(lua_State *L) {
+  ltrainer *tr = checktrainer(L);
+  const char *fn = tr->fn, *what = luaL_optstring(L, 3, "order");
+  size_t n = tr->t.n, m, i;
+  ltensor *t = luaL_testudata(L, 2, LBP_TENSOR);
+  if (t == NULL && !lua_istable(L, 2))
+    lbp_error(L, fn, "%s must be a tensor or a list of row indices, got %s",
+              what, luaL_typename(L, 2));
+  if (t != NULL) {
+    t = lbp_checkanytensor(L, 2, fn, what);
+    if (t->t.ndim != 1)
+      lbp_error(L, fn, "%s must be a 1-D tensor of row indices, got %d "
+                "dimensions", what, t->t.ndim);
+    m = t->t.numel;
+  } else {
+    m = lbp_checklist(L, 2, fn, what);
+  }
+  if (m != n)
+    lbp_error(L, fn, "%s must list %lu row indices (one per sample), got %lu",
+              what, (unsigned long)n, (unsigned long)m);
+  for (i = 0; i < n; i++) {
+    double v = order_entry(L, 2, t, i);
+    if (!(v >= 1 && v <= (double)n && v == floor(v))) {
+      char got[32];
+      if (t != NULL) snprintf(got, sizeof got, "%g", v);
+      else lua_rawgeti(L, 2, (lua_Integer)i + 1);
+      lbp_error(L, fn, "%s[%lu] is %s, expected a row index in 1..%lu", what,
+                (unsigned long)i + 1, t != NULL ? got
+                : luaL_tolstring(L, -1, NULL), (unsigned long)n);
+    }
+  }
+  for (i = 0; i < n; i++)
+    tr->t.order[i] = (uint32_t)order_entry(L, 2, t, i) - 1;
+  tr->t.given = 1;
+  return 0;
+}
+
 static int t_gc(lua_State *L) {
   bp_trainer_free(&checktrainer(L)->t);
   return 0;
@@ -375,28 +517,43 @@ static int l_last_layer(lua_State *L) {
   return 1;
 }
 
+/* internal.fused(net [, on]): whether the network has the fused
+** per-sample plan (nn/chain.h) and how many steps it has run; on = false
+** keeps its training on the general path (specs compare the two), true
+** lets it take the plan again. */
+static int l_fused(lua_State *L) {
+  lmodule *m = lbp_checkmodule(L, 1, "backprop.internal.fused", "network");
+  if (!lua_isnoneornil(L, 2)) m->net.chain_off = !lua_toboolean(L, 2);
+  lua_pushboolean(L, m->net.ndense > 0 && !m->net.chain_off);
+  lua_pushinteger(L, (lua_Integer)m->net.chain_steps);
+  return 2;
+}
+
 static const luaL_Reg methods[] = {
   {"train_step", m_train_step}, {NULL, NULL}
 };
 
 static const luaL_Reg trainer_methods[] = {
-  {"run", t_run}, {"evaluate", t_evaluate}, {NULL, NULL}
+  {"run", t_run}, {"evaluate", t_evaluate}, {"set_order", t_set_order},
+  {NULL, NULL}
 };
 
 static const luaL_Reg trainer_meta[] = {{"__gc", t_gc}, {NULL, NULL}};
 
 static const luaL_Reg internal[] = {
   {"trainer", l_trainer}, {"column_rms", l_column_rms},
-  {"last_layer", l_last_layer}, {NULL, NULL}
+  {"last_layer", l_last_layer}, {"fused", l_fused}, {NULL, NULL}
 };
 
 /* train_step into the Module method table (lbp_open_module made it); the
 ** trainer's class and constructor into the internal table. */
 void lbp_open_train(lua_State *L) {
   static const luaL_Reg none[] = {{NULL, NULL}};
+  int up;
   luaL_getmetatable(L, LBP_MODULE);
   lua_getfield(L, -1, "__index");
-  luaL_setfuncs(L, methods, 0);
+  for (up = UP_MODULE; up < NUP; up++) lua_pushnil(L);  /* see m_train_step */
+  luaL_setfuncs(L, methods, NUP - 1);
   lua_pop(L, 2);
   lbp_newclass(L, LBP_TRAINER, trainer_meta, trainer_methods, NULL, none);
   lbp_setinternal(L, internal);

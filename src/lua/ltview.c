@@ -64,8 +64,22 @@ static int t_select(lua_State *L) {
 
 /* --- gathering and joining ------------------------------------------- */
 
+/* The id at position i (0-based) of ids: the tensor it, else the table at
+** stack index 3, each checked already. */
+static size_t id_at(lua_State *L, const ltensor *it, size_t i) {
+  size_t k;
+  if (it != NULL) return (size_t)lbp_tget(&it->t, i * it->t.stride[0]);
+  lua_geti(L, 3, (lua_Integer)i + 1);
+  k = (size_t)lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return k;
+}
+
 /* t:index(dim, ids): the slices at ids (a table or 1-D tensor of indices)
-** along dim, copied into a new tensor of t's element type. */
+** along dim, copied into a new tensor of t's element type. From a
+** contiguous t each slice is `outer` runs of memory (one for dim 1: a
+** whole row), copied with memcpy: an epoch's rows gathered in a random
+** order run at the speed of a plain copy of the same bytes. */
 static int t_index(lua_State *L) {
   const char *fn = "backprop.Tensor:index";
   ltensor *t = lbp_checkanytensor(L, 1, fn, "self"), *y, *it;
@@ -98,15 +112,24 @@ static int t_index(lua_State *L) {
   memcpy(shape, t->t.shape, (size_t)t->t.ndim * sizeof *shape);
   shape[d] = n;
   y = lbp_tnew(L, t->t.dtype, t->t.ndim, shape, fn);
+  if (bp_tensor_iscontig(&t->t)) {
+    size_t outer = 1, run = t->t.dtype == BP_UINT8 ? 1 : sizeof(float), o;
+    const char *x = t->t.dtype == BP_UINT8 ? (const char *)t->t.u8
+                                           : (const char *)t->t.data;
+    char *out = y->t.dtype == BP_UINT8 ? (char *)y->t.u8 : (char *)y->t.data;
+    int k;
+    for (k = 0; k < d; k++) outer *= t->t.shape[k];
+    for (k = d + 1; k < t->t.ndim; k++) run *= t->t.shape[k];
+    for (i = 0; i < n; i++) {
+      size_t id = id_at(L, it, i) - 1;
+      for (o = 0; o < outer; o++)
+        memcpy(out + (o * n + i) * run, x + (o * len + id) * run, run);
+    }
+    return 1;
+  }
   for (i = 0; i < n; i++) {
     bp_tensor src, dst;
-    size_t k;
-    if (it != NULL) k = (size_t)lbp_tget(&it->t, i * it->t.stride[0]);
-    else {
-      lua_geti(L, 3, (lua_Integer)i + 1);
-      k = (size_t)lua_tonumber(L, -1);
-      lua_pop(L, 1);
-    }
+    size_t k = id_at(L, it, i);
     bp_narrow(&t->t, d, k - 1, 1, &src);
     bp_narrow(&y->t, d, i, 1, &dst);
     bp_copy(&dst, &src);

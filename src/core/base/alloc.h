@@ -19,4 +19,12 @@ void *bp_malloc(size_t bytes);
 void *bp_calloc(size_t n, size_t size);
 unsigned long bp_alloc_count(void);
 
+#ifdef BP_ALLOC_FAULTS
+/* Test builds only (compiled with -DBP_ALLOC_FAULTS: make memcheck's
+** malloc-failure sweep, memcheck/lfaults.c): the allocation that brings
+** bp_alloc_count() to n returns NULL; n = 0 fails none. Normal builds
+** have neither this function nor the check. */
+void bp_alloc_fail_at(unsigned long n);
+#endif
+
 #endif

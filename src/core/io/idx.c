@@ -11,7 +11,12 @@
 #include "io/idx.h"
 #include "tensor/tensor.h"
 
-#define BUFSIZE 65536u
+/* The read buffer of a plain file. The fuzz build (fuzz/idx_read.c) makes
+** it tiny so that elements are split between reads there too. */
+#ifndef BP_IDX_BUFSIZE
+#define BP_IDX_BUFSIZE 65536u
+#endif
+#define BUFSIZE ((size_t)BP_IDX_BUFSIZE)
 #define MAX_RATIO 1032u   /* DEFLATE never expands more than 1032:1 */
 
 static const char *TYPES = "0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, "

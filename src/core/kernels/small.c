@@ -2,6 +2,7 @@
 ** small.c: the portable kernels of small.h, the AVX-512 and AVX2 ones
 ** (bodies in small_simd.h) and the run-time choice between them.
 */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,153 @@ static void bp_upd_sgd_momentum_portable(size_t m, float lr, float wd,
   }
 }
 
+/* The fused per-sample step (small.h, bp_dense): the layers' own loops
+** one after the other, rows ld floats apart. Sigmoid and Tanh go through
+** vmath's dispatch, as bp_small_fwd_act does after the portable product. */
+static void dense_act_portable(const bp_dense *d) {
+  size_t k, m = d->out;
+  const float *y = d->y;
+  float *z = d->z;
+  switch (d->act) {
+  case BP_DENSE_SIGMOID: bp_vsigmoid(m, y, z); break;
+  case BP_DENSE_TANH: bp_vtanh(m, y, z); break;
+  case BP_DENSE_LEAKY:
+    for (k = 0; k < m; k++) z[k] = y[k] > 0.0f ? y[k] : d->slope * y[k];
+    break;
+  default:
+    if (z != y) memcpy(z, y, m * sizeof *z);
+  }
+}
+
+static void bp_dense_fwd_portable(const bp_dense *d, size_t nd,
+                                  const float *x) {
+  size_t i, j;
+  for (i = 0; i < nd; i++) {
+    for (j = 0; j < d[i].out; j++)     /* bp_small_fwd_portable's sums */
+      d[i].y[j] = d[i].b[j] + dot8(d[i].in, d[i].w + j * d[i].ld, x);
+    dense_act_portable(&d[i]);
+    x = d[i].z;
+  }
+}
+
+static void dense_dact_portable(const bp_dense *d, float *g) {
+  size_t k, m = d->out;
+  const float *y = d->y, *z = d->z;
+  for (k = 0; k < m; k++)
+    switch (d->act) {
+    case BP_DENSE_SIGMOID: g[k] = g[k] * z[k] * (1.0f - z[k]); break;
+    case BP_DENSE_TANH: g[k] = g[k] * (1.0f - z[k] * z[k]); break;
+    case BP_DENSE_LEAKY: g[k] = y[k] > 0.0f ? g[k] : d->slope * g[k]; break;
+    default: return;
+    }
+}
+
+/* Parameter p moved by gradient a (momentum buffer *q): the portable
+** update loops' operations. */
+static float rule_portable(const bp_sgd_rule *s, float p, float a, float *q) {
+  float d;
+  if (s->kind == BP_SGD_PLAIN) return p - s->lr * a;
+  d = a + s->wd * p;
+  if (s->kind == BP_SGD_DECAY) return p - s->lr * d;
+  *q = s->first ? d : s->mu * *q + s->keep * d;
+  return p - s->lr * (s->nesterov ? d + s->mu * *q : *q);
+}
+
+/* m parameters p (momentum q) with gradients a[k] = 0 + g src[k]. */
+static void step_portable(size_t m, float g, const float *src, float *p,
+                          float *q, float *gp, const bp_sgd_rule *s,
+                          int write) {
+  size_t k;
+  if (s == NULL || s->kind != BP_SGD_MOMENTUM) q = NULL;
+  for (k = 0; k < m; k++) {
+    float a = 0.0f + g * src[k], t = 0.0f;
+    if (write) gp[k] = a;
+    if (s == NULL) continue;
+    if (q != NULL) t = q[k];
+    p[k] = rule_portable(s, p[k], a, &t);
+    if (q != NULL) q[k] = t;
+  }
+}
+
+static void bp_dense_bwd_portable(const bp_dense *d, size_t nd,
+                                  const float *x, float *dz, float *g1,
+                                  const bp_sgd_rule *rule, int write) {
+  size_t i = nd, j, k;
+  if (rule == NULL) write = 1;
+  while (i-- > 0) {
+    const bp_dense *l = &d[i];
+    const float *xi = i > 0 ? d[i - 1].z : x;
+    float *t;
+    dense_dact_portable(l, dz);
+    if (i > 0) {                       /* bp_small_dx_portable's sums */
+      for (k = 0; k < l->in; k++) g1[k] = 0.0f;
+      for (j = 0; j < l->out; j++)
+        for (k = 0; k < l->in; k++) g1[k] += dz[j] * l->w[j * l->ld + k];
+    }
+    for (j = 0; j < l->out; j++)
+      step_portable(l->in, dz[j], xi, l->w + j * l->ld,
+                    l->qw ? l->qw + j * l->ld : NULL, l->gw + j * l->in,
+                    rule, write);
+    for (k = 0; k < l->out; k++)
+      step_portable(1, 1.0f, dz + k, l->b + k, l->qb ? l->qb + k : NULL,
+                    l->gb + k, rule, write);
+    t = dz;
+    dz = g1;
+    g1 = t;
+  }
+}
+
+/* The loss of a run's sample k at z (m outputs) into *l, dL/dz into
+** r->dz: nn/loss.c's mse (operations and order) or the run's function.
+** Nonzero when that function stops the run. */
+static int run_loss(bp_dense_run *r, size_t k, const float *z, size_t m,
+                    double *l) {
+  const float *t = r->y + k * r->ywidth;
+  float g = 2.0f / (float)r->mse_div;
+  double s = 0.0;
+  size_t i;
+  if (r->mse_div <= 0.0) return r->loss(r->ctx, k, z, r->dz, l);
+  for (i = 0; i < m; i++) {
+    float d = z[i] - t[i];
+    s += (double)d * d;
+    r->dz[i] = g * d;
+  }
+  *l = s / r->mse_div;
+  return 0;
+}
+
+/* The input row of a run's sample k (NULL: the run stops). */
+static const float *run_row(const bp_dense_run *r, size_t k, size_t in) {
+  return r->row != NULL ? r->row(r->ctx, k) : r->x + k * in;
+}
+
+/* A run stopped at sample i for `why` (small.h). */
+static int run_stop(bp_dense_run *r, size_t i, int why, double l) {
+  r->done = i;
+  r->loss_at = l;
+  return why;
+}
+
+static int bp_dense_train_portable(const bp_dense *d, size_t nd,
+                                   bp_sgd_rule rule, bp_dense_run *r) {
+  size_t i;
+  for (i = 0; i < r->count; i++) {
+    size_t k = r->order[i];
+    const float *x = run_row(r, k, d[0].in);
+    double l;
+    if (x == NULL) return run_stop(r, i, 1, 0.0);
+    bp_dense_fwd_portable(d, nd, x);
+    if (run_loss(r, k, d[nd - 1].z, d[nd - 1].out, &l))
+      return run_stop(r, i, 1, 0.0);
+    if (!isfinite(l)) return run_stop(r, i, 2, l);
+    if (r->mse_div > 0.0) *r->total += l;
+    bp_dense_bwd_portable(d, nd, x, r->dz, r->g1, &rule, 0);
+    rule.first = 0;
+  }
+  r->done = r->count;
+  return 0;
+}
+
 /* --- SIMD versions ---------------------------------------------------- */
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -139,7 +287,7 @@ red4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
 }
 
 #define VW 16
-#define TARGET __attribute__((target("avx512f,avx512vl,avx2")))
+#define TARGET __attribute__((target("avx512f,avx512vl,avx2,fma")))
 #define SUFFIX(name) name##_avx512
 #define MASK16(r) ((__mmask16)((1u << (r)) - 1u))
 /* 8-lane masked loads and stores through mask registers (AMD's
@@ -148,6 +296,8 @@ red4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
 #define STM8(p, r, v) _mm256_mask_storeu_ps((p), (__mmask8)MASK16(r), (v))
 #define LDM(p, r) ((vf_avx512)_mm512_maskz_loadu_ps(MASK16(r), (p)))
 #define STM(p, r, v) _mm512_mask_storeu_ps((p), MASK16(r), (__m512)(v))
+/* v with the lanes from r on set to 0 (in a register). */
+#define KEEP(v, r) ((vf_avx512)_mm512_maskz_mov_ps(MASK16(r), (__m512)(v)))
 /* 16 lanes to 8: lane i + lane i + 8. */
 #define FOLD(v)                                                        \
   _mm256_add_ps(_mm512_castps512_ps256((__m512)(v)),                   \
@@ -159,15 +309,18 @@ red4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
 #undef SUFFIX
 #undef LDM
 #undef STM
+#undef KEEP
 #undef FOLD
 #undef LDM8
 #undef STM8
 
 #define VW 8
-#define TARGET __attribute__((target("avx2")))
+#define TARGET __attribute__((target("avx2,fma")))
 #define SUFFIX(name) name##_avx2
 #define LDM(p, r) ((vf_avx2)_mm256_maskload_ps((p), MASK8(r)))
 #define STM(p, r, v) _mm256_maskstore_ps((p), MASK8(r), (__m256)(v))
+#define KEEP(v, r) \
+  ((vf_avx2)_mm256_and_ps((__m256)(v), _mm256_castsi256_ps(MASK8(r))))
 #define FOLD(v) ((__m256)(v))
 #define LDM8(p, r) _mm256_maskload_ps((p), MASK8(r))
 #define STM8(p, r, v) _mm256_maskstore_ps((p), MASK8(r), (v))
@@ -188,8 +341,10 @@ static int has(int isa) {
 #ifdef BP_SMALL_SIMD
   if (isa == AVX512) return __builtin_cpu_supports("avx512f") &&
                             __builtin_cpu_supports("avx512vl") &&
-                            __builtin_cpu_supports("avx2");
-  if (isa == AVX2) return __builtin_cpu_supports("avx2");
+                            __builtin_cpu_supports("avx2") &&
+                            __builtin_cpu_supports("fma");
+  if (isa == AVX2) return __builtin_cpu_supports("avx2") &&
+                          __builtin_cpu_supports("fma");
 #endif
   return isa == PORTABLE;
 }
@@ -262,6 +417,27 @@ void bp_small_grad_sgd(size_t n, size_t in, size_t out, const float *x,
 void bp_small_dx(size_t n, size_t in, size_t out, const float *dy,
                  const float *w, float *dx) {
   PICK(bp_small_dx, (n, in, out, dy, w, dx))
+}
+
+void bp_dense_fwd(const bp_dense *d, size_t nd, const float *x) {
+  PICK(bp_dense_fwd, (d, nd, x))
+}
+
+void bp_dense_bwd(const bp_dense *d, size_t nd, const float *x, float *dz,
+                  float *g1, const bp_sgd_rule *rule, int write) {
+  PICK(bp_dense_bwd, (d, nd, x, dz, g1, rule, write))
+}
+
+int bp_dense_train(const bp_dense *d, size_t nd, bp_sgd_rule rule,
+                   bp_dense_run *run) {
+#ifdef BP_SMALL_SIMD
+  switch (isa()) {
+  case AVX512: return bp_dense_train_avx512(d, nd, rule, run);
+  case AVX2: return bp_dense_train_avx2(d, nd, rule, run);
+  default: break;
+  }
+#endif
+  return bp_dense_train_portable(d, nd, rule, run);
 }
 
 /* The optimizer updates follow cpu.h's ISA, as every other optimizer's

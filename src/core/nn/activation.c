@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/threadpool.h"
+#include "kernels/small.h"
 #include "kernels/vmath.h"
 #include "nn/layer.h"
 
@@ -249,26 +250,54 @@ static void identity_backward(const bp_layer *l, const bp_ctx *c,
   if (dx != NULL) memcpy(dx, dy, COUNT(n, in) * sizeof *dy);
 }
 
+/* The fused per-sample step computes these itself (kernels/small.h),
+** with the operations of the functions above. */
+static void sigmoid_dense(const bp_layer *l, bp_dense *d) {
+  (void)l;
+  d->act = BP_DENSE_SIGMOID;
+}
+
+static void tanh_dense(const bp_layer *l, bp_dense *d) {
+  (void)l;
+  d->act = BP_DENSE_TANH;
+}
+
+static void relu_dense(const bp_layer *l, bp_dense *d) {
+  (void)l;
+  d->act = BP_DENSE_LEAKY;
+  d->slope = 0.0f;
+}
+
+static void leaky_dense(const bp_layer *l, bp_dense *d) {
+  d->act = BP_DENSE_LEAKY;
+  d->slope = SLOPE(l);
+}
+
+static void identity_dense(const bp_layer *l, bp_dense *d) {
+  (void)l;
+  d->act = BP_DENSE_NONE;
+}
+
 #define ELEMENTWISE(nm, fwd, bwd) \
   .name = nm, .shape = bp_shape_same, .forward = fwd, .backward = bwd, \
   .same_shape = 1
 
 const bp_layer_class bp_sigmoid_class = {
   ELEMENTWISE("Sigmoid", sigmoid_forward, sigmoid_backward),
-  .fuses_as = BP_ACT_SIGMOID,
+  .fuses_as = BP_ACT_SIGMOID, .dense_act = sigmoid_dense,
 };
 const bp_layer_class bp_tanh_class = {
   ELEMENTWISE("Tanh", tanh_forward, tanh_backward),
-  .fuses_as = BP_ACT_TANH,
+  .fuses_as = BP_ACT_TANH, .dense_act = tanh_dense,
 };
 const bp_layer_class bp_relu_class = {
   ELEMENTWISE("ReLU", relu_forward, relu_backward),
-  .init_slope = relu_slope,
+  .init_slope = relu_slope, .dense_act = relu_dense,
 };
 const bp_layer_class bp_leaky_relu_class = {
   ELEMENTWISE("LeakyReLU", leaky_forward, leaky_backward),
   .settings = LEAKY_SETTINGS, .nsettings = BP_NSETTINGS(LEAKY_SETTINGS),
-  .init_slope = leaky_slope,
+  .init_slope = leaky_slope, .dense_act = leaky_dense,
 };
 const bp_layer_class bp_gelu_class = {
   ELEMENTWISE("GELU", gelu_forward, gelu_backward),
@@ -287,4 +316,5 @@ const bp_layer_class bp_softplus_class = {
 };
 const bp_layer_class bp_identity_class = {
   ELEMENTWISE("Identity", identity_forward, identity_backward),
+  .dense_act = identity_dense,
 };

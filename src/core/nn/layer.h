@@ -143,6 +143,8 @@ typedef struct bp_param {
 
 /* The thread pool (written elsewhere); NULL runs everything inline. */
 struct bp_pool;
+/* A layer of the fused per-sample step (kernels/small.h). */
+struct bp_dense;
 
 /* An optimizer's update, handed to the layers of a backward pass that
 ** fuses it (bp_net_backward_update; train/ makes one from an optimizer).
@@ -233,6 +235,13 @@ typedef struct bp_layer_class {
   int fuses_as;
   int (*forward_act)(const bp_layer *l, const bp_ctx *c, const float *x,
                      float *y, float *z, size_t n, int act);
+  /* The fused per-sample step (nn/chain.c, kernels/small.h): a network
+  ** of dense products, each followed by at most one activation, trains a
+  ** sample at a time in two kernel calls. A dense layer (Linear) fills d's
+  ** sizes and parameter and gradient slices; an activation those kernels
+  ** compute sets d->act and d->slope. NULL: not part of such a chain. */
+  void (*dense)(const bp_layer *l, struct bp_dense *d);
+  void (*dense_act)(const bp_layer *l, struct bp_dense *d);
   /* The ReLU family: the negative slope, for the He initialization of
   ** the layer before (bp_init_bound). NULL for others. */
   double (*init_slope)(const bp_layer *l);

@@ -171,6 +171,17 @@ static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
                l->p[0].data, s->in, 0.0f, dx, s->in);
 }
 
+/* This layer as the fused per-sample step sees it (nn/chain.c). */
+static void dense(const bp_layer *l, bp_dense *d) {
+  const linear_set *s = BP_SETTINGS(linear_set, l);
+  d->in = s->in;
+  d->out = s->out;
+  d->w = l->p[0].data;
+  d->b = l->p[1].data;
+  d->gw = l->p[0].grad;
+  d->gb = l->p[1].grad;
+}
+
 static bp_status describe(bp_layer *l, bp_error *err) {
   const linear_set *s = BP_SETTINGS(linear_set, l);
   if (s->in > BP_SIZE_LIMIT / s->out)
@@ -200,5 +211,5 @@ const bp_layer_class bp_linear_class = {
   .name = "Linear", .settings = SETTINGS, .nsettings = BP_NSETTINGS(SETTINGS),
   .shape = shape, .forward = forward, .backward = backward,
   .describe = describe, .reset = reset,
-  .fuses_update = 1, .forward_act = forward_act,
+  .fuses_update = 1, .forward_act = forward_act, .dense = dense,
 };

@@ -4,6 +4,7 @@
 
 #include "base/alloc.h"
 #include "base/threadpool.h"
+#include "nn/chain.h"
 #include "nn/net.h"
 
 /* Each parameter tensor and scratch array starts on a 64-byte boundary. */
@@ -79,6 +80,7 @@ static void point(bp_net *net) {
     }
     l->state = l->nstate ? net->state + net->step[i].soff : NULL;
   }
+  bp_chain_point(net);
 }
 
 /* bp_net_init, on buffers of its own (params NULL) or on the given ones. */
@@ -121,6 +123,7 @@ static bp_status init(bp_net *net, const bp_layer *layers, size_t nlayers,
   for (i = 0; i < nlayers; i++)
     if (layers[i].nparams > 0 && !net->step[i].cls->fuses_update)
       net->fuses_sgd = 0;     /* its backward ignores bp_ctx.update */
+  bp_chain_plan(net);
   if (params != NULL) {
     bp_net_share(net, params, grads, state);
     return BP_OK;
@@ -308,6 +311,11 @@ static int plan(bp_net *net, size_t n, float *base, size_t *total) {
   at = need;
   if (!grow(&need, wmax, 1)) return 0;
   if (base) net->work = base + at;
+  at = need;     /* the fused per-sample plan (nn/chain.h), if any */
+  if (!grow(&need, (bp_chain_bytes(net) + sizeof *base - 1) / sizeof *base,
+            1))
+    return 0;
+  if (base) net->dense = net->ndense ? (bp_dense *)(void *)(base + at) : NULL;
   *total = need;
   return 1;
 }
@@ -328,6 +336,7 @@ static bp_status layout(bp_net *net, size_t n, bp_error *err) {
     net->scratch_cap = need;
   }
   plan(net, n, net->scratch, &need);
+  bp_chain_point(net);
   return BP_OK;
 }
 

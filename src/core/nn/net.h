@@ -55,6 +55,14 @@ typedef struct bp_net {
   size_t *join;          /* see bp_step.join0 */
   int fuses_sgd;         /* every layer with parameters can fuse an
                             optimizer's update (class fuses_update) */
+  /* The fused per-sample step (nn/chain.h): the network as ndense dense
+  ** layers when it is such a chain (else 0), laid out in the scratch
+  ** block (NULL before the first layout). chain_off (tests) keeps every
+  ** step on the general path; chain_steps counts the plan's. */
+  struct bp_dense *dense;
+  size_t ndense;
+  int chain_off;
+  unsigned long chain_steps;
   size_t nparams;        /* floats in params and grads, padding included */
   float *params, *grads;
   size_t nstate;         /* floats in state, padding included */

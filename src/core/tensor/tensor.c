@@ -195,6 +195,8 @@ __attribute__((target("avx2"))) static size_t find_avx2(size_t n,
                                         _mm256_or_ps(b2, b3))))
       break;
   }
+  for (k = 0; i + 8 <= n; i += 8)     /* short rows (one sample): 8 a step */
+    if (_mm256_movemask_ps(BAD(0))) break;
 #undef BAD
   return find_tail(i, n, x);
 }

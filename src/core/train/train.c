@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/cpu.h"
+#include "nn/chain.h"
 #include "tensor/tensor.h"
 #include "train/train.h"
 
@@ -21,6 +22,42 @@ static const bp_update *fusion(const bp_net *net, const bp_optim *opt,
   return NULL;
 }
 
+/* SGD's rule for the fused per-sample step (kernels/small.h), the choice
+** bp_optim_sgd_part makes, at the optimizer's current step; NULL for the
+** other optimizers (their update goes through the hook). */
+static bp_sgd_rule *sgd_rule(const bp_optim *o, bp_sgd_rule *r) {
+  if (o->kind != BP_SGD) return NULL;
+  r->lr = (float)o->lr;
+  r->wd = (float)o->weight_decay;
+  r->mu = (float)o->momentum;
+  r->keep = (float)(1.0 - o->dampening);
+  r->kind = o->m != NULL ? BP_SGD_MOMENTUM
+            : r->wd != 0.0f ? BP_SGD_DECAY : BP_SGD_PLAIN;
+  r->first = o->steps == 0;
+  r->nesterov = o->nesterov;
+  return r;
+}
+
+static bp_status diverged(double loss, bp_error *err) {
+  return bp_fail(err, BP_EINVAL, "the loss is %g: training diverged (try a "
+                 "lower learning rate)", loss);
+}
+
+/* One sample through the network's fused plan (nn/chain.h); u is the
+** hook (the plan needs one), rule SGD's rule or NULL. */
+static bp_status chain_step(bp_net *net, const float *x, const float *y,
+                            const bp_loss_spec *lf, bp_optim *opt,
+                            const bp_update *u, bp_sgd_rule *rule, int last,
+                            double *loss, bp_error *err) {
+  bp_status st;
+  if (rule != NULL) rule->first = opt->steps == 0;
+  st = bp_chain_step(net, x, y, lf, u, rule, opt->m, last, loss, err);
+  if (st != BP_OK) return st;
+  if (!isfinite(*loss)) return diverged(*loss, err);
+  opt->steps++;
+  return BP_OK;
+}
+
 /* bp_train_step with the hook made (a trainer makes it once a run). */
 static bp_status step(bp_net *net, const float *x, size_t n,
                       const bp_shape *in, const float *y,
@@ -29,15 +66,20 @@ static bp_status step(bp_net *net, const float *x, size_t n,
                       bp_error *err) {
   float *dy;
   bp_status st;
+  if (u != NULL && bp_chain_fits(net, n)) {
+    bp_sgd_rule r;
+    st = bp_net_input_buffer(net, n, in, &dy, err);   /* plans, checks */
+    if (st != BP_OK) return st;
+    return chain_step(net, x, y, lf, opt, u, sgd_rule(opt, &r), 1, loss,
+                      err);
+  }
   st = bp_net_forward(net, x, n, in, err);
   if (st != BP_OK) return st;
   dy = bp_net_dy_buffer(net);
   st = bp_loss(lf, bp_net_output(net), n, bp_net_out(net), y, loss, NULL, dy,
                err);
   if (st != BP_OK) return st;
-  if (!isfinite(*loss))
-    return bp_fail(err, BP_EINVAL, "the loss is %g: training diverged "
-                   "(try a lower learning rate)", *loss);
+  if (!isfinite(*loss)) return diverged(*loss, err);
   if (u != NULL) {
     st = bp_net_backward_update(net, dy, n, &net->shape[net->nlayers], u,
                                 err);
@@ -194,19 +236,168 @@ size_t bp_trainer_batches(const bp_trainer *t) {
   return t->batch == 0 ? 0 : (t->n + t->batch - 1) / t->batch;
 }
 
+/* Whether the float rows that samples start .. stop - 1 of the epoch read
+** are all finite, from one scan: of those rows when they are contiguous
+** (the order is the identity), else of the whole set when the range is a
+** good part of it (a short range: 0). When not, each batch is checked
+** just before its step, which names the first bad row in training order
+** (the input may have changed since the caller's scan). */
+static int finite_rows(const bp_trainer *t, const bp_samples *x,
+                       size_t start, size_t stop) {
+  size_t width = bp_shape_numel(&t->in), m;
+  if (x->f32 == NULL || t->scanned) return 1;
+  if (!t->shuffle && !t->given) {
+    m = (stop - start) * width;
+    return bp_vfind_nonfinite(m, x->f32 + start * width) == m;
+  }
+  if ((stop - start) * 4 < t->n) return 0;
+  m = t->n * width;
+  return bp_vfind_nonfinite(m, x->f32) == m;
+}
+
+/* --- runs of samples through the fused plan -----------------------------
+** A trainer's samples at batch 1 on a network with the fused plan
+** (nn/chain.h) go through bp_chain_train in one call, all but the last
+** of a run (which writes the gradients, as a step of the general path
+** leaves them). What the kernel cannot do itself it asks of these
+** functions: the loss other than the mean squared error, rows of uint8
+** inputs, and the check of float rows no earlier scan vouched for. */
+typedef struct fused {
+  bp_trainer *t;
+  const bp_samples *x;
+  const float *y;
+  float *xin;            /* the network's input array */
+  bp_train_sum *sum;
+  int checked;           /* the float rows are known to be finite */
+  bp_status st;          /* why a function below stopped the run */
+  bp_error *err;
+} fused;
+
+static int fused_loss(void *ctx, size_t k, const float *z, float *dz,
+                      double *l) {
+  fused *f = ctx;
+  const bp_trainer *t = f->t;
+  const float *yk = f->y + k * t->ywidth;
+  f->st = bp_loss(t->loss, z, 1, t->net->dense[t->net->ndense - 1].out, yk,
+                  l, NULL, dz, f->err);
+  if (f->st != BP_OK) return 1;
+  if (isfinite(*l)) add(f->sum, t->loss, *l, weight_of(t->loss, yk, 1), 1);
+  return 0;
+}
+
+static const float *fused_row(void *ctx, size_t k) {
+  fused *f = ctx;
+  const bp_trainer *t = f->t;
+  size_t width = bp_shape_numel(&t->in);
+  const float *xr;
+  if (f->x->f32 == NULL) {
+    row(f->x, k, width, f->xin);
+    return f->xin;
+  }
+  xr = f->x->f32 + k * width;
+  f->st = check_rows(xr, 1, &t->in, t->n, NULL, k, f->err);
+  return f->st == BP_OK ? xr : NULL;
+}
+
+/* Samples start .. stop - 1 of the epoch (at least one) through the
+** kernel, with SGD's rule. */
+static bp_status run_fused(fused *f, size_t start, size_t stop,
+                           bp_sgd_rule *rule) {
+  bp_trainer *t = f->t;
+  const bp_loss_spec *lf = t->loss;
+  bp_dense_run run;
+  double mse = 0.0;
+  int why;
+  if (lf->kind == BP_MSE) {   /* the loss's own checks: of its settings */
+    f->st = bp_loss_check(lf, f->y, 1, t->ywidth, f->y, f->err);
+    if (f->st != BP_OK) return f->st;
+    mse = lf->reduction == BP_REDUCE_MEAN ? (double)t->ywidth : 1.0;
+  }
+  memset(&run, 0, sizeof run);
+  run.x = f->x->f32;
+  run.y = f->y;
+  run.ywidth = t->ywidth;
+  run.order = t->order + start;
+  run.count = stop - start;
+  run.mse_div = mse;
+  run.loss = fused_loss;
+  run.row = f->x->f32 == NULL || !f->checked ? fused_row : NULL;
+  run.ctx = f;
+  run.total = &f->sum->total;
+  rule->first = t->opt->steps == 0;
+  why = bp_chain_train(t->net, rule, t->opt->m, &run);
+  t->opt->steps += run.done;
+  if (mse > 0.0) {          /* fused_loss counted the other losses */
+    f->sum->weight += (double)run.done;
+    f->sum->seen += run.done;
+  }
+  if (why == 1) return f->st;
+  if (why == 2) return diverged(run.loss_at, f->err);
+  return BP_OK;
+}
+
+/* Samples start .. stop - 1 of the epoch, one step each through the
+** network's fused plan (nn/chain.h): with SGD, all but the last in one
+** kernel call; float rows are read where they are, byte rows converted
+** into the network's input. */
+static bp_status run_chain(bp_trainer *t, const bp_samples *x, const float *y,
+                           size_t start, size_t stop, const bp_update *u,
+                           int checked, bp_train_sum *sum, bp_error *err) {
+  bp_net *net = t->net;
+  size_t i, width = bp_shape_numel(&t->in), yw = t->ywidth;
+  bp_sgd_rule r, *rule = sgd_rule(t->opt, &r);
+  float *xin;
+  bp_status st = bp_net_input_buffer(net, 1, &t->in, &xin, err);
+  if (st != BP_OK) return st;
+  if (rule != NULL && stop - start > 1) {
+    fused f;
+    f.t = t;
+    f.x = x;
+    f.y = y;
+    f.xin = xin;
+    f.sum = sum;
+    f.checked = checked;
+    f.st = BP_OK;
+    f.err = err;
+    st = run_fused(&f, start, stop - 1, rule);
+    if (st != BP_OK) return st;
+    start = stop - 1;
+  }
+  for (i = start; i < stop; i++) {
+    size_t k = t->order[i];
+    const float *xr = xin, *yr = y + k * yw;
+    double l;
+    if (x->f32 == NULL) {
+      row(x, k, width, xin);
+    } else {
+      xr = x->f32 + k * width;
+      if (!checked) {
+        st = check_rows(xr, 1, &t->in, t->n, NULL, k, err);
+        if (st != BP_OK) return st;
+      }
+    }
+    st = chain_step(net, xr, yr, t->loss, t->opt, u, rule, i + 1 == stop,
+                    &l, err);
+    if (st != BP_OK) return st;
+    add(sum, t->loss, l, weight_of(t->loss, yr, 1), 1);
+  }
+  return BP_OK;
+}
+
 bp_status bp_trainer_run(bp_trainer *t, const bp_samples *x, const float *y,
                          size_t first, size_t count, bp_train_sum *sum,
                          bp_error *err) {
   size_t i, start, stop, N = t->n, batch = t->batch, yw = t->ywidth,
          width = bp_shape_numel(&t->in), nb = bp_trainer_batches(t);
-  int gather = t->shuffle || x->f32 == NULL;
+  int ordered = t->shuffle || t->given, gather = ordered || x->f32 == NULL;
+  int checked;
   bp_update hook;
   const bp_update *u;
   bp_status st;
   memset(sum, 0, sizeof *sum);
   if (t->opt->n != t->net->nparams)
     return bp_fail(err, BP_EINVAL, "the optimizer belongs to another network");
-  if (first == 0) {
+  if (first == 0 && !t->given) {
     for (i = 0; i < N; i++) t->order[i] = (uint32_t)i;
     if (t->shuffle) bp_rng_shuffle(t->rng, t->order, (uint32_t)N);
   }
@@ -215,6 +406,10 @@ bp_status bp_trainer_run(bp_trainer *t, const bp_samples *x, const float *y,
   u = fusion(t->net, t->opt, &t->clip, &hook);   /* lr is fixed for the run */
   start = first * batch;
   stop = count == 0 || count > nb - first ? N : start + count * batch;
+  checked = finite_rows(t, x, start, stop);
+  t->scanned = 0;
+  if (batch == 1 && u != NULL && bp_chain_fits(t->net, 1))
+    return run_chain(t, x, y, start, stop, u, checked, sum, err);
   for (; start < stop; start += batch) {
     size_t n = N - start < batch ? N - start : batch;
     const float *xb = x->f32 + start * width, *yb = y + start * yw;
@@ -235,10 +430,11 @@ bp_status bp_trainer_run(bp_trainer *t, const bp_samples *x, const float *y,
       xb = xin;
       yb = yin;
     }
-    /* The caller scans the whole input once, not every epoch: each batch
-    ** is checked here, while it is in cache, in case it changed since. */
-    if (x->f32 != NULL) {
-      st = check_rows(xb, n, &t->in, N, t->shuffle ? t->order : NULL, start,
+    /* The caller scans the whole input once, not every epoch: unless
+    ** finite_rows vouched for them, each batch is checked here, while it
+    ** is in cache, in case it changed since. */
+    if (!checked) {
+      st = check_rows(xb, n, &t->in, N, ordered ? t->order : NULL, start,
                       err);
       if (st != BP_OK) return st;
     }

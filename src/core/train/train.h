@@ -51,6 +51,10 @@ typedef struct bp_trainer {
   bp_clip clip;         /* clipping before each update (fields at 0: off) */
   int shuffle;          /* draw a new order at each epoch's first batch */
   bp_rng *rng;          /* ... with this generator */
+  int given;            /* or: the caller wrote the epoch's order (each
+                           entry below n) before its first batch */
+  int scanned;          /* the caller found every float input finite since
+                           the last run (the next run need not look) */
   size_t batch;         /* samples per update (the last may have fewer) */
   size_t n;             /* samples of the training set, of shape `in`, */
   bp_shape in;
