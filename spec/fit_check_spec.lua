@@ -1,5 +1,5 @@
 -- fit scans its float input for NaN and infinity once (the first call
--- into C), then checks each batch just before its step
+-- into C), then checks each batch as it is loaded for its step
 -- (src/core/train/train.c): a value changed between epochs or batches is still
 -- refused, naming the row of the input tensor.
 local bp = require("backprop")
@@ -81,6 +81,32 @@ describe("fit's input check", function()
       end
       want[#want + 1] = "clean"
       assert.are.equal(table.concat(want, ";"), text)
+    end)
+  end
+
+  -- With 2 threads, the first scan (from 2^18 values) and each batch's
+  -- load (from 2^14) are split between the threads: a bad value in
+  -- either thread's piece is found, and the first one is named.
+  for _, hook in ipairs{false, "on_epoch"} do
+    it("names the first bad row when 2 threads scan and load " .. (hook and "(changed by on_epoch)" or "(first scan)"), function()
+      local before = bp.get_num_threads()
+      bp.set_num_threads(2)
+      for _, rows in ipairs{{300}, {590}, {420, 300}, {17, 590}} do
+        bp.manual_seed(3)
+        local net = bp.Sequential{bp.Linear(500, 16), bp.ReLU(), bp.Linear(16, 2)}
+        local x, y = bp.randn(600, 500), bp.zeros(600)
+        for i = 1, 600 do y[i] = i % 2 + 1 end
+        local function spoil() for k, r in ipairs(rows) do x[r][k * 7] = k == 1 and 0 / 0 or 1 / 0 end end
+        local opts = {loss = bp.CrossEntropyLoss(), optimizer = bp.SGD(net, {lr = 0.1}), epochs = 2,
+                      batch_size = 600, shuffle = false}
+        if hook then opts[hook] = spoil else spoil() end
+        local ok, err = pcall(net.fit, net, x, y, opts)
+        local first = math.min(rows[1], rows[2] or math.huge)
+        assert.is_false(ok)
+        assert.matches(string.format("fit: input contains %%S+ at row %d, element %d %%(shape 600x500%%)",
+                                     first, first == rows[1] and 7 or 14), err)
+      end
+      bp.set_num_threads(before)
     end)
   end
 

@@ -1,14 +1,17 @@
 -- Training with 2 threads gives the same bits as with 1: the products
--- split on tile boundaries and the elementwise work (zero_grad, the SGD
--- updates) in contiguous pieces each computed exactly as inline.
+-- split into blocks each computed exactly as in the whole product (a
+-- layer's step by neurons: its outputs, its weight gradient's rows and
+-- their update) and the elementwise work (zero_grad, the updates, batch
+-- loads) in contiguous pieces each computed exactly as inline.
 local bp = require("backprop")
 local H = require("helper")
 
-local function train(threads, opts)
+local function train(threads, opts, make)
   local before = bp.get_num_threads()
   bp.set_num_threads(threads)
   bp.manual_seed(11)
-  -- 300k parameters: large enough for every split (products and updates).
+  -- 300k parameters: large enough for every split (products and updates;
+  -- the first two layers' steps split by neurons, the ReLUs in their jobs).
   local net = bp.Sequential{bp.Linear(500, 512), bp.ReLU(), bp.Linear(512, 64),
                             bp.ReLU(), bp.Linear(64, 10)}
   local x = bp.randn(96, 500)
@@ -16,7 +19,7 @@ local function train(threads, opts)
   for i = 1, 96 do t[i] = (i * 7) % 10 + 1 end
   local h = net:fit(x, bp.tensor(t), {loss = bp.CrossEntropyLoss(), epochs = 2,
                                       batch_size = 32,
-                                      optimizer = bp.SGD(net, opts)})
+                                      optimizer = (make or bp.SGD)(net, opts)})
   bp.set_num_threads(before)
   return h.loss, H.snapshot(net)
 end
@@ -30,6 +33,15 @@ describe("training with 2 threads", function()
     it("gives the same losses and weights bit for bit as 1 thread (SGD " .. what .. ")", function()
       local l1, w1 = train(1, opts)
       local l2, w2 = train(2, opts)
+      assert.are.same(l1, l2)
+      H.assert_same(w2, w1, "weights")
+    end)
+  end
+
+  for _, make in ipairs{"Adam", "RMSprop"} do
+    it("gives the same losses and weights bit for bit as 1 thread (" .. make .. ")", function()
+      local l1, w1 = train(1, {lr = 1e-3}, bp[make])
+      local l2, w2 = train(2, {lr = 1e-3}, bp[make])
       assert.are.same(l1, l2)
       H.assert_same(w2, w1, "weights")
     end)

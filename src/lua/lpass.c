@@ -41,7 +41,8 @@ void lbp_checkinput(lua_State *L, const char *fn, lmodule *m,
   lbp_tobatch(L, fn, "input", x, b);
   if (bp_net_out_shape(&m->net, b->n, &b->s, out, &err) != BP_OK)
     lbp_error(L, fn, "%s (input shape %s)", err.msg, lbp_shape(x, &sb));
-  if (values && x->dtype == BP_FLOAT32) lbp_checkvalues(L, x, fn, "input");
+  if (values && x->dtype == BP_FLOAT32)
+    lbp_checkvalues_mt(L, x, m->net.pool, fn, "input");
 }
 
 /* --- net:forward(tbl [, outtbl]): the game path ----------------------

@@ -55,7 +55,13 @@ ltensor *lbp_checkouttensor(lua_State *L, int idx, const char *fn,
 
 void lbp_checkvalues(lua_State *L, const bp_tensor *t, const char *fn,
                      const char *what) {
-  size_t i = bp_vfind_nonfinite(t->numel, t->data);
+  lbp_checkvalues_mt(L, t, NULL, fn, what);
+}
+
+void lbp_checkvalues_mt(lua_State *L, const bp_tensor *t,
+                        struct bp_pool *pool, const char *fn,
+                        const char *what) {
+  size_t i = bp_vfind_nonfinite_mt(pool, t->numel, t->data);
   if (i < t->numel) {
     lbp_shapebuf b;
     size_t cols = t->ndim > 1 ? t->numel / t->shape[0] : 1;

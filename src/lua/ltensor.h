@@ -42,6 +42,11 @@ ltensor *lbp_checkouttensor(lua_State *L, int idx, const char *fn,
 /* Error unless every value of t is finite; `what` names it ("input"). */
 void lbp_checkvalues(lua_State *L, const bp_tensor *t, const char *fn,
                      const char *what);
+/* The same, scanned by the threads of pool (a network's; NULL: this one). */
+struct bp_pool;
+void lbp_checkvalues_mt(lua_State *L, const bp_tensor *t,
+                        struct bp_pool *pool, const char *fn,
+                        const char *what);
 
 /* Shape as "8x29" in a static-size buffer. */
 typedef struct lbp_shapebuf {

@@ -110,7 +110,7 @@ static void checkstep(lua_State *L, const char *fn, lmodule *m, training *t) {
       net->plan_training == net->training &&
       bp_shape_equal(&t->in.s, &net->shape[0])) {
     out = net->shape[net->nlayers];
-    lbp_checkvalues(L, &t->x->t, fn, "input");
+    lbp_checkvalues_mt(L, &t->x->t, net->pool, fn, "input");
   } else {
     lbp_checkinput(L, fn, m, &t->x->t, &t->in, &out, 1);
   }
@@ -205,7 +205,8 @@ static void checkeval(lua_State *L, const char *vfn, lmodule *m,
   for (i = 0; i < e->in.ndim; i++) e->in.d[i] = vx->t.shape[i + 1];
   if (bp_net_out_shape(&m->net, e->n, &e->in, &e->out, &err) != BP_OK)
     lbp_error(L, vfn, "%s (input shape %s)", err.msg, lbp_shape(&vx->t, &sb));
-  if (vx->t.dtype == BP_FLOAT32) lbp_checkvalues(L, &vx->t, vfn, "input");
+  if (vx->t.dtype == BP_FLOAT32)
+    lbp_checkvalues_mt(L, &vx->t, m->net.pool, vfn, "input");
   lbp_checktarget(L, vfn, kind, e->n, bp_shape_numel(&e->out), &vy->t);
   /* Chunks of at least 256 rows: few calls, and scratch memory the size
   ** of a chunk rather than of the set (5000 images through a CNN would

@@ -52,7 +52,6 @@
 #ifndef MCW
 #define MCW 240
 #endif
-#define MT_MIN ((size_t)1 << 20)   /* multiply-adds worth a second thread */
 
 typedef struct prob {
   size_t M, N, K;
@@ -62,6 +61,7 @@ typedef struct prob {
   float alpha, beta;
   const bp_gemm_kernels *kern;
   int packed;
+  int transposed;         /* computes C^T = B^T A^T (P's rows: C's columns) */
   struct bp_pool *pool;   /* its scratch, when there is one */
 } prob;
 
@@ -357,21 +357,31 @@ static void scale(size_t M, size_t N, float beta, float *C, size_t ldc) {
 
 /* The small cases that bypass blocking; 1 if handled. They depend on
 ** the shape only, never on the thread count. */
+enum { TILES, ROWS, DOTS };
+
+static int thin(const bp_gemm_kernels *k, int ta, int tb, size_t M,
+                size_t N, size_t K) {
+  /* a few rows or a small product: vectors along the rows of B */
+  if (!tb && (M <= 4 || (double)M * N * K <= 16384.0)) return ROWS;
+  if (!ta && tb && (M <= 4 || N <= k->dots_n)) return DOTS;
+  return TILES;
+}
+
 static int small(const bp_gemm_kernels *k, int ta, int tb, size_t M,
                  size_t N, size_t K, float alpha, const float *A, size_t lda,
                  const float *B, size_t ldb, float beta, float *C,
                  size_t ldc) {
-  if (!tb && (M <= 4 || (double)M * N * K <= 16384.0)) {
-    /* a few rows or a small product: vectors along the rows of B */
+  switch (thin(k, ta, tb, M, N, K)) {
+  case ROWS:
     k->rows(M, N, K, alpha, A, ta ? 1 : (ptrdiff_t)lda, ta ? (ptrdiff_t)lda : 1,
             B, ldb, beta, C, ldc);
     return 1;
-  }
-  if (!ta && tb && (M <= 4 || N <= k->dots_n)) {   /* dot products */
+  case DOTS:
     k->dots(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return 1;
+  default:
+    return 0;
   }
-  return 0;
 }
 
 static double cost(const bp_gemm_kernels *k, size_t M, size_t N, size_t K,
@@ -400,6 +410,7 @@ static void describe(prob *P, int ta, int tb, size_t M, size_t N, size_t K,
   P->csb = tb ? (ptrdiff_t)ldb : 1;
   P->rsc = (ptrdiff_t)ldc;
   P->csc = 1;
+  P->transposed = 0;
   /* Packing pays off when each packed panel is reused many times. */
   P->packed = M >= 4 * MC && N >= 2 * NC && K >= 64;
   /* Transpose (C^T = B^T A^T) when that costs less: fewer padded
@@ -419,6 +430,7 @@ static void describe(prob *P, int ta, int tb, size_t M, size_t N, size_t K,
     P->csc = (ptrdiff_t)ldc;
     P->M = N;
     P->N = M;
+    P->transposed = 1;
   }
 }
 
@@ -486,7 +498,7 @@ void bp_gemm_mt(struct bp_pool *pool, int ta, int tb, size_t M, size_t N,
     return;
   }
   if (nt >= 2 && !ta && tb && M > 4 && N <= kernels()->dots_n &&
-      (double)M * N * K >= (double)MT_MIN) {   /* small()'s dots, threaded */
+      (double)M * N * K >= (double)BP_GEMM_MT_MIN) {   /* small()'s dots, threaded */
     dots_job D = {kernels(), M, N, K, lda, ldb, ldc, A, B, C, alpha, beta};
     bp_pool_run(pool, nt < (M + 1) / 2 ? nt : (M + 1) / 2, dots_task, &D);
     return;
@@ -502,7 +514,7 @@ void bp_gemm_mt(struct bp_pool *pool, int ta, int tb, size_t M, size_t N,
 #endif
   describe(&P, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   P.pool = pool;
-  if (nt < 2 || (double)M * N * K < (double)MT_MIN) {
+  if (nt < 2 || (double)M * N * K < (double)BP_GEMM_MT_MIN) {
     run(&P, 0, P.M, 0, P.N);
   } else {
     /* Split the dimension with more tiles, on tile boundaries. */
@@ -516,6 +528,31 @@ void bp_gemm_mt(struct bp_pool *pool, int ta, int tb, size_t M, size_t N,
     if (nt > J.tiles) nt = J.tiles;
     bp_pool_run(pool, nt, task, &J);
   }
+}
+
+int bp_gemm_tiled(int ta, int tb, size_t M, size_t N, size_t K) {
+#ifdef BP_USE_CBLAS
+  (void)ta, (void)tb, (void)M, (void)N, (void)K;
+  return 0;
+#else
+  return M > 0 && N > 0 && K > 0 && thin(kernels(), ta, tb, M, N, K) == TILES;
+#endif
+}
+
+void bp_gemm_part(struct bp_pool *pool, int ta, int tb, size_t M, size_t N,
+                  size_t K, float alpha, const float *A, size_t lda,
+                  const float *B, size_t ldb, float beta, float *C,
+                  size_t ldc, size_t i0, size_t i1, size_t j0, size_t j1) {
+  prob P;
+  if (i0 >= i1 || j0 >= j1) return;
+  if (alpha == 0.0f) {     /* K > 0: bp_gemm_tiled */
+    scale(i1 - i0, j1 - j0, beta, C + i0 * ldc + j0, ldc);
+    return;
+  }
+  describe(&P, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  P.pool = pool;
+  if (P.transposed) run(&P, j0, j1, i0, i1);
+  else run(&P, i0, i1, j0, j1);
 }
 
 const char *bp_gemm_backend(void) {

@@ -39,6 +39,26 @@ void bp_gemm_mt(struct bp_pool *pool, int ta, int tb, size_t M, size_t N,
                 const float *B, size_t ldb, float beta, float *C,
                 size_t ldc);
 
+/* Whether bp_gemm computes a product of this shape with its tiles (not
+** the dot-product or row loops of thin shapes, nor cblas). Then every
+** element of C is the same chain of operations wherever the block that
+** computes it starts, and bp_gemm_part may compute any block alone. */
+int bp_gemm_tiled(int ta, int tb, size_t M, size_t N, size_t K);
+
+/* Rows [i0, i1) and columns [j0, j1) of the product bp_gemm computes with
+** the same arguments, on the calling thread, for a shape bp_gemm_tiled
+** accepts: the same bits as those elements of the whole. A layer splits
+** its own work with it (each thread a block of C and what it does next
+** with it); pool names whose packing scratch the thread uses (NULL: its
+** own). */
+void bp_gemm_part(struct bp_pool *pool, int ta, int tb, size_t M, size_t N,
+                  size_t K, float alpha, const float *A, size_t lda,
+                  const float *B, size_t ldb, float beta, float *C,
+                  size_t ldc, size_t i0, size_t i1, size_t j0, size_t j1);
+
+/* Multiply-adds from which bp_gemm_mt uses a second thread. */
+#define BP_GEMM_MT_MIN ((size_t)1 << 20)
+
 /* The kernel set in use ("avx512", "avx2", "portable", or "cblas" when
 ** built with BP_USE_CBLAS). */
 const char *bp_gemm_backend(void);

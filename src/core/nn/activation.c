@@ -292,7 +292,7 @@ const bp_layer_class bp_tanh_class = {
 };
 const bp_layer_class bp_relu_class = {
   ELEMENTWISE("ReLU", relu_forward, relu_backward),
-  .init_slope = relu_slope, .dense_act = relu_dense,
+  .fuses_as = BP_ACT_RELU, .init_slope = relu_slope, .dense_act = relu_dense,
 };
 const bp_layer_class bp_leaky_relu_class = {
   ELEMENTWISE("LeakyReLU", leaky_forward, leaky_backward),

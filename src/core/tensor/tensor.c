@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/cpu.h"
+#include "base/threadpool.h"
 #include "tensor/tensor.h"
 
 bp_status bp_numel(int ndim, const size_t *shape, size_t *numel,
@@ -213,6 +214,37 @@ size_t bp_vfind_nonfinite(size_t n, const float *x) {
     if (bad) break;
   }
   return find_tail(i, n, x);
+}
+
+/* A scan of a large input (fit checks its whole data set) over the pool:
+** each thread finds the first bad value of its piece; the first piece
+** with one names it. Memory-bound, so a second core reads in parallel. */
+#define FIND_MT_MIN ((size_t)1 << 18)
+
+typedef struct find_job {
+  size_t n;
+  const float *x;
+  size_t at[BP_POOL_MAX];   /* each piece's first bad index, or n */
+} find_job;
+
+static void find_task(void *arg, size_t t, size_t nt) {
+  find_job *J = arg;
+  size_t lo, hi;
+  bp_pool_piece(J->n, FIND_BLOCK, t, nt, &lo, &hi);
+  J->at[t] = lo + bp_vfind_nonfinite(hi - lo, J->x + lo);
+  if (J->at[t] == hi) J->at[t] = J->n;
+}
+
+size_t bp_vfind_nonfinite_mt(struct bp_pool *pool, size_t n, const float *x) {
+  find_job J;
+  size_t nt = bp_pool_size(pool), t;
+  if (nt < 2 || n < FIND_MT_MIN) return bp_vfind_nonfinite(n, x);
+  J.n = n;
+  J.x = x;
+  bp_pool_run(pool, nt, find_task, &J);
+  for (t = 0; t < nt; t++)
+    if (J.at[t] < n) return J.at[t];
+  return n;
 }
 
 void bp_argmax(const float *x, size_t outer, size_t len, size_t inner,

@@ -68,6 +68,9 @@ void bp_vfill(size_t n, float v, float *y);
 double bp_vsum(size_t n, const float *x);
 /* Index of the first non-finite value, or n if all are finite. */
 size_t bp_vfind_nonfinite(size_t n, const float *x);
+/* The same over a thread pool's threads (NULL: this one). */
+struct bp_pool;
+size_t bp_vfind_nonfinite_mt(struct bp_pool *pool, size_t n, const float *x);
 
 /* x viewed as outer x len x inner: reduce over len. idx gets the 0-based
 ** position of the first maximum as a float (exact below 2^24). */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/cpu.h"
+#include "base/threadpool.h"
 #include "nn/chain.h"
 #include "tensor/tensor.h"
 #include "train/train.h"
@@ -173,18 +174,75 @@ static void add(bp_train_sum *sum, const bp_loss_spec *lf, double loss,
 
 /* Error unless the n rows of float samples at x (rows r0.. of the data
 ** set, or order[r0..] when order is not NULL) are finite. */
-static bp_status check_rows(const float *x, size_t n, const bp_shape *in,
-                            size_t total, const uint32_t *order, size_t r0,
-                            bp_error *err) {
-  size_t width = bp_shape_numel(in), m = n * width,
-         k = bp_vfind_nonfinite(m, x), r;
+static bp_status nonfinite(const float *x, size_t k, const bp_shape *in,
+                           size_t total, const uint32_t *order, size_t r0,
+                           bp_error *err) {
+  size_t width = bp_shape_numel(in), r;
   char s[96];
-  if (k == m) return BP_OK;
   r = order != NULL ? order[r0 + k / width] : r0 + k / width;
   bp_shape_fmt(total, in, s, sizeof s);
   return bp_fail(err, BP_EINVAL, "input contains %g at row %lu, element %lu "
                  "(shape %s)", (double)x[k], (unsigned long)r + 1,
                  (unsigned long)(k % width) + 1, s);
+}
+
+static bp_status check_rows(const float *x, size_t n, const bp_shape *in,
+                            size_t total, const uint32_t *order, size_t r0,
+                            bp_error *err) {
+  size_t m = n * bp_shape_numel(in), k = bp_vfind_nonfinite(m, x);
+  return k == m ? BP_OK : nonfinite(x, k, in, total, order, r0, err);
+}
+
+/* --- a batch into the network's input ---------------------------------
+** Every batch is copied (float) or converted (uint8) into the network's
+** input array, in training order, so bp_net_forward copies nothing. A
+** large batch's rows are split over the pool: the copy is bound by
+** memory, which a second core reads in parallel. Float rows no scan
+** vouched for are checked as they land, in cache, which is why a run
+** does not scan its range first (finite_rows is the per-sample path's). */
+#define LOAD_MT_MIN ((size_t)1 << 14)   /* floats worth a second thread */
+
+typedef struct load_job {
+  const bp_samples *x;
+  const uint32_t *order;  /* NULL: rows start .. start + n - 1 */
+  size_t start, n, width;
+  int check;
+  float *xin;
+  size_t bad[BP_POOL_MAX];   /* each piece's first bad value, or n width */
+} load_job;
+
+static void load_task(void *arg, size_t t, size_t nt) {
+  load_job *J = arg;
+  size_t lo, hi, i, k, w = J->width;
+  bp_pool_piece(J->n, 1, t, nt, &lo, &hi);
+  for (i = lo; i < hi; i++)
+    row(J->x, J->order != NULL ? J->order[J->start + i] : J->start + i, w,
+        J->xin + i * w);
+  if (J->check && lo < hi &&
+      (k = bp_vfind_nonfinite((hi - lo) * w, J->xin + lo * w)) < (hi - lo) * w)
+    J->bad[t] = lo * w + k;
+}
+
+/* Rows start .. start + n - 1 of the epoch into xin; the index of the
+** first value that is not finite (checked when `check`), else n width. */
+static size_t load(bp_pool *pool, const bp_samples *x,
+                   const uint32_t *order, size_t start, size_t n,
+                   size_t width, int check, float *xin) {
+  load_job J;
+  size_t nt = bp_pool_size(pool), t, first = n * width;
+  J.x = x;
+  J.order = order;
+  J.start = start;
+  J.n = n;
+  J.width = width;
+  J.check = check && x->f32 != NULL;
+  J.xin = xin;
+  if (n * width < LOAD_MT_MIN || n < 2) nt = 1;
+  for (t = 0; t < nt; t++) J.bad[t] = first;
+  bp_pool_split(pool, nt, load_task, &J);
+  for (t = 0; t < nt; t++)
+    if (J.bad[t] < first) first = J.bad[t];
+  return first;
 }
 
 bp_status bp_trainer_init(bp_trainer *t, bp_net *net,
@@ -389,8 +447,7 @@ bp_status bp_trainer_run(bp_trainer *t, const bp_samples *x, const float *y,
                          bp_error *err) {
   size_t i, start, stop, N = t->n, batch = t->batch, yw = t->ywidth,
          width = bp_shape_numel(&t->in), nb = bp_trainer_batches(t);
-  int ordered = t->shuffle || t->given, gather = ordered || x->f32 == NULL;
-  int checked;
+  int ordered = t->shuffle || t->given, checked;
   bp_update hook;
   const bp_update *u;
   bp_status st;
@@ -406,39 +463,36 @@ bp_status bp_trainer_run(bp_trainer *t, const bp_samples *x, const float *y,
   u = fusion(t->net, t->opt, &t->clip, &hook);   /* lr is fixed for the run */
   start = first * batch;
   stop = count == 0 || count > nb - first ? N : start + count * batch;
-  checked = finite_rows(t, x, start, stop);
-  t->scanned = 0;
-  if (batch == 1 && u != NULL && bp_chain_fits(t->net, 1))
+  if (batch == 1 && u != NULL && bp_chain_fits(t->net, 1)) {
+    checked = finite_rows(t, x, start, stop);
+    t->scanned = 0;
     return run_chain(t, x, y, start, stop, u, checked, sum, err);
+  }
+  /* The caller scans the whole input once, not every epoch: after the
+  ** first run each batch is checked as it is loaded, in case it changed. */
+  checked = t->scanned || x->f32 == NULL;
+  t->scanned = 0;
   for (; start < stop; start += batch) {
-    size_t n = N - start < batch ? N - start : batch;
-    const float *xb = x->f32 + start * width, *yb = y + start * yw;
+    size_t n = N - start < batch ? N - start : batch, k;
+    const uint32_t *order = ordered ? t->order : NULL;
+    const float *yb = y + start * yw;
+    float *xin;
     double l;
-    if (gather) {
-      /* Samples go straight into the network's input buffer (no second
-      ** copy in bp_net_forward); one target per sample is copied as a
-      ** float, wider ones with memcpy. */
-      float *xin, *yin = t->y;
-      st = bp_net_input_buffer(t->net, n, &t->in, &xin, err);
-      if (st != BP_OK) return st;
+    st = bp_net_input_buffer(t->net, n, &t->in, &xin, err);
+    if (st != BP_OK) return st;
+    k = load(t->net->pool, x, order, start, n, width, !checked, xin);
+    if (k < n * width)
+      return nonfinite(xin, k, &t->in, N, order, start, err);
+    if (ordered) {   /* one target per sample as a float, wider ones copied */
+      float *yin = t->y;
       for (i = 0; i < n; i++) {
         size_t r = t->order[start + i];
-        row(x, r, width, xin + i * width);
         if (yw == 1) yin[i] = y[r];
         else memcpy(yin + i * yw, y + r * yw, yw * sizeof *y);
       }
-      xb = xin;
       yb = yin;
     }
-    /* The caller scans the whole input once, not every epoch: unless
-    ** finite_rows vouched for them, each batch is checked here, while it
-    ** is in cache, in case it changed since. */
-    if (!checked) {
-      st = check_rows(xb, n, &t->in, N, ordered ? t->order : NULL, start,
-                      err);
-      if (st != BP_OK) return st;
-    }
-    st = step(t->net, xb, n, &t->in, yb, t->loss, t->opt, &t->clip, u, &l,
+    st = step(t->net, xin, n, &t->in, yb, t->loss, t->opt, &t->clip, u, &l,
               err);
     if (st != BP_OK) return st;
     add(sum, t->loss, l, weight_of(t->loss, yb, n), n);
