@@ -215,9 +215,13 @@ static void load_task(void *arg, size_t t, size_t nt) {
   load_job *J = arg;
   size_t lo, hi, i, k, w = J->width;
   bp_pool_piece(J->n, 1, t, nt, &lo, &hi);
-  for (i = lo; i < hi; i++)
-    row(J->x, J->order != NULL ? J->order[J->start + i] : J->start + i, w,
-        J->xin + i * w);
+  if (J->order == NULL && J->x->f32 != NULL)   /* rows side by side */
+    memcpy(J->xin + lo * w, J->x->f32 + (J->start + lo) * w,
+           (hi - lo) * w * sizeof *J->xin);
+  else
+    for (i = lo; i < hi; i++)
+      row(J->x, J->order != NULL ? J->order[J->start + i] : J->start + i,
+          w, J->xin + i * w);
   if (J->check && lo < hi &&
       (k = bp_vfind_nonfinite((hi - lo) * w, J->xin + lo * w)) < (hi - lo) * w)
     J->bad[t] = lo * w + k;
