@@ -235,6 +235,15 @@ typedef struct bp_layer_class {
   int fuses_as;
   int (*forward_act)(const bp_layer *l, const bp_ctx *c, const float *x,
                      float *y, float *z, size_t n, int act);
+  /* Its mirror in backward, called before the activation's own backward
+  ** (y: this layer's output, the activation's input; dz: the gradient of
+  ** the activation's output): writes dy = the activation's backward of dz
+  ** (the gradient of y), then runs this layer's backward from it, the same
+  ** bits as the two backwards, and returns 1; or returns 0 and writes
+  ** nothing. dx may be dz's own array. */
+  int (*backward_act)(const bp_layer *l, const bp_ctx *c, const float *x,
+                      const float *y, const float *dz, float *dy, float *dx,
+                      size_t n, int act);
   /* The fused per-sample step (nn/chain.c, kernels/small.h): a network
   ** of dense products, each followed by at most one activation, trains a
   ** sample at a time in two kernel calls. A dense layer (Linear) fills d's

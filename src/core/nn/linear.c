@@ -92,6 +92,7 @@ typedef struct neuron_job {
   float *w, *b, *y, *z;  /* y, z: forward's (z = ReLU(y), or NULL) */
   float *gw, *gb;
   size_t n;
+  const float *dz;       /* backward after a ReLU: dy = ReLU'(y) dz first */
 } neuron_job;
 
 /* y[:, lo:hi] = b[lo:hi] + x W[lo:hi]^T, and z[:, lo:hi] = ReLU of it
@@ -114,7 +115,8 @@ static void fwd_task(void *arg, size_t t, size_t nt) {
 static int fwd_neurons(const bp_ctx *c, const linear_set *s, const float *x,
                        const float *w, const float *b, float *y, float *z,
                        size_t n) {
-  neuron_job J = {s, c, x, NULL, (float *)w, (float *)b, y, z, NULL, NULL, n};
+  neuron_job J = {s, c, x, NULL, (float *)w, (float *)b, y, z, NULL, NULL, n,
+                  NULL};
   if (!by_neurons(c, n, s, 0, 1, n, s->out, s->in)) return 0;
   bp_pool_run(c->pool, bp_pool_size(c->pool), fwd_task, &J);
   return 1;
@@ -127,6 +129,9 @@ static void grad_task(void *arg, size_t t, size_t nt) {
   size_t in = J->s->in, out = J->s->out, lo, hi, j;
   bp_pool_piece(out, NEURON_UNIT, t, nt, &lo, &hi);
   if (lo == hi) return;
+  for (j = 0; J->dz != NULL && j < J->n; j++)   /* the ReLU's own kernel */
+    bp_vleaky_grad(hi - lo, 0.0f, J->y + j * out + lo, J->dz + j * out + lo,
+                   (float *)J->dy + j * out + lo);
   bp_gemm_part(J->c->pool, 1, 0, out, in, J->n, 1.0f, J->dy, out, J->x, in,
                0.0f, J->gw, in, lo, hi, 0, in);
   for (j = lo; j < hi; j++) J->gb[j] = 0.0f;
@@ -221,7 +226,7 @@ static void backward_update(const bp_layer *l, const bp_ctx *c,
     memset(gb, 0, l->p[1].numel * sizeof *gb);
     bp_small_grad(n, s->in, s->out, x, dy, gw, gb);
   } else if (by_neurons(c, n, s, 1, 0, s->out, s->in, n)) {
-    neuron_job J = {s, c, x, dy, w, b, NULL, NULL, gw, gb, n};
+    neuron_job J = {s, c, x, dy, w, b, NULL, NULL, gw, gb, n, NULL};
     bp_pool_run(c->pool, bp_pool_size(c->pool), grad_task, &J);
     return;
   } else {
@@ -257,6 +262,25 @@ static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
   if (dx != NULL)
     bp_gemm_mt(c->pool, 0, 0, n, s->in, s->out, 1.0f, dy, s->out,
                l->p[0].data, s->in, 0.0f, dx, s->in);
+}
+
+/* The fusion hook of backward: the first layer's step split by neurons
+** takes the ReLU's backward after it into its job, each thread the
+** gradient of its own neurons, whose y and dz it computed (forward_act's
+** job and the dx of the layer after it split along the same columns), so
+** no thread reads what the other wrote. Only with the fused update and
+** without dx (a dx product needs every column of dy first). */
+static int backward_act(const bp_layer *l, const bp_ctx *c, const float *x,
+                        const float *y, const float *dz, float *dy,
+                        float *dx, size_t n, int act) {
+  const linear_set *s = BP_SETTINGS(linear_set, l);
+  neuron_job J = {s, c, x, dy, l->p[0].data, l->p[1].data, (float *)y, NULL,
+                  l->p[0].grad, l->p[1].grad, n, dz};
+  if (act != BP_ACT_RELU || dx != NULL || c->update == NULL ||
+      n <= BP_SMALL_BATCH || !by_neurons(c, n, s, 1, 0, s->out, s->in, n))
+    return 0;
+  bp_pool_run(c->pool, bp_pool_size(c->pool), grad_task, &J);
+  return 1;
 }
 
 /* This layer as the fused per-sample step sees it (nn/chain.c). */
@@ -299,5 +323,6 @@ const bp_layer_class bp_linear_class = {
   .name = "Linear", .settings = SETTINGS, .nsettings = BP_NSETTINGS(SETTINGS),
   .shape = shape, .forward = forward, .backward = backward,
   .describe = describe, .reset = reset,
-  .fuses_update = 1, .forward_act = forward_act, .dense = dense,
+  .fuses_update = 1, .forward_act = forward_act,
+  .backward_act = backward_act, .dense = dense,
 };

@@ -416,11 +416,23 @@ float *bp_net_dy_buffer(bp_net *net) {
   return net->delta[net->nlayers & 1];
 }
 
+/* Layers whose body starts at layer i: their gradients join d, the
+** gradient of i's input (NULL: not wanted). */
+static void join(const bp_net *net, size_t i, float *d, size_t n) {
+  const bp_step *st = &net->step[i];
+  size_t m = n * bp_shape_numel(&net->shape[i]), r, k;
+  if (d != NULL)
+    for (r = st->join0; r < st->join0 + st->njoin; r++) {
+      const float *g = net->skip[net->join[r]];
+      for (k = 0; k < m; k++) d[k] += g[k];
+    }
+}
+
 static bp_status backprop(bp_net *net, const float *dy, size_t n,
                           const bp_shape *s, const float **dx,
                           const bp_update *update, bp_error *err) {
   const bp_shape *out = &net->shape[net->nlayers];
-  size_t i, r, k;
+  size_t i;
   bp_ctx c;
   if (net->batch == 0)
     return bp_fail(err, BP_EINVAL, "no forward pass to backpropagate "
@@ -437,17 +449,27 @@ static bp_status backprop(bp_net *net, const float *dy, size_t n,
   for (i = net->nlayers; i-- > 0;) {
     const bp_step *st = &net->step[i];
     float *d = (i > 0 || dx != NULL) ? net->delta[i & 1] : NULL;
-    size_t m = n * bp_shape_numel(&net->shape[i]);
+    /* An activation the layer before ran in its forward (step.act), with
+    ** no gradient joining between them: that layer may run both
+    ** backwards (backward_act). */
+    if (i > 0 && net->step[i - 1].act && st->njoin == 0 &&
+        net->step[i - 1].cls->backward_act != NULL) {
+      const bp_step *sp = &net->step[i - 1];
+      float *d0 = (i > 1 || dx != NULL) ? net->delta[(i - 1) & 1] : NULL;
+      c.saved = net->saved[i - 1];
+      c.skip_grad = net->skip[i - 1];
+      if (sp->cls->backward_act(&net->layers[i - 1], &c, net->act[i - 1],
+                                net->act[i], dy, d, d0, n, sp->act)) {
+        join(net, --i, d0, n);
+        dy = d0;
+        continue;
+      }
+    }
     c.saved = net->saved[i];
     c.skip_grad = net->skip[i];
     st->cls->backward(&net->layers[i], &c, net->act[i], net->act[i + 1], dy,
                       d, n, &net->shape[i]);
-    /* Layers whose body starts here: their gradient joins. */
-    if (d != NULL)
-      for (r = st->join0; r < st->join0 + st->njoin; r++) {
-        const float *g = net->skip[net->join[r]];
-        for (k = 0; k < m; k++) d[k] += g[k];
-      }
+    join(net, i, d, n);
     dy = d;
   }
   if (dx != NULL) *dx = dy;
