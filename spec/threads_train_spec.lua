@@ -47,6 +47,39 @@ describe("training with 2 threads", function()
     end)
   end
 
+  -- A ReLU that starts a Residual's body has the skip's gradient joined
+  -- to its own input's gradient, so the Linear before it must not run its
+  -- backward (backward_act); one before a Residual may.
+  for _, shape in ipairs{"ReLU first in the body", "ReLU before the Residual"} do
+    it("gives the same bits as 1 thread with a Residual (" .. shape .. ")", function()
+      local function run(threads)
+        local before = bp.get_num_threads()
+        bp.set_num_threads(threads)
+        bp.manual_seed(5)
+        local net
+        if shape == "ReLU first in the body" then
+          net = bp.Sequential{bp.Linear(300, 256), bp.Residual(bp.Sequential{bp.ReLU(), bp.Linear(256, 256)}),
+                              bp.ReLU(), bp.Linear(256, 10)}
+        else
+          net = bp.Sequential{bp.Linear(300, 256), bp.ReLU(),
+                              bp.Residual(bp.Sequential{bp.Linear(256, 256), bp.ReLU(), bp.Linear(256, 256)}),
+                              bp.Linear(256, 10)}
+        end
+        local x = bp.randn(96, 300)
+        local t = {}
+        for i = 1, 96 do t[i] = (i * 3) % 10 + 1 end
+        local h = net:fit(x, bp.tensor(t), {loss = bp.CrossEntropyLoss(), epochs = 2, batch_size = 32,
+                                            optimizer = bp.SGD(net, {lr = 0.01, momentum = 0.9})})
+        bp.set_num_threads(before)
+        return h.loss, H.snapshot(net)
+      end
+      local l1, w1 = run(1)
+      local l2, w2 = run(2)
+      assert.are.same(l1, l2)
+      H.assert_same(w2, w1, "weights")
+    end)
+  end
+
   it("gives the same bits over thousands of quick jobs (tasks claimed by whichever thread is free)", function()
     -- batches of 8: each step hands the pool a few short products and
     -- updates, one after another, so workers often wake late or find the
