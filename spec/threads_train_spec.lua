@@ -6,22 +6,34 @@
 local bp = require("backprop")
 local H = require("helper")
 
-local function train(threads, opts, make)
+-- Trains a network from build() on `rows` random samples of `features`
+-- (10 classes), 2 epochs in batches of `batch`, at `threads` threads;
+-- returns the epoch losses and the weights.
+local function trained(threads, seed, build, rows, features, batch, optimizer)
   local before = bp.get_num_threads()
   bp.set_num_threads(threads)
-  bp.manual_seed(11)
-  -- 300k parameters: large enough for every split (products and updates;
-  -- the first two layers' steps split by neurons, the ReLUs in their jobs).
-  local net = bp.Sequential{bp.Linear(500, 512), bp.ReLU(), bp.Linear(512, 64),
-                            bp.ReLU(), bp.Linear(64, 10)}
-  local x = bp.randn(96, 500)
+  bp.manual_seed(seed)
+  local net = build()
+  local x = bp.randn(rows, features)
   local t = {}
-  for i = 1, 96 do t[i] = (i * 7) % 10 + 1 end
-  local h = net:fit(x, bp.tensor(t), {loss = bp.CrossEntropyLoss(), epochs = 2,
-                                      batch_size = 32,
-                                      optimizer = (make or bp.SGD)(net, opts)})
+  for i = 1, rows do t[i] = (i * 7) % 10 + 1 end
+  local h = net:fit(x, bp.tensor(t), {loss = bp.CrossEntropyLoss(), epochs = 2, batch_size = batch,
+                                      optimizer = optimizer(net)})
   bp.set_num_threads(before)
   return h.loss, H.snapshot(net)
+end
+
+local function same_bits(...)
+  local l1, w1 = trained(1, ...)
+  local l2, w2 = trained(2, ...)
+  assert.are.same(l1, l2)
+  H.assert_same(w2, w1, "weights")
+end
+
+-- 300k parameters: large enough for every split (products and updates;
+-- the first two layers' steps split by neurons, the ReLUs in their jobs).
+local function mlp()
+  return bp.Sequential{bp.Linear(500, 512), bp.ReLU(), bp.Linear(512, 64), bp.ReLU(), bp.Linear(64, 10)}
 end
 
 describe("training with 2 threads", function()
@@ -31,76 +43,42 @@ describe("training with 2 threads", function()
     local what = (opts.momentum and "momentum " or "") .. (opts.nesterov and "nesterov " or "") ..
                  (opts.weight_decay and "weight decay" or "plain")
     it("gives the same losses and weights bit for bit as 1 thread (SGD " .. what .. ")", function()
-      local l1, w1 = train(1, opts)
-      local l2, w2 = train(2, opts)
-      assert.are.same(l1, l2)
-      H.assert_same(w2, w1, "weights")
+      same_bits(11, mlp, 96, 500, 32, function(net) return bp.SGD(net, opts) end)
     end)
   end
 
   for _, make in ipairs{"Adam", "RMSprop"} do
     it("gives the same losses and weights bit for bit as 1 thread (" .. make .. ")", function()
-      local l1, w1 = train(1, {lr = 1e-3}, bp[make])
-      local l2, w2 = train(2, {lr = 1e-3}, bp[make])
-      assert.are.same(l1, l2)
-      H.assert_same(w2, w1, "weights")
+      same_bits(11, mlp, 96, 500, 32, function(net) return bp[make](net, {lr = 1e-3}) end)
     end)
   end
+
+  local function sgd(net) return bp.SGD(net, {lr = 0.01, momentum = 0.9}) end
 
   -- A ReLU that starts a Residual's body has the skip's gradient joined
   -- to its own input's gradient, so the Linear before it must not run its
   -- backward (backward_act); one before a Residual may.
-  for _, shape in ipairs{"ReLU first in the body", "ReLU before the Residual"} do
-    it("gives the same bits as 1 thread with a Residual (" .. shape .. ")", function()
-      local function run(threads)
-        local before = bp.get_num_threads()
-        bp.set_num_threads(threads)
-        bp.manual_seed(5)
-        local net
-        if shape == "ReLU first in the body" then
-          net = bp.Sequential{bp.Linear(300, 256), bp.Residual(bp.Sequential{bp.ReLU(), bp.Linear(256, 256)}),
-                              bp.ReLU(), bp.Linear(256, 10)}
-        else
-          net = bp.Sequential{bp.Linear(300, 256), bp.ReLU(),
-                              bp.Residual(bp.Sequential{bp.Linear(256, 256), bp.ReLU(), bp.Linear(256, 256)}),
-                              bp.Linear(256, 10)}
-        end
-        local x = bp.randn(96, 300)
-        local t = {}
-        for i = 1, 96 do t[i] = (i * 3) % 10 + 1 end
-        local h = net:fit(x, bp.tensor(t), {loss = bp.CrossEntropyLoss(), epochs = 2, batch_size = 32,
-                                            optimizer = bp.SGD(net, {lr = 0.01, momentum = 0.9})})
-        bp.set_num_threads(before)
-        return h.loss, H.snapshot(net)
-      end
-      local l1, w1 = run(1)
-      local l2, w2 = run(2)
-      assert.are.same(l1, l2)
-      H.assert_same(w2, w1, "weights")
-    end)
-  end
+  it("gives the same bits as 1 thread with a Residual (ReLU first in the body)", function()
+    same_bits(5, function()
+      return bp.Sequential{bp.Linear(300, 256), bp.Residual(bp.Sequential{bp.ReLU(), bp.Linear(256, 256)}),
+                           bp.ReLU(), bp.Linear(256, 10)}
+    end, 96, 300, 32, sgd)
+  end)
+
+  it("gives the same bits as 1 thread with a Residual (ReLU before the Residual)", function()
+    same_bits(5, function()
+      return bp.Sequential{bp.Linear(300, 256), bp.ReLU(),
+                           bp.Residual(bp.Sequential{bp.Linear(256, 256), bp.ReLU(), bp.Linear(256, 256)}),
+                           bp.Linear(256, 10)}
+    end, 96, 300, 32, sgd)
+  end)
 
   it("gives the same bits over thousands of quick jobs (tasks claimed by whichever thread is free)", function()
     -- batches of 8: each step hands the pool a few short products and
     -- updates, one after another, so workers often wake late or find the
     -- caller has taken their share
-    local function run(threads)
-      local before = bp.get_num_threads()
-      bp.set_num_threads(threads)
-      bp.manual_seed(3)
-      local net = bp.Sequential{bp.Linear(300, 1024), bp.ReLU(), bp.Linear(1024, 10)}
-      local x = bp.randn(800, 300)
-      local t = {}
-      for i = 1, 800 do t[i] = (i * 3) % 10 + 1 end
-      local h = net:fit(x, bp.tensor(t), {loss = bp.CrossEntropyLoss(), epochs = 2, batch_size = 8,
-                                          optimizer = bp.SGD(net, {lr = 0.01, momentum = 0.9})})
-      bp.set_num_threads(before)
-      return h.loss, H.snapshot(net)
-    end
-    local l1, w1 = run(1)
-    local l2, w2 = run(2)
-    assert.are.same(l1, l2)
-    H.assert_same(w2, w1, "weights")
+    same_bits(3, function() return bp.Sequential{bp.Linear(300, 1024), bp.ReLU(), bp.Linear(1024, 10)} end,
+              800, 300, 8, sgd)
   end)
 end)
 
