@@ -8,17 +8,19 @@ local H = require("helper")
 
 -- Trains a network from build() on `rows` random samples of `features`
 -- (10 classes), 2 epochs in batches of `batch`, at `threads` threads;
--- returns the epoch losses and the weights.
-local function trained(threads, seed, build, rows, features, batch, optimizer)
+-- returns the epoch losses and the weights. bytes: uint8 inputs scaled
+-- by 1/255 and a shuffled order (the batches gathered and converted).
+local function trained(threads, seed, build, rows, features, batch, optimizer, bytes)
   local before = bp.get_num_threads()
   bp.set_num_threads(threads)
   bp.manual_seed(seed)
   local net = build()
-  local x = bp.randn(rows, features)
+  local x = bytes and (bp.rand(rows, features) * 255):byte() or bp.randn(rows, features)
   local t = {}
   for i = 1, rows do t[i] = (i * 7) % 10 + 1 end
   local h = net:fit(x, bp.tensor(t), {loss = bp.CrossEntropyLoss(), epochs = 2, batch_size = batch,
-                                      optimizer = optimizer(net)})
+                                      optimizer = optimizer(net), shuffle = bytes or false,
+                                      input_scale = bytes and 1 / 255 or nil})
   bp.set_num_threads(before)
   return h.loss, H.snapshot(net)
 end
@@ -54,6 +56,10 @@ describe("training with 2 threads", function()
   end
 
   local function sgd(net) return bp.SGD(net, {lr = 0.01, momentum = 0.9}) end
+
+  it("gives the same bits as 1 thread from shuffled uint8 inputs (batches gathered on both threads)", function()
+    same_bits(7, mlp, 400, 500, 64, sgd, true)
+  end)
 
   -- A ReLU that starts a Residual's body has the skip's gradient joined
   -- to its own input's gradient, so the Linear before it must not run its

@@ -92,7 +92,10 @@ typedef struct neuron_job {
   float *w, *b, *y, *z;  /* y, z: forward's (z = ReLU(y), or NULL) */
   float *gw, *gb;
   size_t n;
-  const float *dz;       /* backward after a ReLU: dy = ReLU'(y) dz first */
+  /* backward after a ReLU (backward_act): first dy = ReLU'(y) dz, written
+  ** to relu_dy (which dy then reads); NULL otherwise */
+  const float *dz;
+  float *relu_dy;
 } neuron_job;
 
 /* y[:, lo:hi] = b[lo:hi] + x W[lo:hi]^T, and z[:, lo:hi] = ReLU of it
@@ -116,7 +119,7 @@ static int fwd_neurons(const bp_ctx *c, const linear_set *s, const float *x,
                        const float *w, const float *b, float *y, float *z,
                        size_t n) {
   neuron_job J = {s, c, x, NULL, (float *)w, (float *)b, y, z, NULL, NULL, n,
-                  NULL};
+                  NULL, NULL};
   if (!by_neurons(c, n, s, 0, 1, n, s->out, s->in)) return 0;
   bp_pool_run(c->pool, bp_pool_size(c->pool), fwd_task, &J);
   return 1;
@@ -131,7 +134,7 @@ static void grad_task(void *arg, size_t t, size_t nt) {
   if (lo == hi) return;
   for (j = 0; J->dz != NULL && j < J->n; j++)   /* the ReLU's own kernel */
     bp_vleaky_grad(hi - lo, 0.0f, J->y + j * out + lo, J->dz + j * out + lo,
-                   (float *)J->dy + j * out + lo);
+                   J->relu_dy + j * out + lo);
   bp_gemm_part(J->c->pool, 1, 0, out, in, J->n, 1.0f, J->dy, out, J->x, in,
                0.0f, J->gw, in, lo, hi, 0, in);
   for (j = lo; j < hi; j++) J->gb[j] = 0.0f;
@@ -226,7 +229,7 @@ static void backward_update(const bp_layer *l, const bp_ctx *c,
     memset(gb, 0, l->p[1].numel * sizeof *gb);
     bp_small_grad(n, s->in, s->out, x, dy, gw, gb);
   } else if (by_neurons(c, n, s, 1, 0, s->out, s->in, n)) {
-    neuron_job J = {s, c, x, dy, w, b, NULL, NULL, gw, gb, n, NULL};
+    neuron_job J = {s, c, x, dy, w, b, NULL, NULL, gw, gb, n, NULL, NULL};
     bp_pool_run(c->pool, bp_pool_size(c->pool), grad_task, &J);
     return;
   } else {
@@ -266,16 +269,16 @@ static void backward(const bp_layer *l, const bp_ctx *c, const float *x,
 
 /* The fusion hook of backward: the first layer's step split by neurons
 ** takes the ReLU's backward after it into its job, each thread the
-** gradient of its own neurons, whose y and dz it computed (forward_act's
-** job and the dx of the layer after it split along the same columns), so
-** no thread reads what the other wrote. Only with the fused update and
-** without dx (a dx product needs every column of dy first). */
+** gradient of its own neurons (whose y its forward job wrote), instead of
+** a pass over the whole gradient on the calling thread. Only with the
+** fused update and without dx (a dx product needs every column of dy
+** first). */
 static int backward_act(const bp_layer *l, const bp_ctx *c, const float *x,
                         const float *y, const float *dz, float *dy,
                         float *dx, size_t n, int act) {
   const linear_set *s = BP_SETTINGS(linear_set, l);
   neuron_job J = {s, c, x, dy, l->p[0].data, l->p[1].data, (float *)y, NULL,
-                  l->p[0].grad, l->p[1].grad, n, dz};
+                  l->p[0].grad, l->p[1].grad, n, dz, dy};
   if (act != BP_ACT_RELU || dx != NULL || c->update == NULL ||
       n <= BP_SMALL_BATCH || !by_neurons(c, n, s, 1, 0, s->out, s->in, n))
     return 0;

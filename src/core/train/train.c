@@ -301,9 +301,10 @@ size_t bp_trainer_batches(const bp_trainer *t) {
 /* Whether the float rows that samples start .. stop - 1 of the epoch read
 ** are all finite, from one scan: of those rows when they are contiguous
 ** (the order is the identity), else of the whole set when the range is a
-** good part of it (a short range: 0). When not, each batch is checked
-** just before its step, which names the first bad row in training order
-** (the input may have changed since the caller's scan). */
+** good part of it (a short range: 0). For the per-sample path: when not,
+** each sample is checked just before its step, which names the first bad
+** row in training order (the input may have changed since the caller's
+** scan). Batches are checked as they are loaded instead (load). */
 static int finite_rows(const bp_trainer *t, const bp_samples *x,
                        size_t start, size_t stop) {
   size_t width = bp_shape_numel(&t->in), m;
@@ -474,7 +475,7 @@ bp_status bp_trainer_run(bp_trainer *t, const bp_samples *x, const float *y,
   }
   /* The caller scans the whole input once, not every epoch: after the
   ** first run each batch is checked as it is loaded, in case it changed. */
-  checked = t->scanned || x->f32 == NULL;
+  checked = t->scanned;   /* load checks float rows only */
   t->scanned = 0;
   for (; start < stop; start += batch) {
     size_t n = N - start < batch ? N - start : batch, k;
